@@ -1,0 +1,14 @@
+"""Settings for the test suite (the database URL comes from the fixtures)."""
+
+from __future__ import annotations
+
+from scimgate_config.default import DefaultConfig
+
+
+class TestingConfig(DefaultConfig):
+    """In-tree test settings: fast password hashing is NOT used; tests exercise the real hashes."""
+
+    TESTING = True
+    DEV_IDP_ENABLED = True
+    SESSION_COOKIE_SECURE = False
+    SECRET_KEY = "testing-secret-key-not-for-production"

@@ -1,0 +1,46 @@
+"""scimgate: a SCIM 2.0 service provider (RFC 7643/7644) for the application it serves."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build an app: configuration, database, logs, SCIM routes and CLI.
+
+    ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
+    ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
+    """
+    from scimgate_config import load_config
+
+    from scimgate import api, scim_logging, secret_key
+    from scimgate.extensions import db, migrate
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(config_name))
+    if overrides:
+        app.config.update(overrides)
+    _make_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    secret_key.init_app(app)
+    scim_logging.init_app(app)
+    api.init_app(app)
+    return app
+
+
+def _make_sqlite_dir(url: str) -> None:
+    """Create the folder of a relative or absolute SQLite file so first start needs no mkdir."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        folder = os.path.dirname(url[len(prefix) :])
+        if folder:
+            os.makedirs(folder, exist_ok=True)

@@ -1,0 +1,15 @@
+"""Schema URNs from RFC 7643 §8.7 and RFC 7644 §3."""
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+
+SCIM_MEDIA_TYPE = "application/scim+json"
