@@ -18,10 +18,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
     ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
     """
-    from scimgate_config import load_config
-
-    from scimgate import api, scim_logging, secret_key
+    from scimgate import api, database, scim_logging, secret_key
     from scimgate.extensions import db, migrate
+    from scimgate_config import load_config
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config_name))
@@ -29,6 +28,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         app.config.update(overrides)
     _make_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    database.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     secret_key.init_app(app)

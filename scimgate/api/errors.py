@@ -1,0 +1,59 @@
+"""The one place that turns errors into RFC 7644 §3.12 bodies.
+
+Routing errors (404 unknown endpoint, 405 wrong method, 413 body too large) under ``/scim/v2``
+get the SCIM error body too, and an unexpected exception is logged with its traceback to
+scim-error.log and answered with a SCIM 500 body that reveals nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from scimgate import scim_logging
+from scimgate.api import SCIM_PREFIX
+from scimgate.api.responses import scim_json
+from scimgate.scim.errors import ScimError
+
+_HTTP_DETAILS = {
+    404: "No SCIM endpoint at {path}.",
+    405: "{method} is not allowed on {path}.",
+    413: "The request body is larger than this server accepts.",
+}
+
+
+def _is_scim_request() -> bool:
+    return request.path == SCIM_PREFIX or request.path.startswith(SCIM_PREFIX + "/")
+
+
+def render_scim_error(error: ScimError) -> Response:
+    """Render a ScimError with its status, ``scimType``, ``detail`` and headers."""
+    return scim_json(error.to_body(), error.status, error.headers)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers on the app (blueprint handlers never see routing errors)."""
+
+    @app.errorhandler(ScimError)
+    def _scim_error(error: ScimError) -> Response:
+        return render_scim_error(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response | HTTPException:
+        if not _is_scim_request():
+            return error
+        status = error.code or 500
+        template = _HTTP_DETAILS.get(status)
+        detail = template.format(path=request.path, method=request.method) if template else error.description
+        response = render_scim_error(ScimError(detail or error.name, status=status))
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        scim_logging.log_unexpected(error)
+        if isinstance(error, HTTPException):  # pragma: no cover - handled above
+            return error.get_response()
+        detail = "An unexpected error occurred; it was logged with this response's X-Request-Id."
+        return render_scim_error(ScimError(detail, status=500))

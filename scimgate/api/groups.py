@@ -1,0 +1,37 @@
+"""``/Groups`` routes (RFC 7644 §3) over the groups service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from scimgate.api.resources import ResourceKind, register_resource
+from scimgate.models import DirectoryGroup
+from scimgate.scim import schema
+from scimgate.scim.projection import Projection
+from scimgate.services import groups, memberships
+
+
+def render_groups(items: list[DirectoryGroup], projection: Projection, base: str) -> list[dict[str, Any]]:
+    """Render groups; members come from one statement, and only when ``members`` is wanted."""
+    members = memberships.active_members([g.id for g in items]) if projection.wants("members") else {}
+    return [projection.apply(groups.render_group(g, members.get(g.id, []), base)) for g in items]
+
+
+GROUPS = ResourceKind(
+    schema=schema.GROUP,
+    get=groups.get_group,
+    create=groups.create_group,
+    replace=groups.replace_group,
+    patch=groups.patch_group,
+    delete=groups.delete_group,
+    list=groups.list_groups,
+    render_many=render_groups,
+    version_of=lambda group: group.scim.version,
+)
+
+
+def register(bp: Blueprint) -> None:
+    """Register the /Groups routes."""
+    register_resource(bp, GROUPS)

@@ -1,0 +1,94 @@
+"""Generic routes for a SCIM resource type (Users, Groups): §3.3 create, §3.4 read and list,
+§3.5 replace and patch, §3.6 delete. Each route parses, calls the service and responds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from scimgate.api import params
+from scimgate.api.responses import base_url, list_response, resource_response, scim_json
+from scimgate.configuration_utils import get_scim_client
+from scimgate.scim.patch import Operation, parse_operations
+from scimgate.scim.projection import Projection
+from scimgate.scim.schema import ResourceSchema
+from scimgate.services.common import ListQuery, Page, etag, if_none_match_hits
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """What the routes need from a resource service."""
+
+    schema: ResourceSchema
+    get: Callable[[str], Any]
+    create: Callable[[dict[str, Any], str], Any]
+    replace: Callable[[str, dict[str, Any], str | None], Any]
+    patch: Callable[[str, list[Operation], str | None], Any]
+    delete: Callable[[str, str | None], None]
+    list: Callable[[ListQuery], Page]
+    render_many: Callable[[list[Any], Projection, str], list[dict[str, Any]]]
+    version_of: Callable[[Any], int]
+
+
+def render_one(kind: ResourceKind, obj: Any, projection: Projection) -> dict[str, Any]:
+    """Render one resource with what the projection asks for."""
+    return kind.render_many([obj], projection, base_url())[0]
+
+
+def list_resources(kind: ResourceKind, query: ListQuery) -> Response:
+    """Answer a list or .search request for one resource type."""
+    page = kind.list(query)
+    projection = query.projection or Projection.parse(kind.schema)
+    resources = kind.render_many(page.items, projection, base_url())
+    return list_response(resources, page.total, query.start_index)
+
+
+def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
+    """Register list/create/search on the collection and get/put/patch/delete on an item."""
+    endpoint = kind.schema.endpoint
+    name = kind.schema.name.lower()
+
+    def collection_get() -> Response:
+        return list_resources(kind, params.list_query(request.args, kind.schema))
+
+    def collection_post() -> Response:
+        body = params.read_object()
+        obj = kind.create(body, get_scim_client())
+        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)), 201)
+
+    def search() -> Response:
+        return list_resources(kind, params.list_query(params.read_object(), kind.schema))
+
+    def item_get(resource_id: str) -> Response:
+        projection = params.projection_from_args(kind.schema)
+        obj = kind.get(resource_id)
+        version = kind.version_of(obj)
+        if if_none_match_hits(request.headers.get("If-None-Match"), version):
+            return scim_json(None, 304, {"ETag": etag(version)})
+        return resource_response(render_one(kind, obj, projection))
+
+    def item_put(resource_id: str) -> Response:
+        body = params.read_object()
+        obj = kind.replace(resource_id, body, request.headers.get("If-Match"))
+        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)))
+
+    def item_patch(resource_id: str) -> Response:
+        operations = parse_operations(params.read_json())
+        obj = kind.patch(resource_id, operations, request.headers.get("If-Match"))
+        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)))
+
+    def item_delete(resource_id: str) -> Response:
+        kind.delete(resource_id, request.headers.get("If-Match"))
+        return Response(status=204)
+
+    bp.add_url_rule(endpoint, f"{name}_list", collection_get, methods=["GET"])
+    bp.add_url_rule(endpoint, f"{name}_create", collection_post, methods=["POST"])
+    bp.add_url_rule(f"{endpoint}/.search", f"{name}_search", search, methods=["POST"])
+    item = f"{endpoint}/<resource_id>"
+    bp.add_url_rule(item, f"{name}_get", item_get, methods=["GET"])
+    bp.add_url_rule(item, f"{name}_put", item_put, methods=["PUT"])
+    bp.add_url_rule(item, f"{name}_patch", item_patch, methods=["PATCH"])
+    bp.add_url_rule(item, f"{name}_delete", item_delete, methods=["DELETE"])

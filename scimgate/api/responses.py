@@ -1,0 +1,50 @@
+"""SCIM JSON responses (``application/scim+json``, RFC 7644 §3.1) and request-derived URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, request
+
+from scimgate.scim import urns
+
+
+def base_url() -> str:
+    """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request."""
+    configured = current_app.config.get("BASE_URL") or ""
+    root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
+    return f"{root}/scim/v2"
+
+
+def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialize ``body`` as SCIM JSON; strings stay UTF-8, not ``\\u`` escapes."""
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(payload, status=status, mimetype=urns.SCIM_MEDIA_TYPE)
+    response.headers["Content-Type"] = f"{urns.SCIM_MEDIA_TYPE}; charset=utf-8"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def resource_response(resource: dict[str, Any], status: int = 200) -> Response:
+    """A single resource with its ``ETag`` (and ``Location`` when created, RFC 7644 §3.3)."""
+    meta = resource.get("meta") or {}
+    headers = {}
+    if meta.get("version"):
+        headers["ETag"] = meta["version"]
+    if status == 201 and meta.get("location"):
+        headers["Location"] = meta["location"]
+    return scim_json(resource, status, headers)
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> Response:
+    """A ListResponse (RFC 7644 §3.4.2): integer counters, ``itemsPerPage`` = returned count."""
+    body = {
+        "schemas": [urns.LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "startIndex": start_index,
+        "Resources": resources,
+    }
+    return scim_json(body)

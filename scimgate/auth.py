@@ -1,0 +1,94 @@
+"""Authentication and the sync switch for every /scim/v2 route (RFC 7644 §2).
+
+Basic and Bearer are both accepted when configured. flask-httpauth parses the header and calls our
+verify callbacks; we pick the scheme ourselves on its lower-cased name, because RFC 7235 §2.1 makes
+scheme names case-insensitive while ``MultiAuth`` compares them case-sensitively.
+
+A refused request gets 401 with ``WWW-Authenticate`` and a SCIM error body that says nothing about
+why; the reason goes to scim-info.log with the remote address. After authentication, a disabled
+sync answers 403 on every route (the data already synced stays as it is).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
+
+from scimgate import configuration_utils, credentials, scim_logging
+from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
+
+REALM = "scimgate SCIM"
+UNAUTHORIZED_DETAIL = "Authentication failed: valid SCIM credentials (Bearer token or Basic) are required."
+SYNC_DISABLED_DETAIL = (
+    "SCIM sync is disabled on this server. An administrator can enable it with "
+    "`scimgate scim enable` (configuration_utils.enable_scim_user_and_group_sync())."
+)
+
+
+def scim_error_response(error: ScimError) -> Response:
+    """Render a SCIM error (RFC 7644 §3.12) through the API's single renderer."""
+    from scimgate.api.errors import render_scim_error  # the API imports this module
+
+    return render_scim_error(error)
+
+
+def _challenges() -> list[str]:
+    """The WWW-Authenticate challenges for the schemes that are configured (Bearer if none is)."""
+    basic = configuration_utils.get_scim_basic_auth_info()
+    token = configuration_utils.get_scim_bearer_token()
+    challenges = []
+    if token["configured"] or not (basic["username"] and basic["password_set"]):
+        challenges.append(f'Bearer realm="{REALM}"')
+    if basic["username"] and basic["password_set"]:
+        challenges.append(f'Basic realm="{REALM}", charset="UTF-8"')
+    return challenges
+
+
+def _unauthorized(reason: str, scheme: str | None) -> Response:
+    scim_logging.auth_failure(reason, scheme)
+    response = scim_error_response(Unauthorized(UNAUTHORIZED_DETAIL))
+    for challenge in _challenges():
+        response.headers.add("WWW-Authenticate", challenge)
+    return response
+
+
+def protect(bp: Blueprint) -> None:
+    """Require valid SCIM credentials, then an enabled sync, on every route of ``bp``."""
+    basic = HTTPBasicAuth(realm=REALM)
+    bearer = HTTPTokenAuth(scheme="Bearer", realm=REALM)
+
+    @basic.verify_password
+    def _verify_basic(username: str, password: str) -> str | None:
+        result = credentials.verify_basic(username, password)
+        g.scim_auth_reason = result.reason
+        return result.principal
+
+    @bearer.verify_token
+    def _verify_bearer(token: str) -> str | None:
+        result = credentials.verify_token(token)
+        g.scim_auth_reason = result.reason
+        return result.principal
+
+    schemes: dict[str, HTTPBasicAuth | HTTPTokenAuth] = {"basic": basic, "bearer": bearer}
+
+    @bp.before_request
+    def _authenticate_and_check_sync() -> Response | None:
+        header = request.headers.get("Authorization", "").strip()
+        if not header:
+            return _unauthorized("no credentials", None)
+        scheme = header.split(None, 1)[0].lower()
+        handler = schemes.get(scheme)
+        if handler is None:
+            return _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
+        parsed = handler.get_auth()
+        if parsed is None:
+            return _unauthorized("malformed credentials", scheme)
+        g.scim_auth_reason = "malformed credentials"
+        principal = handler.authenticate(parsed, None)
+        if not principal:
+            return _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
+        g.scim_principal = principal
+        if not configuration_utils.check_if_scim_sync_is_enabled():
+            scim_logging.info("sync.refused", reason="SCIM sync is disabled", principal=principal)
+            return scim_error_response(Forbidden(SYNC_DISABLED_DETAIL))
+        return None

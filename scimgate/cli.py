@@ -1,0 +1,348 @@
+"""The ``scimgate`` command: Flask's ``run``/``shell``/``db`` plus the SCIM and SAML set-up commands.
+
+Every command exits 0 on success and, on a refused or invalid input, prints one clear line to
+stderr and exits 1 (no traceback): admins run these by hand and from set-up scripts.
+Secrets never travel in argv: the password comes from a prompt or stdin, the token is printed once.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
+from scimgate.conf_keys import KEYS, BY_NAME, KeyInfo
+from scimgate.configuration_utils import ScimConfigurationError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEV_DIR = Path(__file__).parent / "dev"
+
+
+def _create_app() -> Flask:
+    from scimgate import create_app
+
+    app = create_app()
+    init_app(app)
+    return app
+
+
+def init_app(app: Flask) -> None:
+    """Pre-import the reference's configuration functions in ``scimgate shell``."""
+
+    @app.shell_context_processor
+    def _shell_context() -> dict[str, Any]:
+        from scimgate import models
+        from scimgate.extensions import db
+
+        names = [
+            "update_scim_client",
+            "get_scim_client",
+            "set_scim_basic_auth_username",
+            "set_scim_basic_auth_password",
+            "get_scim_basic_auth_info",
+            "get_scim_bearer_token",
+            "generate_scim_bearer_token",
+            "enable_scim_user_and_group_sync",
+            "check_if_scim_sync_is_enabled",
+            "disable_sync_from_directory_provider",
+        ]
+        context: dict[str, Any] = {name: getattr(configuration_utils, name) for name in names}
+        context.update(
+            configure_saml=saml_config.configure_saml,
+            enable_saml=saml_config.enable_saml,
+            disable_saml=saml_config.disable_saml,
+            get_saml_status=saml_config.get_saml_status,
+            db=db,
+            models=models,
+        )
+        return context
+
+
+main = FlaskGroup(create_app=_create_app, help="scimgate: a SCIM 2.0 service provider.")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _clean_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a refused configuration into one line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (ScimConfigurationError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+# --- database and configuration ----------------------------------------------------------------
+
+
+@main.command("init-db")
+@with_appcontext
+@_clean_errors
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
+    try:
+        upgrade()
+    except Exception as exc:
+        _fail(f"database upgrade failed: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    click.echo("database is at the latest schema version")
+
+
+def _display(info: KeyInfo) -> str:
+    entry = conf_store.get_entry(info.name)
+    if entry is None:
+        return "<not set>"
+    when = entry.updated_at.replace(microsecond=0).isoformat() + "Z" if entry.updated_at else "?"
+    if info.display == "secret":
+        return f"<set> (set {when})"
+    if info.display == "size":
+        return f"<{len(str(entry.value).encode('utf-8'))} bytes> (set {when})"
+    return f"{entry.value!r}"
+
+
+@main.command("conf")
+@click.argument("key", required=False)
+@with_appcontext
+def conf(key: str | None) -> None:
+    """List the SCIM/SAML configuration keys, or print one; secrets show only as <set>."""
+    if key is not None:
+        info = BY_NAME.get(key)
+        if info is None:
+            _fail(f"unknown configuration key {key!r}; known keys: {', '.join(BY_NAME)}")
+        click.echo(_display(info))
+        return
+    width = max(len(info.name) for info in KEYS)
+    for info in KEYS:
+        click.echo(f"{info.name.ljust(width)}  {_display(info)}")
+
+
+# --- scim -------------------------------------------------------------------------------------
+
+
+@main.group("scim")
+def scim() -> None:
+    """Configure SCIM: client, credentials, sync on/off, provider cleanup."""
+
+
+@scim.command("set-client")
+@click.argument("name")
+@with_appcontext
+@_clean_errors
+def set_client(name: str) -> None:
+    """Set the SCIM client (IdP) that pushes users and groups."""
+    configuration_utils.update_scim_client(name)
+    click.echo(f"SCIM client set to {name}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            _fail("no password on stdin (expected one line)")
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@scim.command("set-basic-auth")
+@click.option("--username", required=True, help="username of the SCIM service account")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@with_appcontext
+@_clean_errors
+def set_basic_auth(username: str, password_stdin: bool) -> None:
+    """Set the basic-auth username and password (the password is never taken from argv)."""
+    password = _read_password(password_stdin)
+    configuration_utils.check_scim_basic_auth_password(password)  # refuse before any change
+    configuration_utils.set_scim_basic_auth_username(username)
+    configuration_utils.set_scim_basic_auth_password(password)
+    click.echo(f"basic authentication set for {username}")
+
+
+@scim.command("generate-token")
+@click.option("--months", required=True, type=int, help="validity, 1 to 6 months")
+@with_appcontext
+@_clean_errors
+def generate_token(months: int) -> None:
+    """Generate a bearer token (the previous one stops working); the token is the last line."""
+    token = configuration_utils.generate_scim_bearer_token(months)
+    info = configuration_utils.get_scim_bearer_token()
+    click.echo(f"token {info['fingerprint']} expires {info['expires']}; it will not be shown again:")
+    click.echo(token)
+
+
+@scim.command("enable")
+@with_appcontext
+@_clean_errors
+def enable() -> None:
+    """Enable SCIM sync after checking every prerequisite."""
+    configuration_utils.enable_scim_user_and_group_sync()
+    click.echo("SCIM sync enabled")
+
+
+@scim.command("disable")
+@with_appcontext
+@_clean_errors
+def disable() -> None:
+    """Disable SCIM sync; synced users and groups are kept."""
+    configuration_utils.disable_sync_from_directory_provider()
+    click.echo("SCIM sync disabled (synced users and groups are kept)")
+
+
+def _status_lines() -> list[str]:
+    basic = configuration_utils.get_scim_basic_auth_info()
+    token = configuration_utils.get_scim_bearer_token()
+    saml = saml_config.get_saml_status()
+    chosen = "" if configuration_utils.is_scim_client_chosen() else " (default, not set)"
+    if token["configured"]:
+        state = "EXPIRED" if token["expired"] else "valid"
+        token_line = f"{token['fingerprint']} created {token['created']} expires {token['expires']} ({state})"
+    else:
+        token_line = "<not set>"
+    password = f"<set> (set {basic['password_set_at']})" if basic["password_set"] else "<not set>"
+    return [
+        f"client:          {configuration_utils.get_scim_client()}{chosen}",
+        f"sync:            {'enabled' if configuration_utils.check_if_scim_sync_is_enabled() else 'disabled'}",
+        f"basic username:  {basic['username'] or '<not set>'}",
+        f"basic password:  {password}",
+        f"bearer token:    {token_line}",
+        f"saml:            {'configured' if saml['configured'] else 'not configured'}, "
+        f"{'enabled' if saml['enabled'] else 'disabled'}",
+        f"saml idp:        {saml['idp_entity_id'] or '<not set>'}",
+    ]
+
+
+@scim.command("status")
+@with_appcontext
+def status() -> None:
+    """Show client, sync state, credentials (never secrets) and SAML state."""
+    for line in _status_lines():
+        click.echo(line)
+
+
+@scim.command("cleanup")
+@click.option("--dry-run", is_flag=True, help="only print what would change")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def cleanup(dry_run: bool, yes: bool) -> None:
+    """Suspend SCIM users, delete SCIM groups and their memberships, clear SCIM links."""
+    counts = provider_cleanup.count_cleanup()
+    summary = (
+        f"users to suspend: {counts.users_suspended}, groups to delete: {counts.groups_deleted}, "
+        f"memberships to delete: {counts.memberships_deleted}, user links to remove: "
+        f"{counts.user_links_deleted}, group links to remove: {counts.group_links_deleted}"
+    )
+    click.echo(summary)
+    if dry_run:
+        click.echo("dry run: nothing changed")
+        return
+    if configuration_utils.check_if_scim_sync_is_enabled():
+        click.echo("warning: SCIM sync is still enabled; the IdP may push records again", err=True)
+    if not yes and not click.confirm("Proceed with the cleanup?", default=False):
+        _fail("cleanup cancelled; nothing changed")
+    done = provider_cleanup.run_cleanup()
+    click.echo(
+        f"cleanup done: {done.users_suspended} users suspended, {done.groups_deleted} groups deleted, "
+        f"{done.memberships_deleted} memberships deleted, {done.user_links_deleted + done.group_links_deleted} "
+        "SCIM links removed"
+    )
+
+
+# --- saml -------------------------------------------------------------------------------------
+
+
+@main.group("saml")
+def saml() -> None:
+    """Configure SAML, the prerequisite of SCIM."""
+
+
+@saml.command("configure")
+@click.option("--idp-metadata", "metadata_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--sp-entity-id", default=None, help="entity id of scimgate as a SAML service provider")
+@click.option("--base-url", default=None, help="public base URL of scimgate, e.g. https://scim.example.com")
+@with_appcontext
+@_clean_errors
+def saml_configure(metadata_file: str, sp_entity_id: str | None, base_url: str | None) -> None:
+    """Validate the IdP metadata XML and store it."""
+    try:
+        xml = Path(metadata_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
+    saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url)
+    click.echo(f"SAML configured for IdP {saml_config.get_saml_status()['idp_entity_id']}")
+
+
+@saml.command("enable")
+@with_appcontext
+@_clean_errors
+def saml_enable() -> None:
+    """Enable SAML as the authentication method."""
+    saml_config.enable_saml()
+    click.echo("SAML enabled")
+
+
+@saml.command("disable")
+@with_appcontext
+@_clean_errors
+def saml_disable() -> None:
+    """Disable SAML (refused while SCIM sync is enabled)."""
+    saml_config.disable_saml()
+    click.echo("SAML disabled")
+
+
+@saml.command("status")
+@with_appcontext
+def saml_status() -> None:
+    """Show the SAML configuration."""
+    for key, value in saml_config.get_saml_status().items():
+        click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
+
+
+# --- development ------------------------------------------------------------------------------
+
+
+@main.group("dev")
+def dev() -> None:
+    """Development helpers (only with a configuration that enables the development IdP)."""
+
+
+@dev.command("bootstrap")
+@click.option("--months", default=1, type=int, show_default=True, help="token validity")
+@with_appcontext
+@_clean_errors
+def dev_bootstrap(months: int) -> None:
+    """Configure the development IdP, client, token and sync; print the base URL and the token."""
+    app = current_app
+    if not app.config.get("DEV_IDP_ENABLED"):
+        _fail(
+            "dev bootstrap is only allowed with DEV_IDP_ENABLED (SCIMGATE_CONFIG=development); "
+            f"the current configuration is {app.config.get('CONFIG_NAME')!r}"
+        )
+    base_url = (app.config.get("BASE_URL") or "http://localhost:5000").rstrip("/")
+    saml_config.configure_saml(
+        (DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8"),
+        sp_entity_id=f"{base_url}/saml/metadata",
+        base_url=base_url,
+    )
+    saml_config.enable_saml()
+    if not configuration_utils.is_scim_client_chosen():
+        configuration_utils.update_scim_client("okta")
+    token = configuration_utils.generate_scim_bearer_token(months)
+    configuration_utils.enable_scim_user_and_group_sync()
+    click.echo(f"SCIM base URL: {base_url}/scim/v2")
+    click.echo(f"client: {configuration_utils.get_scim_client()}; bearer token (shown once):")
+    click.echo(token)

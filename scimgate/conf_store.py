@@ -1,0 +1,121 @@
+"""Typed access to the shared configuration table (the reference's ``alation_conf``).
+
+Every process and node reads the same rows, so a change is visible to the next request
+everywhere. Within one request the whole table (a few dozen small rows) is read once and kept in
+the WSGI environ; outside a request (CLI, shell) every read goes to the database. Nothing is cached
+across requests, so no process can serve a stale client, credential or sync flag.
+
+Only ``scimgate.configuration_utils`` and ``scimgate.saml_config`` write here; they validate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import has_request_context, request
+
+from scimgate.extensions import db
+from scimgate.models import ConfEntry, utcnow
+
+_ENVIRON_KEY = "scimgate.conf_snapshot"
+
+
+@dataclass(frozen=True)
+class ConfValue:
+    """One stored value and when it was last written."""
+
+    value: Any
+    updated_at: dt.datetime | None
+
+
+def _load_all() -> dict[str, ConfValue]:
+    """Read every row in one query."""
+    rows = db.session.execute(db.select(ConfEntry.key, ConfEntry.value, ConfEntry.updated_at)).all()
+    return {key: ConfValue(json.loads(raw), updated) for key, raw, updated in rows}
+
+
+def snapshot() -> dict[str, ConfValue]:
+    """Return all keys; cached for the current request only (never across requests)."""
+    if has_request_context():
+        cached = request.environ.get(_ENVIRON_KEY)
+        if cached is None:
+            cached = _load_all()
+            request.environ[_ENVIRON_KEY] = cached
+        return cached
+    return _load_all()
+
+
+def _forget() -> None:
+    """Drop the per-request copy after a write, so the writer reads its own change."""
+    if has_request_context():
+        request.environ.pop(_ENVIRON_KEY, None)
+
+
+def get(key: str, default: Any = None) -> Any:
+    """Return the value of ``key`` or ``default`` when it was never set."""
+    entry = snapshot().get(key)
+    return default if entry is None else entry.value
+
+
+def get_entry(key: str) -> ConfValue | None:
+    """Return the value with its ``updated_at``, or None when never set."""
+    return snapshot().get(key)
+
+
+def get_str(key: str, default: str | None = None) -> str | None:
+    """Return a string value; a stored non-string is a corrupted table and raises TypeError."""
+    value = get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"configuration key {key!r} holds {type(value).__name__}, expected str")
+    return value
+
+
+def get_bool(key: str, default: bool = False) -> bool:
+    """Return a boolean value (JSON true/false)."""
+    value = get(key, default)
+    if not isinstance(value, bool):
+        raise TypeError(f"configuration key {key!r} holds {type(value).__name__}, expected bool")
+    return value
+
+
+def get_datetime(key: str) -> dt.datetime | None:
+    """Return a naive-UTC datetime stored as ISO 8601 text, or None."""
+    value = get_str(key)
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def encode_datetime(value: dt.datetime) -> str:
+    """Encode a naive-UTC datetime for ``put_many``."""
+    return value.replace(microsecond=0).isoformat()
+
+
+def put_many(values: dict[str, Any], *, delete: tuple[str, ...] = ()) -> None:
+    """Write several keys (and remove others) in one transaction, so readers never see half."""
+    now = utcnow()
+    try:
+        for key, value in values.items():
+            raw = json.dumps(value, sort_keys=True)
+            row = db.session.get(ConfEntry, key)
+            if row is None:
+                db.session.add(ConfEntry(key=key, value=raw, updated_at=now))
+            else:
+                row.value = raw
+                row.updated_at = now
+        for key in delete:
+            row = db.session.get(ConfEntry, key)
+            if row is not None:
+                db.session.delete(row)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        _forget()
+
+
+def put(key: str, value: Any) -> None:
+    """Write one key."""
+    put_many({key: value})

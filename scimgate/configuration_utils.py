@@ -1,0 +1,275 @@
+"""The reference's SCIM configuration functions, with the same names and meaning.
+
+Each function works inside an app context (``scimgate shell`` pre-imports them) and validates its
+input: a bad value raises ``ScimConfigurationError`` whose message says what is wrong and what is
+allowed, and the refusal is written to scim-info.log. Secrets are stored only as hashes and no
+function ever returns one; ``generate_scim_bearer_token`` returns the new token exactly once.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from dateutil.relativedelta import relativedelta
+
+from scimgate import conf_keys as K
+from scimgate import conf_store, credentials, scim_logging
+from scimgate.clients import DEFAULT_CLIENT, known_clients
+from scimgate.extensions import db
+from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PASSWORD_MIN_LENGTH = 17  # the reference: "longer than 16 characters"
+PASSWORD_MAX_LENGTH = 1024  # bounds argon2 work per request
+TOKEN_MIN_MONTHS = 1
+TOKEN_MAX_MONTHS = 6
+PASSWORD_RULES = (
+    "longer than 16 characters, with at least one letter, at least one digit and at least one "
+    "special character (not a letter, digit or space)"
+)
+
+
+class ScimConfigurationError(ValueError):
+    """A configuration value was refused; the message says what is wrong and what is allowed."""
+
+
+def _logged(func: Callable[P, R]) -> Callable[P, R]:
+    """Write every refusal to scim-info.log (the reference's "configuration errors")."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ScimConfigurationError as exc:
+            scim_logging.config_error(func.__name__, str(exc))
+            raise
+
+    return wrapper
+
+
+# --- client -------------------------------------------------------------------------------------
+
+
+def pushed_record_counts(other_than: str | None = None) -> tuple[int, int]:
+    """Count SCIM user and group links, optionally only those pushed by another client."""
+    users = db.select(db.func.count()).select_from(ScimUser)
+    groups = db.select(db.func.count()).select_from(ScimGroup)
+    if other_than is not None:
+        users = users.where(ScimUser.client != other_than)
+        groups = groups.where(ScimGroup.client != other_than)
+    return db.session.scalar(users) or 0, db.session.scalar(groups) or 0
+
+
+@_logged
+def update_scim_client(name: str) -> None:
+    """Choose the SCIM client (IdP); refuse to switch while another client's records exist."""
+    clients = known_clients()
+    if not isinstance(name, str) or name not in clients:
+        raise ScimConfigurationError(
+            f"unknown SCIM client {name!r}; valid clients are: {', '.join(clients)}"
+        )
+    current = conf_store.get_str(K.SCIM_CLIENT)
+    if current == name:
+        return
+    users, groups = pushed_record_counts(other_than=name)
+    if users or groups:
+        raise ScimConfigurationError(
+            f"cannot switch the SCIM client from {current or DEFAULT_CLIENT!r} to {name!r}: "
+            f"{users} user(s) and {groups} group(s) pushed by the previous client still exist; "
+            "run `scimgate scim cleanup` first"
+        )
+    conf_store.put(K.SCIM_CLIENT, name)
+    scim_logging.lifecycle("config.client_set", client=name, previous=current)
+
+
+def get_scim_client() -> str:
+    """Return the configured SCIM client, ``okta`` when none was chosen (cheap per request)."""
+    return conf_store.get_str(K.SCIM_CLIENT) or DEFAULT_CLIENT
+
+
+def is_scim_client_chosen() -> bool:
+    """Tell whether an admin explicitly chose the client (the preflight requires it)."""
+    return conf_store.get_str(K.SCIM_CLIENT) is not None
+
+
+# --- basic authentication -----------------------------------------------------------------------
+
+_USERNAME_FORBIDDEN = re.compile(r"[:\x00-\x1f\x7f]")
+
+
+@_logged
+def set_scim_basic_auth_username(username: str) -> None:
+    """Set the basic-auth username of the SCIM service account (not an application user)."""
+    if not isinstance(username, str) or not username.strip():
+        raise ScimConfigurationError("the basic auth username must be a non-empty string")
+    if username != username.strip() or _USERNAME_FORBIDDEN.search(username):
+        raise ScimConfigurationError(
+            "the basic auth username must not contain ':', control characters, "
+            "or leading/trailing spaces (RFC 7617)"
+        )
+    if len(username) > USERNAME_MAX:
+        raise ScimConfigurationError(f"the basic auth username must be at most {USERNAME_MAX} characters")
+    conf_store.put(K.BASIC_USERNAME, username)
+    scim_logging.lifecycle("config.basic_username_set", username=username)
+
+
+def password_problems(password: str) -> list[str]:
+    """Return what ``password`` lacks under the reference's policy (empty when acceptable)."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"it has {len(password)} characters, it must have more than 16")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        problems.append(f"it must have at most {PASSWORD_MAX_LENGTH} characters")
+    if not any(ch.isalpha() for ch in password):
+        problems.append("it has no letter")
+    if not any(ch.isdigit() for ch in password):
+        problems.append("it has no digit")
+    if not any(not ch.isalnum() and not ch.isspace() for ch in password):
+        problems.append("it has no special character")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
+        problems.append("it contains control characters")
+    return problems
+
+
+@_logged
+def check_scim_basic_auth_password(password: str) -> None:
+    """Raise unless ``password`` meets the reference's policy (the message never contains it)."""
+    if not isinstance(password, str):
+        raise ScimConfigurationError(f"the basic auth password must be a string; {PASSWORD_RULES}")
+    problems = password_problems(password)
+    if problems:
+        raise ScimConfigurationError(
+            f"password refused: {'; '.join(problems)}. The password must be {PASSWORD_RULES}"
+        )
+
+
+def set_scim_basic_auth_password(password: str) -> None:
+    """Store the argon2 hash of the basic-auth password after checking the reference's policy."""
+    check_scim_basic_auth_password(password)
+    conf_store.put(K.BASIC_PASSWORD_HASH, credentials.hash_password(password))
+    scim_logging.lifecycle("config.basic_password_set")
+
+
+def get_scim_basic_auth_info() -> dict[str, Any]:
+    """Return the username and whether/when a password was set; never the password."""
+    password = conf_store.get_entry(K.BASIC_PASSWORD_HASH)
+    return {
+        "username": conf_store.get_str(K.BASIC_USERNAME),
+        "password_set": password is not None,
+        "password_set_at": _iso(password.updated_at) if password else None,
+    }
+
+
+# --- bearer token -------------------------------------------------------------------------------
+
+
+@_logged
+def generate_scim_bearer_token(months: int) -> str:
+    """Create a token valid ``months`` (1-6) months, revoke the previous one, return it once."""
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise ScimConfigurationError(
+            f"months must be a whole number from {TOKEN_MIN_MONTHS} to {TOKEN_MAX_MONTHS}, got {months!r}"
+        )
+    if not TOKEN_MIN_MONTHS <= months <= TOKEN_MAX_MONTHS:
+        raise ScimConfigurationError(
+            f"a token can be valid from {TOKEN_MIN_MONTHS} to {TOKEN_MAX_MONTHS} months, got {months}"
+        )
+    pepper = conf_store.get_str(K.TOKEN_PEPPER) or credentials.new_pepper()
+    token = credentials.new_token()
+    created = utcnow()
+    revoked = list(conf_store.get(K.TOKEN_REVOKED_HASHES, []) or [])
+    previous = conf_store.get_str(K.TOKEN_HASH)
+    if previous:
+        revoked = [previous, *revoked][: credentials.REVOKED_KEPT]
+    fingerprint = credentials.token_fingerprint(token)
+    conf_store.put_many(
+        {
+            K.TOKEN_PEPPER: pepper,
+            K.TOKEN_HASH: credentials.token_hash(pepper, token),
+            K.TOKEN_CREATED: conf_store.encode_datetime(created),
+            K.TOKEN_EXPIRES: conf_store.encode_datetime(created + relativedelta(months=months)),
+            K.TOKEN_FINGERPRINT: fingerprint,
+            K.TOKEN_REVOKED_HASHES: revoked,
+        }
+    )
+    scim_logging.lifecycle("config.token_generated", fingerprint=fingerprint, months=months)
+    return token
+
+
+def get_scim_bearer_token() -> dict[str, Any]:
+    """Return created/expires and a short fingerprint of the token; never the token itself."""
+    created = conf_store.get_datetime(K.TOKEN_CREATED)
+    expires = conf_store.get_datetime(K.TOKEN_EXPIRES)
+    configured = conf_store.get_str(K.TOKEN_HASH) is not None
+    return {
+        "configured": configured,
+        "fingerprint": conf_store.get_str(K.TOKEN_FINGERPRINT) if configured else None,
+        "created": _iso(created),
+        "expires": _iso(expires),
+        "expired": bool(configured and expires is not None and expires <= utcnow()),
+    }
+
+
+# --- sync lifecycle -----------------------------------------------------------------------------
+
+
+def sync_preflight_problems() -> list[str]:
+    """Return everything that must be fixed before sync can be enabled (empty when ready)."""
+    from scimgate import saml_config
+
+    problems = []
+    saml = saml_config.get_saml_status()
+    if not saml["configured"]:
+        problems.append("SAML is not configured (run `scimgate saml configure --idp-metadata FILE`)")
+    if not saml["enabled"]:
+        problems.append("SAML is not enabled (run `scimgate saml enable`)")
+    if not is_scim_client_chosen():
+        problems.append(
+            "no SCIM client is set (run `scimgate scim set-client NAME`; "
+            f"one of: {', '.join(known_clients())})"
+        )
+    basic = get_scim_basic_auth_info()
+    token = get_scim_bearer_token()
+    basic_ok = bool(basic["username"] and basic["password_set"])
+    token_ok = token["configured"] and not token["expired"]
+    if not basic_ok and not token_ok:
+        hint = ""
+        if basic["username"] and not basic["password_set"]:
+            hint = " (a basic auth username is set but no password)"
+        elif token["configured"]:
+            hint = " (the bearer token has expired)"
+        problems.append(
+            "no SCIM credential is set" + hint + " (run `scimgate scim set-basic-auth --username NAME` "
+            "or `scimgate scim generate-token --months N`)"
+        )
+    return problems
+
+
+@_logged
+def enable_scim_user_and_group_sync() -> None:
+    """Turn sync on after a preflight; refuse listing everything that is missing."""
+    problems = sync_preflight_problems()
+    if problems:
+        raise ScimConfigurationError("cannot enable SCIM sync: " + "; ".join(problems))
+    conf_store.put(K.SCIM_SYNC_ENABLED, True)
+    scim_logging.lifecycle("config.sync_enabled", client=get_scim_client())
+
+
+def check_if_scim_sync_is_enabled() -> bool:
+    """Return whether /scim/v2 currently accepts requests."""
+    return conf_store.get_bool(K.SCIM_SYNC_ENABLED, False)
+
+
+def disable_sync_from_directory_provider() -> None:
+    """Turn sync off; synced users and groups are kept unchanged (the reference)."""
+    conf_store.put(K.SCIM_SYNC_ENABLED, False)
+    scim_logging.lifecycle("config.sync_disabled")
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"

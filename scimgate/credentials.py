@@ -1,0 +1,157 @@
+"""Hashing and checking the SCIM credentials: an argon2 password and a keyed-hash bearer token.
+
+Why two hashes: the password is chosen by a person, so it gets a slow salted hash (argon2); the
+token is 256 random bits, so a fast keyed hash (HMAC-SHA256 with a server pepper) is as strong and
+lets every request be checked cheaply. Because IdPs send thousands of requests, a successful
+argon2 verification is remembered in process memory for ``SCIM_AUTH_CACHE_SECONDS``, keyed by a
+keyed digest of (stored hash, username, password): changing the password or username changes the
+key, so old entries are simply never hit again.
+
+Nothing here ever returns or logs a secret: callers get a principal or a *reason* for failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from scimgate import conf_keys as K
+from scimgate import conf_store
+from scimgate.models import utcnow
+
+TOKEN_PREFIX = "scimgate_"  # lets secret scanners recognise a leaked token
+TOKEN_BYTES = 32  # 256 bits of randomness
+REVOKED_KEPT = 10
+
+_hasher = PasswordHasher()
+_process_key = secrets.token_bytes(32)  # keys the in-memory cache; never leaves this process
+_cache: dict[bytes, float] = {}
+_cache_lock = threading.Lock()
+_CACHE_MAX = 1024
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """A principal on success, else the reason (for scim-info.log, never for the client)."""
+
+    principal: str | None
+    reason: str | None = None
+
+
+# --- password -----------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password`` (salted, slow)."""
+    return _hasher.hash(password)
+
+
+def _cache_key(stored_hash: str, username: str, password: str) -> bytes:
+    material = "\0".join((stored_hash, username, password)).encode("utf-8")
+    return hmac.new(_process_key, material, hashlib.sha256).digest()
+
+
+def _cache_hit(key: bytes) -> bool:
+    expiry = _cache.get(key)
+    return expiry is not None and expiry > time.monotonic()
+
+
+def _cache_store(key: bytes) -> None:
+    seconds = int(current_app.config.get("SCIM_AUTH_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            now = time.monotonic()
+            for stale in [k for k, exp in _cache.items() if exp <= now]:
+                del _cache[stale]
+            if len(_cache) >= _CACHE_MAX:
+                _cache.clear()
+        _cache[key] = time.monotonic() + seconds
+
+
+def forget_verified_passwords() -> None:
+    """Empty this process's cache of verified passwords (other processes expire on their own)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _password_matches(stored_hash: str, username: str, password: str) -> bool:
+    key = _cache_key(stored_hash, username, password)
+    if _cache_hit(key):
+        return True
+    try:
+        _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    _cache_store(key)
+    return True
+
+
+def verify_basic(username: str, password: str) -> AuthResult:
+    """Check a basic-auth pair against the stored username and argon2 hash.
+
+    Both the username and the password are checked before deciding, so the time taken does not
+    reveal whether the username exists.
+    """
+    stored_user = conf_store.get_str(K.BASIC_USERNAME)
+    stored_hash = conf_store.get_str(K.BASIC_PASSWORD_HASH)
+    if not stored_user or not stored_hash:
+        return AuthResult(None, "scheme not allowed: basic authentication is not configured")
+    user_ok = hmac.compare_digest(username.encode("utf-8"), stored_user.encode("utf-8"))
+    password_ok = _password_matches(stored_hash, stored_user, password)
+    if not user_ok:
+        return AuthResult(None, "unknown user")
+    if not password_ok:
+        return AuthResult(None, "wrong password")
+    return AuthResult(f"basic:{stored_user}")
+
+
+# --- bearer token -------------------------------------------------------------------------------
+
+
+def new_token() -> str:
+    """Return a fresh token with 256 bits of randomness."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(pepper: str, token: str) -> str:
+    """Return the keyed hash stored in place of the token."""
+    return hmac.new(bytes.fromhex(pepper), token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def token_fingerprint(token: str) -> str:
+    """Return a short, non-secret identifier of a token for status output and logs."""
+    return hashlib.sha256(b"scimgate-fingerprint:" + token.encode("utf-8")).hexdigest()[:12]
+
+
+def new_pepper() -> str:
+    """Return a new server secret for keying token hashes."""
+    return secrets.token_hex(32)
+
+
+def verify_token(token: str, now: dt.datetime | None = None) -> AuthResult:
+    """Check a bearer token against the stored keyed hash, its expiry and the revoked list."""
+    stored = conf_store.get_str(K.TOKEN_HASH)
+    pepper = conf_store.get_str(K.TOKEN_PEPPER)
+    if not stored or not pepper:
+        return AuthResult(None, "scheme not allowed: no bearer token has been generated")
+    presented = token_hash(pepper, token)
+    if not hmac.compare_digest(presented, stored):
+        revoked = conf_store.get(K.TOKEN_REVOKED_HASHES, []) or []
+        if any(hmac.compare_digest(presented, old) for old in revoked):
+            return AuthResult(None, "revoked token (replaced by a newer token)")
+        return AuthResult(None, "unknown token")
+    expires = conf_store.get_datetime(K.TOKEN_EXPIRES)
+    if expires is not None and expires <= (now or utcnow()):
+        return AuthResult(None, f"expired token (expired {expires.isoformat()}Z)")
+    return AuthResult(f"token:{conf_store.get_str(K.TOKEN_FINGERPRINT)}")

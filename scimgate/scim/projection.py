@@ -1,0 +1,127 @@
+"""The ``attributes`` and ``excludedAttributes`` parameters (RFC 7644 §3.4.2.5, §3.9).
+
+Projection works on the rendered resource, and ``Projection.wants`` tells the services in advance
+whether an expensive attribute (Group ``members``, User ``groups``) is needed at all, so that a
+group read with ``excludedAttributes=members`` never loads a membership row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scimgate.scim.schema import ResourceSchema
+
+ALWAYS = frozenset({"schemas", "id"})
+
+
+def _split(raw: str | list[str] | None) -> list[str]:
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else raw.split(",")
+    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+
+def _relative(path: str, schema: ResourceSchema) -> tuple[str, str | None] | None:
+    """Turn ``urn:...:User:name.givenName`` into ("name", "givenname"); None for other schemas."""
+    lowered = path.lower()
+    prefix = schema.id.lower() + ":"
+    if lowered.startswith(prefix):
+        lowered = lowered[len(prefix) :]
+    elif lowered.startswith("urn:"):
+        return None
+    top, _, sub = lowered.partition(".")
+    return top, (sub or None)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A parsed attributes/excludedAttributes pair for one resource type."""
+
+    schema: ResourceSchema
+    include: dict[str, set[str] | None] | None
+    exclude: dict[str, set[str] | None]
+
+    @classmethod
+    def parse(
+        cls,
+        schema: ResourceSchema,
+        attributes: str | list[str] | None = None,
+        excluded: str | list[str] | None = None,
+    ) -> Projection:
+        """Parse the two parameters; when both are given, ``attributes`` wins (§3.4.2.5)."""
+        include_paths = _split(attributes)
+        include: dict[str, set[str] | None] | None = None
+        exclude: dict[str, set[str] | None] = {}
+        if include_paths:
+            include = {}
+            for path in include_paths:
+                rel = _relative(path, schema)
+                if rel is None:
+                    continue
+                top, sub = rel
+                if sub is None or include.get(top, set()) is None:
+                    include[top] = None
+                else:
+                    include.setdefault(top, set()).add(sub)  # type: ignore[union-attr]
+        else:
+            for path in _split(excluded):
+                rel = _relative(path, schema)
+                if rel is None:
+                    continue
+                top, sub = rel
+                if sub is None or exclude.get(top, set()) is None:
+                    exclude[top] = None
+                else:
+                    exclude.setdefault(top, set()).add(sub)  # type: ignore[union-attr]
+        return cls(schema, include, exclude)
+
+    def wants(self, attribute: str) -> bool:
+        """True when the top-level ``attribute`` will appear in the response."""
+        key = attribute.lower()
+        if key in ALWAYS:
+            return True
+        if self.include is not None:
+            return key in self.include
+        return self.exclude.get(key, set()) is not None
+
+    def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Return ``resource`` reduced to what the parameters ask for."""
+        if self.include is None and not self.exclude:
+            return resource
+        out: dict[str, Any] = {}
+        for name, value in resource.items():
+            key = name.lower()
+            if key in ALWAYS:
+                out[name] = value
+                continue
+            if self.include is not None:
+                if key not in self.include:
+                    continue
+                subs = self.include[key]
+                out[name] = value if subs is None else _keep_subs(value, subs)
+            else:
+                if key not in self.exclude:
+                    out[name] = value
+                    continue
+                subs = self.exclude[key]
+                if subs is not None:
+                    out[name] = _drop_subs(value, subs)
+        return {k: v for k, v in out.items() if v not in (None, {}, [])}
+
+
+def _keep_subs(value: Any, subs: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k.lower() in subs}
+    if isinstance(value, list):
+        kept = [_keep_subs(v, subs) for v in value]
+        return [v for v in kept if v]
+    return value
+
+
+def _drop_subs(value: Any, subs: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k.lower() not in subs}
+    if isinstance(value, list):
+        return [_drop_subs(v, subs) for v in value]
+    return value

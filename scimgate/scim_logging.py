@@ -1,0 +1,223 @@
+"""The reference's three SCIM log files, each line tagged with the request id.
+
+- ``scim-debug.log``: lifecycle events (``lifecycle("user.created", scim_id=...)``).
+- ``scim-info.log``: one line per /scim/v2 request, auth failures with reason and remote address,
+  configuration errors.
+- ``scim-error.log``: unexpected exceptions with traceback (``log_unexpected(exc)``).
+
+Loggers are process-global but apps are not (tests build several): each logger carries a single
+routing handler that forwards a record to the file handlers of the *current* app, so handlers
+never pile up and no app writes into another app's directory. The file handlers are
+``WatchedFileHandler``s, which reopen a file that logrotate moved, and every process appends
+whole lines, so several workers can share the files.
+
+No secret is ever passed here; as a second guard, fields whose name looks secret are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import traceback
+import uuid
+from logging.handlers import WatchedFileHandler
+from typing import Any
+
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
+
+DEBUG_LOGGER = "scimgate.scim.debug"
+INFO_LOGGER = "scimgate.scim.info"
+ERROR_LOGGER = "scimgate.scim.error"
+FILES = {DEBUG_LOGGER: "scim-debug.log", INFO_LOGGER: "scim-info.log", ERROR_LOGGER: "scim-error.log"}
+SCIM_PATH_PREFIX = "/scim/v2"
+REQUEST_ID_HEADER = "X-Request-Id"
+_EXTENSION_KEY = "scimgate_scim_logging"
+_ENVIRON_ID = "scimgate.request_id"
+_ENVIRON_START = "scimgate.request_start"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_SECRET_FIELD = re.compile(r"pass|secret|token(?!_fingerprint)|authorization|credential|pepper|hash", re.I)
+FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(message)s"
+
+
+class _RequestIdFilter(logging.Filter):
+    """Attach ``request_id`` to every record (``-`` when there is neither request nor app)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id()
+        return True
+
+
+class _LineFormatter(logging.Formatter):
+    """Repeat the request id on continuation lines (tracebacks), so every line can be grepped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace("\n", f"\n[{getattr(record, 'request_id', '-')}] | ")
+
+
+class _AppRouter(logging.Handler):
+    """Forward records to the file handler the current app opened for this logger."""
+
+    def __init__(self, logger_name: str) -> None:
+        super().__init__()
+        self.logger_name = logger_name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not has_app_context():
+            return
+        handlers: dict[str, logging.Handler] | None = current_app.extensions.get(_EXTENSION_KEY)
+        if handlers and self.logger_name in handlers:
+            handlers[self.logger_name].handle(record)
+
+
+def current_request_id() -> str:
+    """Return the id of this request, or of this CLI/shell app context (made on first use)."""
+    if has_request_context():
+        rid = request.environ.get(_ENVIRON_ID)
+        if rid is None:
+            rid = _choose_request_id()
+            request.environ[_ENVIRON_ID] = rid
+        return rid
+    if has_app_context():
+        if "scimgate_request_id" not in g:
+            g.scimgate_request_id = "cli-" + uuid.uuid4().hex[:16]
+        return g.scimgate_request_id
+    return "-"
+
+
+def _choose_request_id() -> str:
+    """Accept a sane incoming X-Request-Id (so IdP and proxy logs correlate), else make one."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    if _SANE_REQUEST_ID.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def _install_routers() -> None:
+    """Give each SCIM logger exactly one routing handler, however many apps are created."""
+    for name in FILES:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        if not any(isinstance(h, _AppRouter) for h in logger.handlers):
+            logger.addHandler(_AppRouter(name))
+
+
+def init_app(app: Flask) -> None:
+    """Open the three files under ``LOG_DIR`` for this app and tag requests with an id."""
+    log_dir = app.config["LOG_DIR"]
+    os.makedirs(log_dir, exist_ok=True)
+    handlers: dict[str, logging.Handler] = {}
+    for name, filename in FILES.items():
+        handler = WatchedFileHandler(os.path.join(log_dir, filename), encoding="utf-8", delay=True)
+        handler.setFormatter(_LineFormatter(FORMAT))
+        handler.addFilter(_RequestIdFilter())
+        handler.setLevel(logging.DEBUG if name == DEBUG_LOGGER else logging.INFO)
+        handlers[name] = handler
+    app.extensions[_EXTENSION_KEY] = handlers
+    _install_routers()
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    from flask import got_request_exception
+
+    got_request_exception.connect(_on_uncaught_exception, app)
+
+
+def _start_request() -> None:
+    request.environ[_ENVIRON_START] = time.perf_counter()
+    current_request_id()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = current_request_id()
+    if request.path == SCIM_PATH_PREFIX or request.path.startswith(SCIM_PATH_PREFIX + "/"):
+        start = request.environ.get(_ENVIRON_START, time.perf_counter())
+        log_request(response.status_code, (time.perf_counter() - start) * 1000)
+    return response
+
+
+def _on_uncaught_exception(sender: Flask, exception: BaseException, **_: Any) -> None:
+    log_unexpected(exception)
+
+
+def format_fields(fields: dict[str, Any]) -> str:
+    """Render ``key=value`` pairs on one line; strings are JSON-quoted when needed (no injection)."""
+    parts = []
+    for key, value in fields.items():
+        if value is not None and _SECRET_FIELD.search(key):
+            value = "<redacted>"
+        if isinstance(value, str) and value and re.fullmatch(r"[\w.:/@+-]+", value):
+            text = value
+        else:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def lifecycle(event: str, **fields: Any) -> None:
+    """Write a lifecycle event to scim-debug.log, e.g. ``lifecycle("user.created", scim_id=...)``.
+
+    Events used by scimgate: user.created/updated/activated/deactivated/deleted,
+    group.created/renamed/member_added/member_removed/deleted, config.*, scim.cleanup.
+    """
+    logging.getLogger(DEBUG_LOGGER).debug("%s", " ".join(filter(None, (event, format_fields(fields)))))
+
+
+def info(event: str, **fields: Any) -> None:
+    """Write one event line to scim-info.log."""
+    logging.getLogger(INFO_LOGGER).info("%s", " ".join(filter(None, (event, format_fields(fields)))))
+
+
+def config_error(function: str, message: str) -> None:
+    """Record a refused configuration change in scim-info.log (the message holds no secret)."""
+    logging.getLogger(INFO_LOGGER).warning("config.error %s", format_fields({"function": function, "detail": message}))
+
+
+def auth_failure(reason: str, scheme: str | None) -> None:
+    """Record why a SCIM request was refused, with the remote address (never sent to the client)."""
+    logging.getLogger(INFO_LOGGER).warning(
+        "auth.failed %s",
+        format_fields(
+            {
+                "reason": reason,
+                "scheme": scheme,
+                "remote": request.remote_addr,
+                "method": request.method,
+                "path": request.path,
+            }
+        ),
+    )
+
+
+def log_request(status: int, duration_ms: float) -> None:
+    """Write the one line every /scim/v2 request gets in scim-info.log."""
+    info(
+        "request",
+        method=request.method,
+        path=request.path,
+        status=status,
+        duration_ms=round(duration_ms, 1),
+        client=_active_client(),
+        principal=g.get("scim_principal"),
+        remote=request.remote_addr,
+    )
+
+
+def _active_client() -> str | None:
+    """Return the configured client for the request line; a broken DB must not break logging."""
+    try:
+        from scimgate.configuration_utils import get_scim_client
+
+        return get_scim_client()
+    except Exception:  # logging must never turn a response into an error
+        return None
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Write an unexpected exception with its traceback to scim-error.log."""
+    where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+    logging.getLogger(ERROR_LOGGER).error("unexpected exception during %s\n%s", where, text)

@@ -1,0 +1,1 @@
+"""Business rules and transactions for SCIM resources; no Flask ``request`` in here."""

@@ -1,0 +1,107 @@
+"""Helpers every resource service shares: versions (ETags), timestamps and list queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from scimgate.extensions import db
+from scimgate.scim.errors import InvalidValue, PreconditionFailed
+from scimgate.scim.filters import Expr
+from scimgate.scim.projection import Projection
+
+
+def etag(version: int) -> str:
+    """Render a version as a weak entity tag (RFC 7644 §3.14, RFC 7232 §2.3)."""
+    return f'W/"{version}"'
+
+
+def _opaque(tag: str) -> str:
+    tag = tag.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    return tag.strip('"')
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """Refuse a write whose ``If-Match`` names another version (412, RFC 7644 §3.14)."""
+    if not if_match:
+        return
+    tags = [t for t in (part.strip() for part in if_match.split(",")) if t]
+    if "*" in tags or any(_opaque(t) == str(version) for t in tags):
+        return
+    raise PreconditionFailed(
+        f"If-Match {if_match} does not match the current version {etag(version)}; "
+        "read the resource again and retry with its ETag."
+    )
+
+
+def if_none_match_hits(if_none_match: str | None, version: int) -> bool:
+    """True when ``If-None-Match`` names the current version, so GET may answer 304."""
+    if not if_none_match:
+        return False
+    tags = [t.strip() for t in if_none_match.split(",") if t.strip()]
+    return "*" in tags or any(_opaque(t) == str(version) for t in tags)
+
+
+def timestamp(value: dt.datetime) -> str:
+    """Render a naive-UTC timestamp as RFC 3339 with a ``Z`` (RFC 7643 §2.3.5)."""
+    return value.isoformat() + "Z"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A parsed list or .search request (RFC 7644 §3.4.2)."""
+
+    filter: Expr | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    start_index: int = 1
+    count: int = 100
+    projection: Projection | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    """One page of a list: the total matching count and the rows of this page."""
+
+    total: int
+    items: list
+
+
+def sort_column(sort_by: str | None, attribute_map: dict, schema_urn: str) -> ColumnElement | None:
+    """Map ``sortBy`` to a column; only single-valued attributes (or a multi-valued's value) sort."""
+    from scimgate.scim import filter_sql
+
+    if not sort_by:
+        return None
+    key = sort_by.strip().lower()
+    prefix = schema_urn.lower() + ":"
+    if key.startswith(prefix):
+        key = key[len(prefix) :]
+    spec = attribute_map.get(key)
+    if isinstance(spec, filter_sql.MultiValued):
+        spec = spec.sub_attributes.get(spec.default_sub)
+        if key != "emails":
+            spec = None
+    if spec is None or not isinstance(spec, filter_sql.Column):
+        raise InvalidValue(f"sortBy '{sort_by}' is not an attribute scimgate can sort by.")
+    return spec.expr
+
+
+def paginate(statement: sa.Select, order: list[ColumnElement], query: ListQuery) -> Page:
+    """Run a count and one page query; ``startIndex`` is 1-based and the order is stable."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
+    if query.count == 0 or total == 0:
+        return Page(total or 0, [])
+    rows = (
+        db.session.execute(statement.order_by(*order).offset(query.start_index - 1).limit(query.count))
+        .unique()
+        .scalars()
+        .all()
+    )
+    return Page(total or 0, list(rows))

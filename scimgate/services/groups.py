@@ -1,0 +1,246 @@
+"""Group resources: create, read, list, replace, patch, delete (RFC 7644 §3.3 to §3.6).
+
+Membership changes never read the whole member list: PATCH operations on ``members`` become
+row inserts and deletes, and a group read that excludes ``members`` issues no member query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from scimgate import scim_logging
+from scimgate.extensions import db
+from scimgate.models import DirectoryGroup, ScimGroup, name_digest, utcnow
+from scimgate.payloads import GROUP_SCHEMA, load
+from scimgate.scim import schema as scim_schema
+from scimgate.scim import urns
+from scimgate.scim.errors import InvalidPath, NotFound, Uniqueness
+from scimgate.scim.filter_sql import to_sql
+from scimgate.scim.patch import Operation, PatchEngine
+from scimgate.scim.schema import Attribute
+from scimgate.services import memberships
+from scimgate.services.attribute_maps import GROUP_ATTRIBUTES
+from scimgate.services.common import ListQuery, Page, check_if_match, paginate, sort_column, timestamp
+from scimgate.services.memberships import MemberRef
+
+
+def _base_group_query() -> sa.Select:
+    return sa.select(DirectoryGroup).join(ScimGroup, ScimGroup.group_id == DirectoryGroup.id)
+
+
+def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
+    """Load a SCIM group by id (one statement, members not loaded); unknown ids are 404."""
+    statement = _base_group_query().where(ScimGroup.scim_group_uuid == scim_id)
+    if for_update:
+        statement = statement.with_for_update(of=ScimGroup)
+    group = db.session.execute(statement).unique().scalar_one_or_none()
+    if group is None:
+        raise NotFound(f"Group '{scim_id}' not found.")
+    return group
+
+
+def render_group(group: DirectoryGroup, members: list[MemberRef] | None, base_url: str) -> dict[str, Any]:
+    """Render the SCIM representation; ``members`` is None when it was not asked for."""
+    link = group.scim
+    assert link is not None, "only SCIM-linked groups are rendered"
+    resource: dict[str, Any] = {"schemas": [urns.GROUP], "id": link.scim_group_uuid}
+    if link.external_id:
+        resource["externalId"] = link.external_id
+    resource["displayName"] = group.external_unique_name
+    if members:
+        resource["members"] = [
+            {
+                "value": m.scim_id,
+                "$ref": f"{base_url}/Users/{m.scim_id}",
+                "display": m.display,
+                "type": "User",
+            }
+            for m in members
+        ]
+    resource["meta"] = {
+        "resourceType": "Group",
+        "created": timestamp(link.created),
+        "lastModified": timestamp(link.last_modified),
+        "location": f"{base_url}/Groups/{link.scim_group_uuid}",
+        "version": f'W/"{link.version}"',
+    }
+    return resource
+
+
+def _commit_or_conflict(name: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
+
+
+def _log_members(group: DirectoryGroup, added: list[str], removed: list[str], cleared: int = 0) -> None:
+    scim_id = group.scim.scim_group_uuid if group.scim else None
+    if added:
+        scim_logging.lifecycle("group.member_added", scim_id=scim_id, members=",".join(added))
+    if removed:
+        scim_logging.lifecycle("group.member_removed", scim_id=scim_id, members=",".join(removed))
+    if cleared:
+        scim_logging.lifecycle("group.members_cleared", scim_id=scim_id, count=cleared)
+
+
+def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
+    """Create a group with its members; a duplicate displayName is 409 ``uniqueness``."""
+    data = load(GROUP_SCHEMA, body, urns.GROUP)
+    name = data["displayName"]
+    group = (
+        db.session.execute(sa.select(DirectoryGroup).where(DirectoryGroup.name_digest == name_digest(name)))
+        .unique()
+        .scalar_one_or_none()
+    )
+    if group is not None and group.scim is not None:
+        raise Uniqueness(f"A group with displayName '{name}' already exists.")
+    if group is None:
+        group = DirectoryGroup()
+        group.set_name(name)
+        db.session.add(group)
+    now = utcnow()
+    group.scim = ScimGroup(
+        scim_group_uuid=str(uuid.uuid4()),
+        client=client,
+        external_id=data.get("externalId"),
+        created=now,
+        last_modified=now,
+        version=1,
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
+    added: list[str] = []
+    if data.get("members"):
+        values = memberships.member_values(data["members"], context=f"create {name}")
+        added = memberships.add_members(group.id, values, context=group.scim.scim_group_uuid)
+    _commit_or_conflict(name)
+    scim_logging.lifecycle("group.created", scim_id=group.scim.scim_group_uuid, displayName=name)
+    _log_members(group, added, [])
+    return group
+
+
+def _touch(group: DirectoryGroup) -> None:
+    assert group.scim is not None
+    group.scim.version += 1
+    group.scim.last_modified = utcnow()
+
+
+def _rename(group: DirectoryGroup, name: str) -> None:
+    if name != group.external_unique_name:
+        old = group.external_unique_name
+        group.set_name(name)
+        scim_logging.lifecycle(
+            "group.renamed", scim_id=group.scim.scim_group_uuid if group.scim else None, old=old, new=name
+        )
+
+
+def replace_group(scim_id: str, body: dict[str, Any], if_match: str | None) -> DirectoryGroup:
+    """PUT (§3.5.1): name and externalId are replaced; ``members``, when given, is the full list.
+
+    A PUT without a ``members`` key keeps the current members: the RFC lets the server choose,
+    and clearing would silently empty groups for clients that only rename (IDP-QUIRKS #24).
+    ``"members": []`` does clear them.
+    """
+    data = load(GROUP_SCHEMA, body, urns.GROUP)
+    group = get_group(scim_id, for_update=True)
+    check_if_match(if_match, group.scim.version)
+    _rename(group, data["displayName"])
+    if "externalId" in data:
+        group.scim.external_id = data["externalId"]
+    added: list[str] = []
+    cleared = 0
+    if "members" in data:
+        values = memberships.member_values(data["members"] or [], context=scim_id)
+        cleared = memberships.clear_members(group.id)
+        added = memberships.add_members(group.id, values, context=scim_id)
+    _touch(group)
+    _commit_or_conflict(data["displayName"])
+    _log_members(group, added, [], cleared)
+    return group
+
+
+class _MemberOperations:
+    """Apply PATCH operations on ``members`` straight to membership rows, in request order."""
+
+    def __init__(self, group: DirectoryGroup) -> None:
+        self.group = group
+        self.context = group.scim.scim_group_uuid if group.scim else str(group.id)
+        self.added: list[str] = []
+        self.removed: list[str] = []
+        self.cleared = 0
+
+    def __call__(self, operation: Operation, attribute: Attribute) -> None:
+        path = operation.path
+        if path is not None and (path.sub_attr or path.path.sub_attr):
+            raise InvalidPath(
+                "Member sub-attributes cannot be changed; add or remove members by 'value' instead."
+            )
+        value_filter = path.value_filter if path is not None else None
+        if operation.op == "remove":
+            if value_filter is not None:
+                self.cleared += memberships.remove_members_matching(self.group.id, value_filter)
+            elif operation.has_value and operation.value not in (None, [], {}):
+                # Entra ID: {"op":"Remove","path":"members","value":[{"value":"<id>"}]} removes those
+                # members only; the literal reading (remove every member) would empty the group.
+                values = memberships.member_values(operation.value, self.context)
+                self.removed.extend(memberships.remove_members(self.group.id, values))
+            else:
+                self.cleared += memberships.clear_members(self.group.id)
+            return
+        if operation.value is None:
+            return
+        if operation.op == "replace":
+            if value_filter is not None:
+                self.cleared += memberships.remove_members_matching(self.group.id, value_filter)
+            else:
+                self.cleared += memberships.clear_members(self.group.id)
+        values = memberships.member_values(operation.value, self.context)
+        self.added.extend(memberships.add_members(self.group.id, values, self.context))
+
+
+def patch_group(scim_id: str, operations: list[Operation], if_match: str | None) -> DirectoryGroup:
+    """PATCH (§3.5.2): all operations in one transaction; members change row by row."""
+    group = get_group(scim_id, for_update=True)
+    check_if_match(if_match, group.scim.version)
+    member_ops = _MemberOperations(group)
+    current = render_group(group, None, "")
+    patched = PatchEngine(scim_schema.GROUP, delegates={"members": member_ops}).apply(current, operations)
+    data = load(GROUP_SCHEMA, patched, urns.GROUP)
+    _rename(group, data["displayName"])
+    group.scim.external_id = data.get("externalId")
+    _touch(group)
+    _commit_or_conflict(data["displayName"])
+    _log_members(group, member_ops.added, member_ops.removed, member_ops.cleared)
+    return group
+
+
+def delete_group(scim_id: str, if_match: str | None) -> None:
+    """DELETE (§3.6): the group, its link and its membership rows, in one transaction."""
+    group = get_group(scim_id, for_update=True)
+    check_if_match(if_match, group.scim.version)
+    name = group.external_unique_name
+    db.session.execute(sa.delete(DirectoryGroup).where(DirectoryGroup.id == group.id))
+    db.session.commit()
+    scim_logging.lifecycle("group.deleted", scim_id=scim_id, displayName=name)
+
+
+def list_groups(query: ListQuery) -> Page:
+    """A filtered, sorted page of SCIM groups: one count and one page statement."""
+    statement = _base_group_query()
+    if query.filter is not None:
+        statement = statement.where(to_sql(query.filter, GROUP_ATTRIBUTES, [urns.GROUP]))
+    order = []
+    column = sort_column(query.sort_by, GROUP_ATTRIBUTES, urns.GROUP)
+    if column is not None:
+        order.append(column.desc() if query.descending else column.asc())
+    order.append(DirectoryGroup.id.asc())
+    return paginate(statement, order, query)

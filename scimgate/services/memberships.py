@@ -1,0 +1,158 @@
+"""Group membership rows: every change touches only the rows it names (O(changed), not O(group)).
+
+Members are referenced by SCIM user id. Ids that are not SCIM users (a nested group, a stale or
+mistyped id) are ignored and logged, never an error: one bad id must not fail an IdP's whole
+membership push (fleetdm/fleet#50724).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from scimgate import scim_logging
+from scimgate.extensions import db
+from scimgate.models import GroupMembership, ScimUser, User, UserProfile
+from scimgate.scim.filter_sql import to_sql
+from scimgate.scim.filters import Expr
+from scimgate.services.attribute_maps import MEMBER_FILTER_ATTRIBUTES, MEMBER_FILTER_TABLES, user_is_active
+
+CHUNK = 900  # stays below every SQLite build's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """An active member as responses list it."""
+
+    scim_id: str
+    display: str
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def member_values(raw: Any, context: str) -> list[str]:
+    """Extract member ids from a ``members`` value list; malformed entries are ignored and logged."""
+    items = raw if isinstance(raw, list) else [raw]
+    values: list[str] = []
+    for item in items:
+        value = item.get("value") if isinstance(item, dict) else None
+        member_type = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value:
+            scim_logging.lifecycle("group.member_ignored", context=context, reason="no string 'value'")
+            continue
+        if isinstance(member_type, str) and member_type.lower() == "group":
+            scim_logging.lifecycle(
+                "group.member_ignored", context=context, member=value, reason="nested group"
+            )
+            continue
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def resolve_users(values: list[str], context: str) -> dict[str, int]:
+    """Map SCIM user ids to user ids; unknown ids are logged and dropped."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(values):
+        rows = db.session.execute(
+            sa.select(ScimUser.scim_user_uuid, ScimUser.user_id).where(ScimUser.scim_user_uuid.in_(chunk))
+        )
+        found.update({scim_id: user_id for scim_id, user_id in rows})
+    for value in values:
+        if value not in found:
+            scim_logging.lifecycle(
+                "group.member_ignored", context=context, member=value, reason="not a SCIM user id"
+            )
+    return found
+
+
+def _insert_ignoring_duplicates(group_id: int, user_ids: list[int]) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    for chunk in _chunks(user_ids):
+        rows = [{"group_id": group_id, "user_id": user_id} for user_id in chunk]
+        if insert is not None:
+            db.session.execute(insert(GroupMembership).on_conflict_do_nothing(), rows)
+        else:  # other databases: skip the ones already present
+            present = set(
+                db.session.scalars(
+                    sa.select(GroupMembership.user_id).where(
+                        GroupMembership.group_id == group_id, GroupMembership.user_id.in_(chunk)
+                    )
+                )
+            )
+            new_rows = [r for r in rows if r["user_id"] not in present]
+            if new_rows:
+                db.session.execute(sa.insert(GroupMembership), new_rows)
+
+
+def add_members(group_id: int, values: list[str], context: str) -> list[str]:
+    """Add members by SCIM id (idempotent); return the ids that were resolved."""
+    resolved = resolve_users(values, context)
+    if resolved:
+        _insert_ignoring_duplicates(group_id, list(resolved.values()))
+    return list(resolved)
+
+
+def remove_members(group_id: int, values: list[str]) -> list[str]:
+    """Remove members by SCIM id; removing a non-member is a no-op (Okta's documented example)."""
+    removed: list[str] = []
+    for chunk in _chunks(values):
+        user_ids = sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid.in_(chunk))
+        result = db.session.execute(
+            sa.delete(GroupMembership).where(
+                GroupMembership.group_id == group_id, GroupMembership.user_id.in_(user_ids)
+            )
+        )
+        if result.rowcount:
+            removed.extend(chunk)
+    return removed
+
+
+def remove_members_matching(group_id: int, value_filter: Expr) -> int:
+    """Remove the members a path filter selects (``members[value eq "..."]``), in one statement."""
+    link, user, profile = MEMBER_FILTER_TABLES
+    condition: ColumnElement[bool] = to_sql(value_filter, MEMBER_FILTER_ATTRIBUTES, [])
+    selected = (
+        sa.select(link.user_id)
+        .join(user, user.id == link.user_id)
+        .join(profile, profile.user_id == link.user_id)
+        .where(condition)
+    )
+    result = db.session.execute(
+        sa.delete(GroupMembership).where(
+            GroupMembership.group_id == group_id, GroupMembership.user_id.in_(selected)
+        )
+    )
+    return result.rowcount or 0
+
+
+def clear_members(group_id: int) -> int:
+    """Remove every membership row of a group."""
+    result = db.session.execute(sa.delete(GroupMembership).where(GroupMembership.group_id == group_id))
+    return result.rowcount or 0
+
+
+def active_members(group_ids: list[int]) -> dict[int, list[MemberRef]]:
+    """Active members of many groups in one statement (deactivated/suspended ones are hidden)."""
+    if not group_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(GroupMembership.group_id, ScimUser.scim_user_uuid, UserProfile.display_name, User.username)
+        .join(ScimUser, ScimUser.user_id == GroupMembership.user_id)
+        .join(User, User.id == GroupMembership.user_id)
+        .join(UserProfile, UserProfile.user_id == GroupMembership.user_id)
+        .where(GroupMembership.group_id.in_(group_ids), user_is_active())
+        .order_by(GroupMembership.group_id, GroupMembership.user_id)
+    )
+    out: dict[int, list[MemberRef]] = {}
+    for group_id, scim_id, display_name, username in rows:
+        out.setdefault(group_id, []).append(MemberRef(scim_id, display_name or username))
+    return out

@@ -1,0 +1,262 @@
+"""User resources: create, read, list, replace, patch, delete (RFC 7644 §3.3 to §3.6).
+
+The reference's rules live here: the username is unique and case-sensitive; one email is stored
+(primary first, else alphabetically first); ``active`` maps to ``is_active``/``is_suspended``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from scimgate import scim_logging
+from scimgate.extensions import db
+from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile, utcnow
+from scimgate.payloads import USER_SCHEMA, load
+from scimgate.scim import schema as scim_schema
+from scimgate.scim import urns
+from scimgate.scim.errors import NotFound, Uniqueness
+from scimgate.scim.filter_sql import to_sql
+from scimgate.scim.patch import Operation, PatchEngine
+from scimgate.services.attribute_maps import USER_ATTRIBUTES
+from scimgate.services.common import ListQuery, Page, check_if_match, paginate, sort_column, timestamp
+
+
+@dataclass(frozen=True)
+class UserGroupRef:
+    """A group a user belongs to, as the read-only ``groups`` attribute shows it."""
+
+    scim_id: str
+    name: str
+
+
+def choose_email(emails: list[dict[str, Any]] | None) -> tuple[str, str | None]:
+    """Pick the one stored email: a primary one wins, else the alphabetically first value.
+
+    Several primaries are tolerated (PingFederate sends the same address twice, both primary):
+    the alphabetically first primary wins.
+    """
+    candidates = [e for e in emails or [] if isinstance(e.get("value"), str) and e["value"]]
+    if not candidates:
+        return "", None
+    primaries = [e for e in candidates if e.get("primary") is True]
+    chosen = min(primaries or candidates, key=lambda e: (e["value"].casefold(), e["value"]))
+    return chosen["value"], chosen.get("type")
+
+
+def _base_user_query() -> sa.Select:
+    return sa.select(User).join(ScimUser, ScimUser.user_id == User.id).join(UserProfile)
+
+
+def get_user(scim_id: str, *, for_update: bool = False) -> User:
+    """Load a SCIM user by id (one statement); unknown ids are 404."""
+    statement = _base_user_query().where(ScimUser.scim_user_uuid == scim_id)
+    if for_update:
+        statement = statement.with_for_update(of=ScimUser)
+    user = db.session.execute(statement).unique().scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"User '{scim_id}' not found.")
+    return user
+
+
+def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
+    """The SCIM groups of many users in one statement (no per-row queries)."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(GroupMembership.user_id, ScimGroup.scim_group_uuid, DirectoryGroup.external_unique_name)
+        .join(DirectoryGroup, DirectoryGroup.id == GroupMembership.group_id)
+        .join(ScimGroup, ScimGroup.group_id == DirectoryGroup.id)
+        .where(GroupMembership.user_id.in_(user_ids))
+        .order_by(DirectoryGroup.external_unique_name)
+    )
+    out: dict[int, list[UserGroupRef]] = {}
+    for user_id, scim_id, name in rows:
+        out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
+    return out
+
+
+def render_user(user: User, groups: list[UserGroupRef] | None, base_url: str) -> dict[str, Any]:
+    """Render the SCIM representation; unassigned attributes are left out (RFC 7643 §2.5)."""
+    link = user.scim
+    assert link is not None, "only SCIM-linked users are rendered"
+    location = f"{base_url}/Users/{link.scim_user_uuid}"
+    resource: dict[str, Any] = {"schemas": [urns.USER], "id": link.scim_user_uuid}
+    if link.external_id:
+        resource["externalId"] = link.external_id
+    resource["userName"] = user.username
+    name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
+    if name:
+        resource["name"] = name
+    if user.profile.display_name:
+        resource["displayName"] = user.profile.display_name
+    if user.email:
+        email: dict[str, Any] = {"value": user.email}
+        if link.email_type:
+            email["type"] = link.email_type
+        email["primary"] = True
+        resource["emails"] = [email]
+    resource["active"] = bool(user.is_active and not user.profile.is_suspended)
+    if groups:
+        resource["groups"] = [
+            {"value": g.scim_id, "$ref": f"{base_url}/Groups/{g.scim_id}", "display": g.name} for g in groups
+        ]
+    resource["meta"] = {
+        "resourceType": "User",
+        "created": timestamp(link.created),
+        "lastModified": timestamp(link.last_modified),
+        "location": location,
+        "version": f'W/"{link.version}"',
+    }
+    return resource
+
+
+def _apply_fields(user: User, data: dict[str, Any], *, replace: bool) -> dict[str, tuple[Any, Any]]:
+    """Copy validated attributes onto the rows; return {field: (before, after)} of what changed."""
+    link = user.scim
+    assert link is not None
+    changes: dict[str, tuple[Any, Any]] = {}
+
+    def put(obj: Any, attr: str, value: Any, label: str) -> None:
+        before = getattr(obj, attr)
+        if before != value:
+            setattr(obj, attr, value)
+            changes[label] = (before, value)
+
+    name = data.get("name") or {}
+    email, email_type = choose_email(data.get("emails"))
+    put(user, "username", data["userName"], "userName")
+    put(user, "first_name", name.get("givenName") or "", "name.givenName")
+    put(user, "last_name", name.get("familyName") or "", "name.familyName")
+    put(user.profile, "display_name", data.get("displayName") or "", "displayName")
+    put(user, "email", email, "emails")
+    put(link, "email_type", email_type if email else None, "emails.type")
+    if "externalId" in data or replace is False:
+        put(link, "external_id", data.get("externalId"), "externalId")
+    active = data.get("active")
+    if active is True:
+        put(user, "is_active", True, "active")
+        put(user.profile, "is_suspended", False, "suspended")
+    elif active is False:
+        put(user, "is_active", False, "active")
+    return changes
+
+
+def _log_changes(user: User, changes: dict[str, tuple[Any, Any]]) -> None:
+    scim_id = user.scim.scim_user_uuid if user.scim else None
+    if "active" in changes or "suspended" in changes:
+        event = "user.activated" if user.is_active and not user.profile.is_suspended else "user.deactivated"
+        scim_logging.lifecycle(event, scim_id=scim_id, user_id=user.id, userName=user.username)
+    other = sorted(k for k in changes if k not in {"active", "suspended"})
+    if other:
+        scim_logging.lifecycle(
+            "user.updated", scim_id=scim_id, user_id=user.id, userName=user.username, fields=",".join(other)
+        )
+
+
+def _commit_or_conflict(username: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Uniqueness(f"userName '{username}' is already in use by another user.") from None
+
+
+def create_user(body: dict[str, Any], client: str) -> User:
+    """Create a user, or take over an existing account of that username that SCIM did not push.
+
+    An account that signed in with SAML before provisioning started has no SCIM link; the IdP's
+    POST links it instead of failing forever with 409. An account that already has a link is a
+    duplicate: 409 ``uniqueness``, decided by the database's unique constraints.
+    """
+    data = load(USER_SCHEMA, body, urns.USER)
+    user = (
+        db.session.execute(sa.select(User).where(User.username == data["userName"]))
+        .unique()
+        .scalar_one_or_none()
+    )
+    adopted = user is not None
+    if user is not None and user.scim is not None:
+        raise Uniqueness(f"userName '{data['userName']}' is already in use by another user.")
+    if user is None:
+        user = User(username=data["userName"], is_active=True)
+        user.profile = UserProfile(display_name="", is_suspended=False)
+        db.session.add(user)
+    now = utcnow()
+    user.scim = ScimUser(
+        scim_user_uuid=str(uuid.uuid4()), client=client, created=now, last_modified=now, version=1
+    )
+    if "active" not in data:
+        data["active"] = True
+    _apply_fields(user, data, replace=False)
+    _commit_or_conflict(data["userName"])
+    scim_logging.lifecycle(
+        "user.adopted" if adopted else "user.created",
+        scim_id=user.scim.scim_user_uuid,
+        user_id=user.id,
+        userName=user.username,
+    )
+    return user
+
+
+def _touch(user: User) -> None:
+    assert user.scim is not None
+    user.scim.version += 1
+    user.scim.last_modified = utcnow()
+
+
+def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> User:
+    """PUT (§3.5.1): writable attributes are replaced; read-only ones in the body are ignored.
+
+    An omitted ``active`` keeps the current state (a PUT must not silently disable someone), and
+    an omitted ``externalId`` keeps the IdP's link id; other omitted attributes are cleared.
+    """
+    data = load(USER_SCHEMA, body, urns.USER)
+    user = get_user(scim_id, for_update=True)
+    check_if_match(if_match, user.scim.version)
+    changes = _apply_fields(user, data, replace=True)
+    _touch(user)
+    _commit_or_conflict(data["userName"])
+    _log_changes(user, changes)
+    return user
+
+
+def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> User:
+    """PATCH (§3.5.2): apply every operation to the rendered user, validate, then write once."""
+    user = get_user(scim_id, for_update=True)
+    check_if_match(if_match, user.scim.version)
+    current = render_user(user, None, "")
+    patched = PatchEngine(scim_schema.USER).apply(current, operations)
+    data = load(USER_SCHEMA, patched, urns.USER)
+    changes = _apply_fields(user, data, replace=False)
+    _touch(user)
+    _commit_or_conflict(data["userName"])
+    _log_changes(user, changes)
+    return user
+
+
+def delete_user(scim_id: str, if_match: str | None) -> None:
+    """DELETE (§3.6): the account, its SCIM link and its memberships go in one transaction."""
+    user = get_user(scim_id, for_update=True)
+    check_if_match(if_match, user.scim.version)
+    user_id, username = user.id, user.username
+    db.session.delete(user)
+    db.session.commit()
+    scim_logging.lifecycle("user.deleted", scim_id=scim_id, user_id=user_id, userName=username)
+
+
+def list_users(query: ListQuery) -> Page:
+    """A filtered, sorted page of SCIM users: one count and one page statement."""
+    statement = _base_user_query()
+    if query.filter is not None:
+        statement = statement.where(to_sql(query.filter, USER_ATTRIBUTES, [urns.USER]))
+    order = []
+    column = sort_column(query.sort_by, USER_ATTRIBUTES, urns.USER)
+    if column is not None:
+        order.append(column.desc() if query.descending else column.asc())
+    order.append(User.id.desc() if query.descending and column is None else User.id.asc())
+    return paginate(statement, order, query)

@@ -1,0 +1,158 @@
+"""Shared fixtures: one app per test session on SQLite, or on PostgreSQL when
+``SCIMGATE_TEST_DATABASE_URL`` names one; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from scimgate import create_app
+from scimgate.extensions import db
+
+DATA_DIR = Path(__file__).parent / "data"
+SCIM_PREFIX = "/scim/v2"
+
+
+def _engine_options_for(url: str) -> tuple[dict[str, Any], str | None]:
+    """Give each PostgreSQL test run its own schema, so parallel runs never collide."""
+    if not url.startswith("postgresql"):
+        return {}, None
+    schema = f"t_{os.getpid()}_{secrets.token_hex(3)}"
+    return {"connect_args": {"options": f"-csearch_path={schema}"}}, schema
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database under test: PostgreSQL from the environment, else a fresh SQLite file."""
+    url = os.environ.get("SCIMGATE_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'scimgate.db'}"
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the three SCIM log files of this test session are written."""
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, log_dir: Path) -> Iterator[Flask]:
+    """A testing app whose schema is created once (tests only; deployments use migrations)."""
+    engine_options, schema = _engine_options_for(database_url)
+    if schema:
+        bootstrap = sa.create_engine(database_url)
+        with bootstrap.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    application = create_app(
+        "testing",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "LOG_DIR": str(log_dir),
+        },
+    )
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        with bootstrap.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        bootstrap.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Delete every row after each test that used the app, so tests cannot leak state."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A plain HTTP test client (no credentials)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    """A CLI runner bound to the testing app."""
+    return app.test_cli_runner()
+
+
+def configure_scim(app: Flask, client_name: str = "okta") -> dict[str, str]:
+    """Run the reference's set-up through the real functions; return Bearer auth headers."""
+    from scimgate import configuration_utils as cu
+    from scimgate import saml_config
+
+    with app.app_context():
+        saml_config.configure_saml(
+            idp_metadata=(DATA_DIR / "idp-metadata.xml").read_text(),
+            sp_entity_id="https://scimgate.test/saml/metadata",
+            base_url="http://localhost",
+        )
+        saml_config.enable_saml()
+        cu.update_scim_client(client_name)
+        token = cu.generate_scim_bearer_token(6)
+        cu.enable_scim_user_and_group_sync()
+    return {"Authorization": f"Bearer {token}"}
+
+
+class ScimClient:
+    """Test client that prefixes ``/scim/v2``, authenticates and sends SCIM JSON."""
+
+    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def _call(self, method: str, path: str, **kwargs: Any):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        if "json" in kwargs:
+            headers.setdefault("Content-Type", "application/scim+json")
+        url = path if path.startswith(SCIM_PREFIX) else SCIM_PREFIX + path
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any):
+        return self._call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any):
+        return self._call("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any):
+        return self._call("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any):
+        return self._call("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self._call("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def scim_headers(app: Flask) -> dict[str, str]:
+    """Fully configured SCIM (SAML on, client okta, token, sync enabled): Bearer headers."""
+    return configure_scim(app)
+
+
+@pytest.fixture
+def scim(client: FlaskClient, scim_headers: dict[str, str]) -> ScimClient:
+    """An authenticated SCIM client against a fully configured app."""
+    return ScimClient(client, scim_headers)

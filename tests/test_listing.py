@@ -1,0 +1,193 @@
+"""Filtering, sorting, paging and .search (RFC 7644 §3.4.2, §3.4.3), translated to SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from scimgate.scim import urns
+from tests.sql_counter import count_statements
+from tests.test_groups import new_group
+from tests.test_users import assert_error, new_user
+
+
+def listing(scim, **params) -> dict:
+    response = scim.get("/Users", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def names(body: dict) -> list[str]:
+    return [r["userName"] for r in body["Resources"]]
+
+
+@pytest.fixture
+def people(scim) -> dict[str, dict]:
+    return {
+        "bjensen": new_user(
+            scim,
+            "bjensen",
+            externalId="ext-1",
+            name={"givenName": "Barbara", "familyName": "Jensen"},
+            emails=[{"value": "bjensen@example.com", "type": "work", "primary": True}],
+        ),
+        "jsmith": new_user(
+            scim,
+            "jsmith",
+            name={"givenName": "John", "familyName": "Smith"},
+            emails=[{"value": "john@home.org", "type": "home"}],
+            displayName="Johnny",
+        ),
+        "Mjensen": new_user(scim, "Mjensen", name={"familyName": "jensen"}, active=False),
+    }
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('userName eq "bjensen"', ["bjensen"]),
+        ('userName eq "BJENSEN"', []),  # case-sensitive (the reference), and /Schemas says caseExact
+        ('USERNAME eq "jsmith"', ["jsmith"]),  # attribute names are case-insensitive
+        ('userName ne "bjensen"', ["jsmith", "Mjensen"]),
+        ('userName co "jens"', ["bjensen", "Mjensen"]),
+        ('userName sw "J"', []),
+        ('userName ew "SEN"', []),
+        ('name.familyName eq "JENSEN"', ["bjensen", "Mjensen"]),  # caseExact false
+        ('name.familyName sw "j" and not (userName eq "Mjensen")', ["bjensen"]),
+        ('emails co "example.com"', ["bjensen"]),
+        ('emails[type eq "work" and value co "@example.com"]', ["bjensen"]),
+        ('emails[type eq "work"].value eq "bjensen@example.com"', None),  # not a filter form: 400
+        ('emails.type eq "home"', ["jsmith"]),
+        ('externalId eq "ext-1"', ["bjensen"]),
+        ("displayName pr", ["jsmith"]),
+        ("active eq false", ["Mjensen"]),
+        ('userName eq "jsmith" or userName eq "bjensen"', ["bjensen", "jsmith"]),
+        ('(userName eq "jsmith" or userName eq "bjensen") and name.givenName eq "john"', ["jsmith"]),
+        ('meta.lastModified gt "2011-05-13T04:42:34Z"', ["bjensen", "jsmith", "Mjensen"]),
+        ('meta.lastModified lt "2011-05-13T04:42:34Z"', []),
+        (f'{urns.USER}:userName eq "bjensen"', ["bjensen"]),
+    ],
+)
+def test_filters(scim, people, expression, expected):
+    response = scim.get("/Users", query_string={"filter": expression})
+    if expected is None:
+        assert_error(response, 400, "invalidFilter")
+        return
+    assert response.status_code == 200, response.get_json()
+    assert sorted(names(response.get_json())) == sorted(expected)
+
+
+def test_filter_by_id(scim, people):
+    target = people["jsmith"]["id"]
+    assert names(listing(scim, filter=f'id eq "{target}"')) == ["jsmith"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["userName eq", 'userName xx "a"', 'title eq "x"', 'userName eq "a" and', 'active eq "yes"', "((", ""],
+)
+def test_invalid_or_unsupported_filters_are_400_invalid_filter(scim, people, expression):
+    if expression == "":
+        assert listing(scim, filter=expression)["totalResults"] == 3
+        return
+    assert_error(scim.get("/Users", query_string={"filter": expression}), 400, "invalidFilter")
+
+
+def test_no_match_is_an_empty_list_response(scim):
+    body = listing(scim, filter='userName eq "nobody"')
+    assert body == {
+        "schemas": [urns.LIST_RESPONSE],
+        "totalResults": 0,
+        "itemsPerPage": 0,
+        "startIndex": 1,
+        "Resources": [],
+    }
+
+
+def test_paging_is_one_based_stable_and_counts_are_integers(scim):
+    for i in range(7):
+        new_user(scim, f"user{i}")
+    seen = []
+    for start in (1, 3, 5, 7):
+        body = listing(scim, startIndex=start, count=2)
+        assert body["totalResults"] == 7
+        assert body["startIndex"] == start
+        assert body["itemsPerPage"] == len(body["Resources"])
+        seen.extend(names(body))
+    assert seen == [f"user{i}" for i in range(7)]
+
+
+def test_count_zero_and_out_of_range_values(scim, app):
+    for i in range(3):
+        new_user(scim, f"user{i}")
+    body = listing(scim, count=0)
+    assert body["totalResults"] == 3 and body["Resources"] == [] and body["itemsPerPage"] == 0
+    assert listing(scim, startIndex=0, count=1)["startIndex"] == 1
+    assert listing(scim, startIndex=-5)["Resources"][0]["userName"] == "user0"
+    assert listing(scim, count=-1)["Resources"] == []
+    app.config["SCIM_MAX_RESULTS"] = 2
+    try:
+        assert listing(scim, count=50)["itemsPerPage"] == 2
+    finally:
+        app.config["SCIM_MAX_RESULTS"] = 1000
+    assert listing(scim, startIndex=10)["Resources"] == []
+    assert_error(scim.get("/Users", query_string={"count": "ten"}), 400, "invalidValue", "count")
+
+
+def test_sorting(scim, people):
+    assert names(listing(scim, sortBy="userName")) == ["Mjensen", "bjensen", "jsmith"]
+    assert names(listing(scim, sortBy="userName", sortOrder="descending")) == ["jsmith", "bjensen", "Mjensen"]
+    assert_error(scim.get("/Users", query_string={"sortBy": "nope"}), 400, "invalidValue", "nope")
+    assert_error(scim.get("/Users", query_string={"sortOrder": "up"}), 400, "invalidValue", "sortOrder")
+
+
+def test_attributes_on_a_list(scim, people):
+    body = listing(scim, attributes="userName", filter='userName eq "bjensen"')
+    assert body["Resources"] == [
+        {"schemas": [urns.USER], "id": people["bjensen"]["id"], "userName": "bjensen"}
+    ]
+    body = listing(scim, excludedAttributes="emails,name,meta", filter='userName eq "bjensen"')
+    assert set(body["Resources"][0]) == {"schemas", "id", "externalId", "userName", "active"}
+
+
+def test_search_endpoint_matches_get(scim, people):
+    request = {
+        "schemas": [urns.SEARCH_REQUEST],
+        "attributes": ["userName"],
+        "filter": 'name.familyName eq "jensen"',
+        "sortBy": "userName",
+        "startIndex": 1,
+        "count": 10,
+    }
+    response = scim.post("/Users/.search", json=request)
+    assert response.status_code == 200
+    assert names(response.get_json()) == ["Mjensen", "bjensen"]
+    assert_error(scim.post("/Users/.search", json={"filter": "bad filter"}), 400, "invalidFilter")
+
+
+def test_root_search_spans_users_and_groups(scim, people):
+    new_group(scim, "Guides")
+    body = scim.post("/.search", json={"schemas": [urns.SEARCH_REQUEST]}).get_json()
+    assert body["totalResults"] == 4
+    assert [r["schemas"][0] for r in body["Resources"]] == [urns.USER] * 3 + [urns.GROUP]
+    paged = scim.post("/.search", json={"startIndex": 3, "count": 2}).get_json()
+    assert [r.get("userName") or r.get("displayName") for r in paged["Resources"]] == ["Mjensen", "Guides"]
+    only_groups = scim.post("/.search", json={"filter": 'displayName eq "Guides"'}).get_json()
+    assert only_groups["totalResults"] == 1
+    assert_error(scim.post("/.search", json={"filter": 'nope eq "x"'}), 400, "invalidFilter")
+
+
+def test_list_statements_do_not_grow_with_page_size(app, scim):
+    users = [new_user(scim, f"user{i:02d}")["id"] for i in range(30)]
+    new_group(scim, "G1", members=users[:10])
+    new_group(scim, "G2", members=users[5:])
+
+    def statements_for(**params) -> int:
+        with count_statements(app) as statements:
+            assert scim.get("/Users", query_string=params).status_code == 200
+        return len(statements)
+
+    small, large = statements_for(count=2), statements_for(count=30)
+    assert small == large
+    filtered_small = statements_for(count=2, filter='userName sw "user" and emails pr or active eq true')
+    filtered_large = statements_for(count=30, filter='userName sw "user" and emails pr or active eq true')
+    assert filtered_small == filtered_large
