@@ -70,9 +70,7 @@ def update_scim_client(name: str) -> None:
     """Choose the SCIM client (IdP); refuse to switch while another client's records exist."""
     clients = known_clients()
     if not isinstance(name, str) or name not in clients:
-        raise ScimConfigurationError(
-            f"unknown SCIM client {name!r}; valid clients are: {', '.join(clients)}"
-        )
+        raise ScimConfigurationError(f"unknown SCIM client {name!r}; valid clients are: {', '.join(clients)}")
     current = conf_store.get_str(K.SCIM_CLIENT)
     if current == name:
         return

@@ -76,7 +76,8 @@ class ScimUser(db.Model):
     """The SCIM link of a user pushed by an IdP (``scim_user``).
 
     ``version`` increases on every write and is the ETag (RFC 7644 §3.14). ``email_type`` is the
-    ``type`` the IdP gave the one stored email, so ``emails[type eq "work"]`` filters stay truthful.
+    ``type`` and ``primary`` flag the IdP gave the one stored email, so ``emails[type eq "work"]``
+    filters and read-backs stay truthful.
     """
 
     __tablename__ = "scim_user"
@@ -86,6 +87,7 @@ class ScimUser(db.Model):
     client: Mapped[str] = mapped_column(String(CLIENT_NAME_MAX))
     external_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_MAX), index=True)
     email_type: Mapped[str | None] = mapped_column(String(64))
+    email_primary: Mapped[bool | None] = mapped_column(Boolean)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_modified: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -72,7 +72,7 @@ def parse_idp_metadata(idp_metadata: str) -> dict[str, Any]:
         missing.append("a SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
     certs = store.certs(entity_id, "idpsso", use="signing")
     if not certs:
-        missing.append("a signing certificate (<md:KeyDescriptor use=\"signing\"> with an X509Certificate)")
+        missing.append('a signing certificate (<md:KeyDescriptor use="signing"> with an X509Certificate)')
     if missing:
         raise SamlConfigurationError(f"the IdP metadata of {entity_id!r} lacks {' and '.join(missing)}")
     return {"entity_id": entity_id, "sso_urls": sso, "signing_certificates": len(certs)}

@@ -173,7 +173,9 @@ def info(event: str, **fields: Any) -> None:
 
 def config_error(function: str, message: str) -> None:
     """Record a refused configuration change in scim-info.log (the message holds no secret)."""
-    logging.getLogger(INFO_LOGGER).warning("config.error %s", format_fields({"function": function, "detail": message}))
+    logging.getLogger(INFO_LOGGER).warning(
+        "config.error %s", format_fields({"function": function, "detail": message})
+    )
 
 
 def auth_failure(reason: str, scheme: str | None) -> None:

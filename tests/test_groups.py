@@ -41,10 +41,12 @@ def test_create_group_with_members(scim):
         {
             "value": alice["id"],
             "$ref": f"http://localhost/scim/v2/Users/{alice['id']}",
-            "display": "Alice A",
             "type": "User",
         }
     ]
+    # display is ``returned: request``: only when named in ``attributes``
+    named = scim.get(f"/Groups/{body['id']}", query_string={"attributes": "members.value,members.display"})
+    assert named.get_json()["members"] == [{"value": alice["id"], "display": "Alice A"}]
     user = scim.get(f"/Users/{alice['id']}").get_json()
     assert user["groups"] == [
         {

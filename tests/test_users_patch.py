@@ -74,7 +74,7 @@ def test_add_through_a_value_filter_that_matches_nothing_creates_the_email(scim)
     body = patch(
         scim, user["id"], {"op": "add", "path": 'emails[type eq "work"].value', "value": "w@x.io"}
     ).get_json()
-    assert body["emails"] == [{"value": "w@x.io", "type": "work", "primary": True}]
+    assert body["emails"] == [{"value": "w@x.io", "type": "work"}]
 
 
 def test_replace_through_a_value_filter_that_matches_nothing_is_no_target(scim):
@@ -154,3 +154,12 @@ def test_malformed_patch_bodies(scim):
 
 def test_patch_unknown_user_is_404(scim):
     assert_error(patch(scim, "missing", {"op": "replace", "path": "displayName", "value": "x"}), 404, None)
+
+
+def test_active_cannot_be_removed_and_schema_says_it_is_required(scim):
+    user = new_user(scim)
+    response = patch(scim, user["id"], {"op": "remove", "path": "active"})
+    assert_error(response, 400, "invalidValue", "active")
+    schema = scim.get(f"/Schemas/{urns.USER}").get_json()
+    active = next(a for a in schema["attributes"] if a["name"] == "active")
+    assert active["required"] is True

@@ -16,7 +16,11 @@ from scimgate.services import groups, memberships
 def render_groups(items: list[DirectoryGroup], projection: Projection, base: str) -> list[dict[str, Any]]:
     """Render groups; members come from one statement, and only when ``members`` is wanted."""
     members = memberships.active_members([g.id for g in items]) if projection.wants("members") else {}
-    return [projection.apply(groups.render_group(g, members.get(g.id, []), base)) for g in items]
+    display = projection.requests("members", "display")
+    return [
+        projection.apply(groups.render_group(g, members.get(g.id, []), base, member_display=display))
+        for g in items
+    ]
 
 
 GROUPS = ResourceKind(

@@ -85,6 +85,13 @@ class Projection:
             return key in self.include
         return self.exclude.get(key, set()) is not None
 
+    def requests(self, attribute: str, sub_attribute: str) -> bool:
+        """True when ``attribute.sub_attribute`` is named in ``attributes`` (for ``returned: request``)."""
+        if self.include is None:
+            return False
+        subs = self.include.get(attribute.lower(), set())
+        return subs is not None and sub_attribute.lower() in subs
+
     def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Return ``resource`` reduced to what the parameters ask for."""
         if self.include is None and not self.exclude:

@@ -179,10 +179,16 @@ USER = ResourceSchema(
                 Attribute(
                     "type", "string", "A label such as 'work'.", canonical_values=("work", "home", "other")
                 ),
-                Attribute("primary", "boolean", "Always true for the one stored address."),
+                Attribute("primary", "boolean", "The primary flag the client gave the stored address."),
             ),
         ),
-        Attribute("active", "boolean", "False when the user is deactivated or suspended and cannot sign in."),
+        Attribute(
+            "active",
+            "boolean",
+            "False when the user is deactivated or suspended and cannot sign in. Always has a value: "
+            "true when omitted on create; it cannot be removed (replace it with false instead).",
+            required=True,
+        ),
         Attribute(
             "groups",
             "complex",
@@ -238,7 +244,13 @@ GROUP = ResourceSchema(
                     mutability="immutable",
                     reference_types=("User",),
                 ),
-                Attribute("display", "string", "The member's display name.", mutability="readOnly"),
+                Attribute(
+                    "display",
+                    "string",
+                    "The member's display name; returned only when asked for in 'attributes'.",
+                    mutability="readOnly",
+                    returned="request",
+                ),
                 Attribute(
                     "type", "string", "Always 'User'.", mutability="immutable", canonical_values=("User",)
                 ),

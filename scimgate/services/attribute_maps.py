@@ -34,7 +34,7 @@ USER_ATTRIBUTES: AttributeMap = {
         sub_attributes={
             "value": Column(User.email, "string", case_exact=False),
             "type": Column(ScimUser.email_type, "string", case_exact=False),
-            "primary": Column(User.email != "", "boolean", case_exact=False),
+            "primary": Column(ScimUser.email_primary.is_(True), "boolean", case_exact=False),
         },
         wrap=lambda condition: condition,
     ),

@@ -43,8 +43,14 @@ def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
     return group
 
 
-def render_group(group: DirectoryGroup, members: list[MemberRef] | None, base_url: str) -> dict[str, Any]:
-    """Render the SCIM representation; ``members`` is None when it was not asked for."""
+def render_group(
+    group: DirectoryGroup, members: list[MemberRef] | None, base_url: str, *, member_display: bool = False
+) -> dict[str, Any]:
+    """Render the SCIM representation; ``members`` is None when it was not asked for.
+
+    A member's ``display`` is ``returned: request`` (it is not what the client sent, so echoing
+    it by default would make a PATCH read-back differ from the request).
+    """
     link = group.scim
     assert link is not None, "only SCIM-linked groups are rendered"
     resource: dict[str, Any] = {"schemas": [urns.GROUP], "id": link.scim_group_uuid}
@@ -56,7 +62,7 @@ def render_group(group: DirectoryGroup, members: list[MemberRef] | None, base_ur
             {
                 "value": m.scim_id,
                 "$ref": f"{base_url}/Users/{m.scim_id}",
-                "display": m.display,
+                **({"display": m.display} if member_display else {}),
                 "type": "User",
             }
             for m in members

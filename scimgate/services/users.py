@@ -19,7 +19,7 @@ from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser
 from scimgate.payloads import USER_SCHEMA, load
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
-from scimgate.scim.errors import NotFound, Uniqueness
+from scimgate.scim.errors import InvalidValue, NotFound, Uniqueness
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.patch import Operation, PatchEngine
 from scimgate.services.attribute_maps import USER_ATTRIBUTES
@@ -34,7 +34,7 @@ class UserGroupRef:
     name: str
 
 
-def choose_email(emails: list[dict[str, Any]] | None) -> tuple[str, str | None]:
+def choose_email(emails: list[dict[str, Any]] | None) -> dict[str, Any]:
     """Pick the one stored email: a primary one wins, else the alphabetically first value.
 
     Several primaries are tolerated (PingFederate sends the same address twice, both primary):
@@ -42,10 +42,9 @@ def choose_email(emails: list[dict[str, Any]] | None) -> tuple[str, str | None]:
     """
     candidates = [e for e in emails or [] if isinstance(e.get("value"), str) and e["value"]]
     if not candidates:
-        return "", None
+        return {}
     primaries = [e for e in candidates if e.get("primary") is True]
-    chosen = min(primaries or candidates, key=lambda e: (e["value"].casefold(), e["value"]))
-    return chosen["value"], chosen.get("type")
+    return min(primaries or candidates, key=lambda e: (e["value"].casefold(), e["value"]))
 
 
 def _base_user_query() -> sa.Select:
@@ -98,7 +97,8 @@ def render_user(user: User, groups: list[UserGroupRef] | None, base_url: str) ->
         email: dict[str, Any] = {"value": user.email}
         if link.email_type:
             email["type"] = link.email_type
-        email["primary"] = True
+        if link.email_primary is not None:
+            email["primary"] = link.email_primary
         resource["emails"] = [email]
     resource["active"] = bool(user.is_active and not user.profile.is_suspended)
     if groups:
@@ -128,13 +128,14 @@ def _apply_fields(user: User, data: dict[str, Any], *, replace: bool) -> dict[st
             changes[label] = (before, value)
 
     name = data.get("name") or {}
-    email, email_type = choose_email(data.get("emails"))
+    email = choose_email(data.get("emails"))
     put(user, "username", data["userName"], "userName")
     put(user, "first_name", name.get("givenName") or "", "name.givenName")
     put(user, "last_name", name.get("familyName") or "", "name.familyName")
     put(user.profile, "display_name", data.get("displayName") or "", "displayName")
-    put(user, "email", email, "emails")
-    put(link, "email_type", email_type if email else None, "emails.type")
+    put(user, "email", email.get("value", ""), "emails")
+    put(link, "email_type", email.get("type"), "emails.type")
+    put(link, "email_primary", email.get("primary"), "emails.primary")
     if "externalId" in data or replace is False:
         put(link, "external_id", data.get("externalId"), "externalId")
     active = data.get("active")
@@ -231,6 +232,8 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
     check_if_match(if_match, user.scim.version)
     current = render_user(user, None, "")
     patched = PatchEngine(scim_schema.USER).apply(current, operations)
+    if "active" not in patched:
+        raise InvalidValue("'active' cannot be removed; replace it with false to deactivate the user.")
     data = load(USER_SCHEMA, patched, urns.USER)
     changes = _apply_fields(user, data, replace=False)
     _touch(user)
