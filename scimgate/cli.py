@@ -18,13 +18,14 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
-from scimgate.conf_keys import KEYS, BY_NAME, KeyInfo
+from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 DEV_DIR = Path(__file__).parent / "dev"
+DEV_IDP_BASE_URL = "http://localhost:5000"
 
 
 def _create_app() -> Flask:
@@ -214,9 +215,10 @@ def _status_lines() -> list[str]:
     else:
         token_line = "<not set>"
     password = f"<set> (set {basic['password_set_at']})" if basic["password_set"] else "<not set>"
+    sync = "enabled" if configuration_utils.check_if_scim_sync_is_enabled() else "disabled"
     return [
         f"client:          {configuration_utils.get_scim_client()}{chosen}",
-        f"sync:            {'enabled' if configuration_utils.check_if_scim_sync_is_enabled() else 'disabled'}",
+        f"sync:            {sync}",
         f"basic username:  {basic['username'] or '<not set>'}",
         f"basic password:  {password}",
         f"bearer token:    {token_line}",
@@ -255,10 +257,10 @@ def cleanup(dry_run: bool, yes: bool) -> None:
     if not yes and not click.confirm("Proceed with the cleanup?", default=False):
         _fail("cleanup cancelled; nothing changed")
     done = provider_cleanup.run_cleanup()
+    links = done.user_links_deleted + done.group_links_deleted
     click.echo(
         f"cleanup done: {done.users_suspended} users suspended, {done.groups_deleted} groups deleted, "
-        f"{done.memberships_deleted} memberships deleted, {done.user_links_deleted + done.group_links_deleted} "
-        "SCIM links removed"
+        f"{done.memberships_deleted} memberships deleted, {links} SCIM links removed"
     )
 
 
@@ -333,8 +335,10 @@ def dev_bootstrap(months: int) -> None:
             f"the current configuration is {app.config.get('CONFIG_NAME')!r}"
         )
     base_url = (app.config.get("BASE_URL") or "http://localhost:5000").rstrip("/")
+    # The shipped metadata names the development IdP at DEV_IDP_BASE_URL; move it to our base URL.
+    metadata = (DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8").replace(DEV_IDP_BASE_URL, base_url)
     saml_config.configure_saml(
-        (DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8"),
+        metadata,
         sp_entity_id=f"{base_url}/saml/metadata",
         base_url=base_url,
     )

@@ -27,7 +27,7 @@ class CleanupCounts:
     group_links_deleted: int
 
 
-def _count(stmt) -> int:  # noqa: ANN001 - a SQLAlchemy select
+def _count(stmt) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery())) or 0
 
 

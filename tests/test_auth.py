@@ -34,7 +34,11 @@ def _assert_401(response, log_dir: Path, reason: str) -> None:
     """The 401 carries a fixed SCIM body and challenges; the reason is only in scim-info.log."""
     assert response.status_code == 401
     assert response.mimetype == "application/scim+json"
-    assert response.get_json() == {"schemas": [ERROR_URN], "status": "401", "detail": auth.UNAUTHORIZED_DETAIL}
+    assert response.get_json() == {
+        "schemas": [ERROR_URN],
+        "status": "401",
+        "detail": auth.UNAUTHORIZED_DETAIL,
+    }
     assert response.headers.getlist("WWW-Authenticate")
     assert reason not in response.get_data(as_text=True)
     request_id = response.headers["X-Request-Id"]
@@ -45,7 +49,9 @@ def _assert_401(response, log_dir: Path, reason: str) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "BeArEr"])
-def test_bearer_token_is_accepted_whatever_the_scheme_case(client: FlaskClient, token: str, scheme: str) -> None:
+def test_bearer_token_is_accepted_whatever_the_scheme_case(
+    client: FlaskClient, token: str, scheme: str
+) -> None:
     response = client.get(SPC, headers=bearer_header(token, scheme))
     assert response.status_code == 200
 
@@ -98,7 +104,9 @@ def test_unknown_token(client: FlaskClient, token: str, log_dir: Path) -> None:
     _assert_401(response, log_dir, 'reason="unknown token"')
 
 
-def test_replaced_token_is_revoked_immediately(app: Flask, client: FlaskClient, token: str, log_dir: Path) -> None:
+def test_replaced_token_is_revoked_immediately(
+    app: Flask, client: FlaskClient, token: str, log_dir: Path
+) -> None:
     with app.app_context():
         new_token = cu.generate_scim_bearer_token(1)
     _assert_401(client.get(SPC, headers=bearer_header(token)), log_dir, "revoked token")

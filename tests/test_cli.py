@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskCliRunner, FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from scimgate import cli
 from scimgate import configuration_utils as cu
@@ -50,10 +50,15 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
 
 def setup_through_commands(runner: FlaskCliRunner) -> str:
     """The reference's set-up order, commands only; return the token."""
-    assert run(runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--base-url", "http://x").exit_code == 0
+    assert (
+        run(runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--base-url", "http://x").exit_code
+        == 0
+    )
     assert run(runner, "saml", "enable").exit_code == 0
     assert run(runner, "scim", "set-client", "okta").exit_code == 0
-    result = run(runner, "scim", "set-basic-auth", "--username", USERNAME, "--password-stdin", input=PASSWORD + "\n")
+    result = run(
+        runner, "scim", "set-basic-auth", "--username", USERNAME, "--password-stdin", input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     result = run(runner, "scim", "generate-token", "--months", "3")
     assert result.exit_code == 0, result.output
@@ -95,11 +100,17 @@ def test_set_client_unknown_lists_valid_clients(runner: FlaskCliRunner) -> None:
 
 
 def test_weak_password_changes_nothing(runner: FlaskCliRunner, app: Flask) -> None:
-    result = run(runner, "scim", "set-basic-auth", "--username", USERNAME, "--password-stdin", input="short1&\n")
+    result = run(
+        runner, "scim", "set-basic-auth", "--username", USERNAME, "--password-stdin", input="short1&\n"
+    )
     assert_one_line_error(result, "password refused", "longer than 16 characters")
     assert "short1&" not in result.output
     with app.app_context():
-        assert cu.get_scim_basic_auth_info() == {"username": None, "password_set": False, "password_set_at": None}
+        assert cu.get_scim_basic_auth_info() == {
+            "username": None,
+            "password_set": False,
+            "password_set_at": None,
+        }
 
 
 def test_password_prompt_asks_twice(runner: FlaskCliRunner, app: Flask) -> None:
@@ -112,7 +123,12 @@ def test_password_prompt_asks_twice(runner: FlaskCliRunner, app: Flask) -> None:
 
 def test_password_prompt_mismatch_is_asked_again(runner: FlaskCliRunner, app: Flask) -> None:
     result = run(
-        runner, "scim", "set-basic-auth", "--username", USERNAME, input=f"{PASSWORD}\nother\n{PASSWORD}\n{PASSWORD}\n"
+        runner,
+        "scim",
+        "set-basic-auth",
+        "--username",
+        USERNAME,
+        input=f"{PASSWORD}\nother\n{PASSWORD}\n{PASSWORD}\n",
     )
     assert result.exit_code == 0, result.output
     assert "do not match" in result.output
@@ -174,12 +190,16 @@ def test_saml_configure_errors(runner: FlaskCliRunner, tmp_path: Path) -> None:
     )
     bad = tmp_path / "bad.xml"
     bad.write_text("<EntityDescriptor/>")
-    assert_one_line_error(run(runner, "saml", "configure", "--idp-metadata", str(bad)), "no identity provider")
+    assert_one_line_error(
+        run(runner, "saml", "configure", "--idp-metadata", str(bad)), "no identity provider"
+    )
     assert_one_line_error(run(runner, "saml", "enable"), "scimgate saml configure")
 
 
 def test_saml_commands(runner: FlaskCliRunner) -> None:
-    result = run(runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--sp-entity-id", "https://sp/md")
+    result = run(
+        runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--sp-entity-id", "https://sp/md"
+    )
     assert result.exit_code == 0
     assert "https://idp.scimgate.test/saml2/idp/metadata" in result.output
     assert run(runner, "saml", "enable").exit_code == 0
@@ -232,8 +252,9 @@ def test_cleanup_suspends_users_deletes_scim_groups_and_links(runner: FlaskCliRu
     ids = _pushed_world(app)
     result = run(runner, "scim", "cleanup", input="y\n")
     assert result.exit_code == 0, result.output
-    assert "cleanup done: 2 users suspended, 1 groups deleted, 3 memberships deleted, 3 SCIM links removed" in (
-        result.output
+    assert (
+        "cleanup done: 2 users suspended, 1 groups deleted, 3 memberships deleted, 3 SCIM links removed"
+        in (result.output)
     )
     with app.app_context():
         assert _counts() == (0, 0, 1, 2)  # the local group and its two memberships stay

@@ -22,7 +22,7 @@ from scimgate.scim import urns
 from scimgate.scim.errors import InvalidFilter
 from scimgate.scim.filter_eval import matches
 from scimgate.scim.filter_sql import AttributeMap, Column, MultiValued, to_sql
-from scimgate.scim.filters import parse_filter
+from scimgate.scim.filters import ValuePath, parse_filter
 
 METADATA = sa.MetaData()
 
@@ -384,3 +384,76 @@ def test_long_or_chain_translates(conn: sa.Connection) -> None:
     text = " or ".join(f'userName eq "u{i}"' for i in range(180)) + ' or userName eq "jsmith"'
     assert len(text) <= 4096
     assert selected_ids(conn, text) == {3}
+
+
+# ------------------------------------------------------------------------------------------
+# filter_eval.matches on its own: what PATCH relies on, and resource shapes SQL never sees.
+
+ENTERPRISE_USER = {
+    "schemas": [urns.USER, urns.ENTERPRISE_USER],
+    "userName": "bjensen",
+    "emails": [
+        {"value": "bjensen@example.com", "type": "work", "primary": True},
+        {"value": "babs@jensen.org", "type": "home"},
+    ],
+    urns.ENTERPRISE_USER: {"employeeNumber": "701984", "manager": {"value": "26118915-6090"}},
+    "meta": {"lastModified": "2011-05-13T04:42:34Z"},
+}
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        (f'{urns.ENTERPRISE_USER}:employeeNumber eq "701984"', True),
+        (f'{urns.ENTERPRISE_USER.upper()}:EMPLOYEENUMBER eq "701984"', True),
+        (f'{urns.ENTERPRISE_USER}:manager.value eq "26118915-6090"', True),
+        (f'{urns.USER}:userName eq "BJENSEN"', True),
+        (f'{urns.GROUP}:userName eq "bjensen"', False),
+        ('employeeNumber eq "701984"', False),
+        ('emails[type eq "work" and value co "@example.com"]', True),
+        ('emails[type eq "home" and value co "@example.com"]', False),
+        ('emails.type eq "home" and emails.value co "@example.com"', True),
+        ("emails[primary eq true]", True),
+        ('emails co "JENSEN.ORG"', True),
+        ("emails pr", True),
+        ("ims pr", False),
+        ('ims ne "x"', True),
+        ("ims eq null", True),
+        ('meta.lastModified lt "2011-05-13T06:00:00+02:00"', False),
+        ('meta.lastModified gt "2011-05-13T06:00:00+02:00"', True),
+        ('meta.lastModified eq "2011-05-13T04:42:34.000+00:00"', True),
+        ('userName gt "2011"', True),
+        ("userName eq 5", False),
+        ("userName ne 5", True),
+    ],
+)
+def test_evaluator_on_scim_json(filter_text: str, expected: bool) -> None:
+    assert matches(parse_filter(filter_text), ENTERPRISE_USER) is expected
+
+
+def test_evaluator_selects_patch_targets_with_parent_keys() -> None:
+    """PATCH ``emails[type eq "work"]``: inner names are keyed ``emails.type`` for caseExact."""
+    patch_filter = parse_filter('emails[type eq "WORK"]')
+    assert isinstance(patch_filter, ValuePath)
+    emails = ENTERPRISE_USER["emails"]
+    assert [e["value"] for e in emails if matches(patch_filter.filter, e, parent="emails")] == [
+        "bjensen@example.com"
+    ]
+    seen: list[str] = []
+
+    def exact(key: str) -> bool:
+        seen.append(key)
+        return key == "emails.type"
+
+    assert not [e for e in emails if matches(patch_filter.filter, e, exact, parent="emails")]
+    assert set(seen) == {"emails.type"}
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    ["active gt true", "userName co 5", "userName sw null", "userName lt false", "emails[value co true]"],
+)
+def test_evaluator_rejects_meaningless_operators(filter_text: str) -> None:
+    """Errors depend on the filter only, so even a resource without the attribute raises."""
+    with pytest.raises(InvalidFilter):
+        matches(parse_filter(filter_text), {"emails": [{"value": "x"}]})

@@ -42,7 +42,9 @@ def test_request_id_is_returned_and_on_the_request_line(client: FlaskClient, log
     request_id = response.headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     lines = lines_with(log_dir, "scim-info.log", request_id)
-    assert any(" request method=GET path=/scim/v2/ServiceProviderConfig status=401 " in line for line in lines)
+    assert any(
+        " request method=GET path=/scim/v2/ServiceProviderConfig status=401 " in line for line in lines
+    )
 
 
 def test_sane_incoming_request_id_is_kept(client: FlaskClient, log_dir: Path) -> None:
@@ -51,7 +53,9 @@ def test_sane_incoming_request_id_is_kept(client: FlaskClient, log_dir: Path) ->
     assert lines_with(log_dir, "scim-info.log", "okta-req-0123456789")
 
 
-@pytest.mark.parametrize("incoming", ["short", "has space in it", "x" * 200, "inject] FAKE [x]", "quote\"s-123456"])
+@pytest.mark.parametrize(
+    "incoming", ["short", "has space in it", "x" * 200, "inject] FAKE [x]", 'quote"s-123456']
+)
 def test_insane_incoming_request_id_is_replaced(client: FlaskClient, incoming: str) -> None:
     response = client.get(SPC, headers={"X-Request-Id": incoming})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])
@@ -145,7 +149,9 @@ def test_several_apps_write_only_to_their_own_directory(app: Flask, log_dir: Pat
     assert lines_with(other_dir, "scim-info.log", first) == []
 
 
-def test_logs_contain_no_secret_after_using_every_credential(app: Flask, client: FlaskClient, log_dir: Path) -> None:
+def test_logs_contain_no_secret_after_using_every_credential(
+    app: Flask, client: FlaskClient, log_dir: Path
+) -> None:
     token = configure_scim(app)["Authorization"].split(" ", 1)[1]
     with app.app_context():
         cu.set_scim_basic_auth_username(USERNAME)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskCliRunner, FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from scimgate import configuration_utils as cu
 from scimgate.extensions import db
@@ -73,7 +73,11 @@ def test_transcript_setup_traffic_revocation_disable(
 
     # disable: every route answers 403, nothing is deleted
     assert run(runner, "scim", "disable").exit_code == 0
-    for method, path in [("GET", "/scim/v2/Users"), ("GET", f"/scim/v2/Users/{alice}"), ("DELETE", f"/scim/v2/Users/{alice}")]:
+    for method, path in [
+        ("GET", "/scim/v2/Users"),
+        ("GET", f"/scim/v2/Users/{alice}"),
+        ("DELETE", f"/scim/v2/Users/{alice}"),
+    ]:
         response = client.open(path, method=method, headers=basic)
         assert response.status_code == 403
         assert "SCIM sync is disabled" in response.get_json()["detail"]
@@ -116,7 +120,9 @@ def test_provider_change_requires_cleanup(runner: FlaskCliRunner, client: FlaskC
         local = add_local_user("local.admin").id
 
     refused = run(runner, "scim", "set-client", "azure_active_directory")
-    assert_one_line_error(refused, "cannot switch the SCIM client", "1 user(s) and 1 group(s)", "scimgate scim cleanup")
+    assert_one_line_error(
+        refused, "cannot switch the SCIM client", "1 user(s) and 1 group(s)", "scimgate scim cleanup"
+    )
 
     assert run(runner, "scim", "disable").exit_code == 0
     dry = run(runner, "scim", "cleanup", "--dry-run")

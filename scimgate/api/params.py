@@ -88,6 +88,11 @@ def list_query(source: Mapping[str, Any], schema: ResourceSchema | None) -> List
         count = min(current_app.config["SCIM_DEFAULT_COUNT"], max_results)
     count = max(0, min(count, max_results))
     raw_filter = _string(params.get("filter"), "filter")
+    if raw_filter is not None and raw_filter.strip():
+        from scimgate.api.hooks import active_hooks
+
+        resource_type = schema.resource_type if schema is not None else "*"
+        raw_filter = active_hooks().normalize_filter(resource_type, raw_filter)
     expr = parse_filter(raw_filter) if raw_filter is not None and raw_filter.strip() else None
     sort_order = (_string(params.get("sortorder"), "sortOrder") or "ascending").lower()
     if sort_order not in {"ascending", "descending"}:

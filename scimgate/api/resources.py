@@ -10,8 +10,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from scimgate.api import params
-from scimgate.api.responses import base_url, list_response, resource_response, scim_json
+from scimgate.api.hooks import active_hooks, respond
+from scimgate.api.responses import base_url, list_body, resource_headers
 from scimgate.configuration_utils import get_scim_client
+from scimgate.hookspecs import ScimResponse
 from scimgate.scim.patch import Operation, parse_operations
 from scimgate.scim.projection import Projection
 from scimgate.scim.schema import ResourceSchema
@@ -38,12 +40,26 @@ def render_one(kind: ResourceKind, obj: Any, projection: Projection) -> dict[str
     return kind.render_many([obj], projection, base_url())[0]
 
 
-def list_resources(kind: ResourceKind, query: ListQuery) -> Response:
+def list_resources(kind: ResourceKind, query: ListQuery, action: str) -> Response:
     """Answer a list or .search request for one resource type."""
     page = kind.list(query)
     projection = query.projection or Projection.parse(kind.schema)
     resources = kind.render_many(page.items, projection, base_url())
-    return list_response(resources, page.total, query.start_index)
+    body = list_body(resources, page.total, query.start_index)
+    return respond(kind.schema.resource_type, action, ScimResponse(200, body))
+
+
+def resource_result(kind: ResourceKind, action: str, resource: dict[str, Any], status: int = 200) -> Response:
+    """A single resource with its ETag (and Location when created), tuned by the client's plugins."""
+    headers = resource_headers(resource, status)
+    return respond(kind.schema.resource_type, action, ScimResponse(status, resource, headers))
+
+
+def normalized_body(kind: ResourceKind, action: str, *, require_object: bool = True) -> Any:
+    """Parse the body and let the active client's plugins normalize it before validation."""
+    body = params.read_object() if require_object else params.read_json()
+    active_hooks().normalize_request(kind.schema.resource_type, action, body)
+    return body
 
 
 def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
@@ -52,37 +68,41 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
     name = kind.schema.name.lower()
 
     def collection_get() -> Response:
-        return list_resources(kind, params.list_query(request.args, kind.schema))
+        return list_resources(kind, params.list_query(request.args, kind.schema), "list")
 
     def collection_post() -> Response:
-        body = params.read_object()
+        body = normalized_body(kind, "create")
         obj = kind.create(body, get_scim_client())
-        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)), 201)
+        resource = render_one(kind, obj, params.projection_from_args(kind.schema))
+        return resource_result(kind, "create", resource, 201)
 
     def search() -> Response:
-        return list_resources(kind, params.list_query(params.read_object(), kind.schema))
+        body = normalized_body(kind, "search")
+        return list_resources(kind, params.list_query(body, kind.schema), "search")
 
     def item_get(resource_id: str) -> Response:
         projection = params.projection_from_args(kind.schema)
         obj = kind.get(resource_id)
         version = kind.version_of(obj)
         if if_none_match_hits(request.headers.get("If-None-Match"), version):
-            return scim_json(None, 304, {"ETag": etag(version)})
-        return resource_response(render_one(kind, obj, projection))
+            return respond(kind.schema.resource_type, "get", ScimResponse(304, None, {"ETag": etag(version)}))
+        return resource_result(kind, "get", render_one(kind, obj, projection))
 
     def item_put(resource_id: str) -> Response:
-        body = params.read_object()
+        body = normalized_body(kind, "replace")
         obj = kind.replace(resource_id, body, request.headers.get("If-Match"))
-        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)))
+        return resource_result(
+            kind, "replace", render_one(kind, obj, params.projection_from_args(kind.schema))
+        )
 
     def item_patch(resource_id: str) -> Response:
-        operations = parse_operations(params.read_json())
+        operations = parse_operations(normalized_body(kind, "patch", require_object=False))
         obj = kind.patch(resource_id, operations, request.headers.get("If-Match"))
-        return resource_response(render_one(kind, obj, params.projection_from_args(kind.schema)))
+        return resource_result(kind, "patch", render_one(kind, obj, params.projection_from_args(kind.schema)))
 
     def item_delete(resource_id: str) -> Response:
         kind.delete(resource_id, request.headers.get("If-Match"))
-        return Response(status=204)
+        return respond(kind.schema.resource_type, "delete", ScimResponse(204, None))
 
     bp.add_url_rule(endpoint, f"{name}_list", collection_get, methods=["GET"])
     bp.add_url_rule(endpoint, f"{name}_create", collection_post, methods=["POST"])

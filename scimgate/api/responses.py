@@ -27,24 +27,28 @@ def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = Non
     return response
 
 
-def resource_response(resource: dict[str, Any], status: int = 200) -> Response:
-    """A single resource with its ``ETag`` (and ``Location`` when created, RFC 7644 §3.3)."""
+def resource_headers(resource: dict[str, Any], status: int) -> dict[str, str]:
+    """``ETag`` of a resource, and ``Location`` when it was just created (RFC 7644 §3.3, §3.14)."""
     meta = resource.get("meta") or {}
     headers = {}
     if meta.get("version"):
         headers["ETag"] = meta["version"]
     if status == 201 and meta.get("location"):
         headers["Location"] = meta["location"]
-    return scim_json(resource, status, headers)
+    return headers
 
 
-def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> Response:
+def list_body(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
     """A ListResponse (RFC 7644 §3.4.2): integer counters, ``itemsPerPage`` = returned count."""
-    body = {
+    return {
         "schemas": [urns.LIST_RESPONSE],
         "totalResults": total,
         "itemsPerPage": len(resources),
         "startIndex": start_index,
         "Resources": resources,
     }
-    return scim_json(body)
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> Response:
+    """Serialize a ListResponse."""
+    return scim_json(list_body(resources, total, start_index))

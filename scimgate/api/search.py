@@ -9,8 +9,10 @@ from flask import Blueprint, Response
 
 from scimgate.api import params
 from scimgate.api.groups import GROUPS
+from scimgate.api.hooks import active_hooks, respond
 from scimgate.api.resources import ResourceKind
-from scimgate.api.responses import base_url, list_response
+from scimgate.api.responses import base_url, list_body
+from scimgate.hookspecs import ScimResponse
 from scimgate.scim.errors import InvalidFilter, ScimError
 from scimgate.scim.projection import Projection
 from scimgate.services.common import ListQuery
@@ -25,7 +27,9 @@ def _kinds() -> tuple[ResourceKind, ...]:
 def root_search() -> Response:
     """Search Users then Groups with one filter; a type whose attributes the filter does not
     name contributes nothing. Paging runs over the concatenation, Users first."""
-    query = params.list_query(params.read_object(), None)
+    body = params.read_object()
+    active_hooks().normalize_request("*", "search", body)
+    query = params.list_query(body, None)
     counted: list[tuple[ResourceKind, ListQuery, int]] = []
     first_error: InvalidFilter | None = None
     for kind in _kinds():
@@ -56,7 +60,7 @@ def root_search() -> Response:
         resources.extend(kind.render_many(page.items, kind_query.projection, base_url()))
         remaining -= len(page.items)
         offset = 0
-    return list_response(resources, total, query.start_index)
+    return respond("*", "search", ScimResponse(200, list_body(resources, total, query.start_index)))
 
 
 def not_implemented(feature: str, section: str) -> Response:

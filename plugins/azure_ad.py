@@ -1,0 +1,125 @@
+"""Microsoft Entra ID (Azure AD provisioning service), client name ``azure_active_directory``.
+
+Evidence: IDP-QUIRKS §2 and the cross-IdP table (rows 1, 2, 4, 5, 13, 17, 22); Microsoft's
+"Develop and plan provisioning for a SCIM endpoint" and "Known issues ... SCIM 2.0 protocol
+compliance" pages. Tests: ``tests/plugins/test_azure_ad.py`` and ``tests/payloads/azure_ad/``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scimgate.hookspecs import ClientProfile, ScimResponse, hookimpl
+
+CLIENT = "azure_active_directory"
+_BOOLEAN_ATTRIBUTES = {"active", "primary"}
+
+# Entra matches on `emails[type eq "work"].value eq "x"`, which RFC 7644's filter grammar does not
+# allow after a value path; it means `emails[type eq "work" and value eq "x"]`.
+_VALUE_PATH_COMPARE = re.compile(
+    r"(?P<attr>[A-Za-z][\w$-]*)\[(?P<inner>[^\[\]]+)\]\.(?P<sub>[A-Za-z][\w$-]*)\s+"
+    r'(?P<op>eq|ne|co|sw|ew|gt|ge|lt|le)\s+(?P<value>"(?:[^"\\]|\\.)*"|true|false|null|[-\d.eE+]+)',
+    re.IGNORECASE,
+)
+
+
+def _coerce_boolean(value: Any) -> Any:
+    """``"True"``/``"False"`` in any case become JSON booleans (Entra's default job sends them)."""
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return value
+
+
+def _coerce_booleans_in(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _coerce_boolean(v)
+            if isinstance(k, str) and k.lower() in _BOOLEAN_ATTRIBUTES
+            else _coerce_booleans_in(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_coerce_booleans_in(v) for v in value]
+    return value
+
+
+def _path_attribute(path: Any) -> str:
+    if not isinstance(path, str):
+        return ""
+    return path.rsplit(":", 1)[-1].split("[", 1)[0].split(".")[-1].lower()
+
+
+@hookimpl
+def scimgate_register_clients() -> list[ClientProfile]:
+    """Serve Entra ID under the reference's client name."""
+    return [ClientProfile(CLIENT, "Microsoft Entra ID", "Microsoft Entra ID (Azure AD) provisioning service")]
+
+
+@hookimpl
+def scimgate_auth_schemes(client: ClientProfile) -> list[str]:
+    """Bearer only: the reference says "Azure AD requires token authentication", and Entra's
+    provisioning service offers no username/password option (IDP-QUIRKS §2 "Auth")."""
+    return ["bearer"]
+
+
+@hookimpl
+def scimgate_normalize_request(resource_type: str, action: str, payload: Any) -> None:
+    """Rewrite Entra's PATCH and POST dialect into RFC 7644 shape."""
+    if not isinstance(payload, dict):
+        return
+    if action in {"create", "replace"}:
+        # MS reference-code tests POST "active": "True" (AzureAD/SCIMReferenceCode#21).
+        for key in list(payload):
+            if isinstance(key, str) and key.lower() == "active":
+                payload[key] = _coerce_boolean(payload[key])
+            elif isinstance(key, str) and key.lower() == "emails":
+                payload[key] = _coerce_booleans_in(payload[key])
+        return
+    if action != "patch":
+        return
+    operations = next(
+        (v for k, v in payload.items() if isinstance(k, str) and k.lower() == "operations"), None
+    )
+    if not isinstance(operations, list):
+        return
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        op_key = next((k for k in operation if isinstance(k, str) and k.lower() == "op"), None)
+        if op_key is not None and isinstance(operation[op_key], str):
+            # "Replace"/"Add"/"Remove": Entra's default job capitalizes ops (IDP-QUIRKS row 1).
+            operation["op"] = operation.pop(op_key).lower()
+        if "value" in operation:
+            attribute = _path_attribute(operation.get("path"))
+            if attribute in _BOOLEAN_ATTRIBUTES:
+                operation["value"] = _coerce_boolean(operation["value"])  # "False" (row 2)
+            else:
+                operation["value"] = _coerce_booleans_in(operation["value"])
+        path = operation.get("path")
+        if operation.get("op") == "replace" and isinstance(path, str) and path.lower().startswith("emails["):
+            # Entra replaces `emails[type eq "work"].value` even when no work email exists yet;
+            # as an `add` it creates the address instead of failing with noTarget (row 5,
+            # Captain-P-Goldfish/SCIM-SDK#416).
+            operation["op"] = "add"
+
+
+@hookimpl
+def scimgate_normalize_filter(filter_expr: str) -> str | None:
+    """Turn ``emails[type eq "work"].value eq "x"`` into ``emails[type eq "work" and value eq "x"]``."""
+
+    def rewrite(match: re.Match[str]) -> str:
+        attr, inner, sub = match.group("attr"), match.group("inner"), match.group("sub")
+        return f"{attr}[({inner}) and {sub} {match.group('op')} {match.group('value')}]"
+
+    rewritten = _VALUE_PATH_COMPARE.sub(rewrite, filter_expr)
+    return rewritten if rewritten != filter_expr else None
+
+
+@hookimpl
+def scimgate_tune_response(resource_type: str, action: str, response: ScimResponse) -> None:
+    """Answer group PATCH with 204: Entra prefers it and does not read the body (row 17)."""
+    if resource_type == "Group" and action == "patch" and response.status == 200:
+        response.status = 204
+        response.body = None
+        response.headers.pop("Location", None)

@@ -1,0 +1,28 @@
+"""The active client's plugin hooks for the current request."""
+
+from __future__ import annotations
+
+from flask import Response, g
+
+from scimgate.api.responses import scim_json
+from scimgate.configuration_utils import get_scim_client
+from scimgate.hookspecs import ScimResponse
+from scimgate.plugin_host import ClientHooks, get_host
+
+
+def active_hooks() -> ClientHooks:
+    """Hooks of the client configured now (read per request, so a switch applies everywhere)."""
+    hooks = g.get("scimgate_hooks")
+    if hooks is None:
+        hooks = g.scimgate_hooks = get_host().hooks_for(get_scim_client())
+    return hooks
+
+
+def respond(resource_type: str, action: str, response: ScimResponse) -> Response:
+    """Let the client's plugins tune a successful response, then serialize it."""
+    active_hooks().tune_response(resource_type, action, response)
+    if response.body is None:
+        out = Response(status=response.status)
+        out.headers.update(response.headers)
+        return out
+    return scim_json(response.body, response.status, response.headers)
