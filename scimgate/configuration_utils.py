@@ -134,9 +134,7 @@ def password_problems(password: str) -> list[str]:
     return problems
 
 
-@_logged
-def check_scim_basic_auth_password(password: str) -> None:
-    """Raise unless ``password`` meets the reference's policy (the message never contains it)."""
+def _refuse_bad_password(password: str) -> None:
     if not isinstance(password, str):
         raise ScimConfigurationError(f"the basic auth password must be a string; {PASSWORD_RULES}")
     problems = password_problems(password)
@@ -146,9 +144,16 @@ def check_scim_basic_auth_password(password: str) -> None:
         )
 
 
+@_logged
+def check_scim_basic_auth_password(password: str) -> None:
+    """Raise unless ``password`` meets the reference's policy (the message never contains it)."""
+    _refuse_bad_password(password)
+
+
+@_logged
 def set_scim_basic_auth_password(password: str) -> None:
     """Store the argon2 hash of the basic-auth password after checking the reference's policy."""
-    check_scim_basic_auth_password(password)
+    _refuse_bad_password(password)
     conf_store.put(K.BASIC_PASSWORD_HASH, credentials.hash_password(password))
     scim_logging.lifecycle("config.basic_password_set")
 

@@ -1,25 +1,49 @@
-"""Per-connection database settings that make SQLite behave like a server database.
+"""Per-connection database settings and transaction retries.
 
 SQLite enforces foreign keys (and so ``ON DELETE CASCADE``) only when asked on each connection;
 WAL lets readers proceed during a write, and the busy timeout makes a writer wait for the lock
-instead of failing with "database is locked".
+instead of failing with "database is locked". Write requests open their SQLite transaction with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails at once (no
+waiting) when another process wrote in between, which would surface as an error under load.
+
+On PostgreSQL, deadlocks and serialization failures are retried by ``retry_transaction`` so a
+client never sees them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import random
+import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from flask import has_request_context, request
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from scimgate.extensions import db
+from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RETRY_ATTEMPTS = 5
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _installed = False
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    if not _is_sqlite(dbapi_connection):
         return
+    dbapi_connection.isolation_level = None  # scimgate emits BEGIN itself (see _on_begin)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -30,9 +54,54 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+def _takes_write_lock() -> bool:
+    """Write requests, and work outside a request (CLI, set-up), lock the database up front."""
+    return not has_request_context() or request.method in WRITE_METHODS
+
+
+def _on_begin(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _takes_write_lock() else "BEGIN")
+
+
 def install() -> None:
-    """Register the connection hook once per process, for every engine scimgate creates."""
+    """Register the connection hooks once per process, for every engine scimgate creates."""
     global _installed
     if not _installed:
         sa.event.listen(Engine, "connect", _on_connect)
+        sa.event.listen(Engine, "begin", _on_begin)
         _installed = True
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    """True for a deadlock or serialization failure (PostgreSQL) or a lock timeout (SQLite)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
+    """Run a request's transaction again after a transient conflict, with jittered backoff.
+
+    The request body is cached by Flask, so the whole view can run again from scratch. After
+    the last attempt the client gets 503 with ``Retry-After`` (a SCIM error), never a 500.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(RETRY_ATTEMPTS):
+            try:
+                return view(*args, **kwargs)
+            except DBAPIError as error:
+                db.session.rollback()
+                if not is_retryable(error):
+                    raise
+                if attempt == RETRY_ATTEMPTS - 1:
+                    raise ScimError(
+                        "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}
+                    ) from error
+                time.sleep(random.uniform(0.01, 0.05) * (2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper

@@ -112,7 +112,9 @@ def init_app(app: Flask) -> None:
     os.makedirs(log_dir, exist_ok=True)
     handlers: dict[str, logging.Handler] = {}
     for name, filename in FILES.items():
-        handler = WatchedFileHandler(os.path.join(log_dir, filename), encoding="utf-8", delay=True)
+        path = os.path.join(log_dir, filename)
+        open(path, "a", encoding="utf-8").close()  # all three files exist from the start, as admins expect
+        handler = WatchedFileHandler(path, encoding="utf-8", delay=True)
         handler.setFormatter(_LineFormatter(FORMAT))
         handler.addFilter(_RequestIdFilter())
         handler.setLevel(logging.DEBUG if name == DEBUG_LOGGER else logging.INFO)

@@ -37,6 +37,11 @@ def _assert_every_line_has_a_request_id(log_dir: Path) -> None:
             assert match["rid"] != "-"
 
 
+def test_all_three_files_exist_from_the_start(app: Flask, log_dir: Path) -> None:
+    for name in LOG_FILES:
+        assert (log_dir / name).is_file()
+
+
 def test_request_id_is_returned_and_on_the_request_line(client: FlaskClient, log_dir: Path) -> None:
     response = client.get(SPC)
     request_id = response.headers["X-Request-Id"]

@@ -13,6 +13,7 @@ from scimgate.api import params
 from scimgate.api.hooks import active_hooks, respond
 from scimgate.api.responses import base_url, list_body, resource_headers
 from scimgate.configuration_utils import get_scim_client
+from scimgate.database import retry_transaction
 from scimgate.hookspecs import ScimResponse
 from scimgate.scim.patch import Operation, parse_operations
 from scimgate.scim.projection import Projection
@@ -104,11 +105,11 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
         kind.delete(resource_id, request.headers.get("If-Match"))
         return respond(kind.schema.resource_type, "delete", ScimResponse(204, None))
 
-    bp.add_url_rule(endpoint, f"{name}_list", collection_get, methods=["GET"])
-    bp.add_url_rule(endpoint, f"{name}_create", collection_post, methods=["POST"])
-    bp.add_url_rule(f"{endpoint}/.search", f"{name}_search", search, methods=["POST"])
+    bp.add_url_rule(endpoint, f"{name}_list", retry_transaction(collection_get), methods=["GET"])
+    bp.add_url_rule(endpoint, f"{name}_create", retry_transaction(collection_post), methods=["POST"])
+    bp.add_url_rule(f"{endpoint}/.search", f"{name}_search", retry_transaction(search), methods=["POST"])
     item = f"{endpoint}/<resource_id>"
-    bp.add_url_rule(item, f"{name}_get", item_get, methods=["GET"])
-    bp.add_url_rule(item, f"{name}_put", item_put, methods=["PUT"])
-    bp.add_url_rule(item, f"{name}_patch", item_patch, methods=["PATCH"])
-    bp.add_url_rule(item, f"{name}_delete", item_delete, methods=["DELETE"])
+    bp.add_url_rule(item, f"{name}_get", retry_transaction(item_get), methods=["GET"])
+    bp.add_url_rule(item, f"{name}_put", retry_transaction(item_put), methods=["PUT"])
+    bp.add_url_rule(item, f"{name}_patch", retry_transaction(item_patch), methods=["PATCH"])
+    bp.add_url_rule(item, f"{name}_delete", retry_transaction(item_delete), methods=["DELETE"])
