@@ -59,7 +59,9 @@ def load_config(name: str | None = None, environ: Mapping[str, str] | None = Non
     try:
         cls = CONFIGS[name]
     except KeyError:
-        raise ConfigError(f"unknown configuration {name!r}; choose one of {', '.join(sorted(CONFIGS))}") from None
+        raise ConfigError(
+            f"unknown configuration {name!r}; choose one of {', '.join(sorted(CONFIGS))}"
+        ) from None
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     settings["CONFIG_NAME"] = name
     for env_key, raw in environ.items():

@@ -50,6 +50,32 @@ def _path_attribute(path: Any) -> str:
     return path.rsplit(":", 1)[-1].split("[", 1)[0].split(".")[-1].lower()
 
 
+def _split_filtered_keys(operation: Any) -> list[Any]:
+    """Move value-filter keys of a path-less ``replace`` into their own ``add`` operations.
+
+    With ``aadOptscim062020`` Entra sends path-less replaces whose keys are paths (IDP-QUIRKS §2
+    "Update user"). A key such as ``emails[type eq "work"].value`` is assumed to arrive there too
+    (grade: assumed, by analogy with the path form); as a key of a ``replace`` it would be
+    ``noTarget`` when the user has no work email yet, so it gets the same treatment as the path
+    form (row 5): an ``add`` through the filter, which updates the match or creates the element.
+    """
+    if not isinstance(operation, dict):
+        return [operation]
+    fields = {k.lower(): k for k in operation if isinstance(k, str)}
+    op = operation.get(fields.get("op", "op"))
+    value = operation.get(fields.get("value", "value"))
+    if operation.get(fields.get("path", "path")) or not isinstance(op, str) or op.lower() != "replace":
+        return [operation]
+    if not isinstance(value, dict):
+        return [operation]
+    filtered = {k: v for k, v in value.items() if isinstance(k, str) and "[" in k}
+    if not filtered:
+        return [operation]
+    rest = {k: v for k, v in value.items() if k not in filtered}
+    split = [{"op": "add", "path": key, "value": v} for key, v in filtered.items()]
+    return ([{**operation, fields.get("value", "value"): rest}] if rest else []) + split
+
+
 @hookimpl
 def scimgate_register_clients() -> list[ClientProfile]:
     """Serve Entra ID under the reference's client name."""
@@ -83,6 +109,7 @@ def scimgate_normalize_request(resource_type: str, action: str, payload: Any) ->
     )
     if not isinstance(operations, list):
         return
+    operations[:] = [split for operation in operations for split in _split_filtered_keys(operation)]
     for operation in operations:
         if not isinstance(operation, dict):
             continue

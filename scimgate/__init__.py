@@ -18,7 +18,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
     ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
     """
-    from scimgate import api, database, plugin_host, scim_logging, secret_key
+    from scimgate import api, database, health, plugin_host, scim_logging, secret_key
     from scimgate.extensions import db, migrate
     from scimgate_config import load_config
 
@@ -35,6 +35,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     scim_logging.init_app(app)
     plugin_host.init_app(app)
     api.init_app(app)
+    health.init_app(app)
     return app
 
 

@@ -32,14 +32,23 @@ def scim_error_response(error: ScimError) -> Response:
     return render_scim_error(error)
 
 
+def _allowed_schemes() -> list[str]:
+    """The schemes the active client's plugin allows (e.g. Entra ID: Bearer only)."""
+    from scimgate.api.hooks import active_hooks  # the API imports this module
+
+    return active_hooks().auth_schemes()
+
+
 def _challenges() -> list[str]:
     """The WWW-Authenticate challenges for the schemes that are configured (Bearer if none is)."""
+    allowed = _allowed_schemes()
     basic = configuration_utils.get_scim_basic_auth_info()
     token = configuration_utils.get_scim_bearer_token()
+    basic_ready = bool(basic["username"] and basic["password_set"]) and "basic" in allowed
     challenges = []
-    if token["configured"] or not (basic["username"] and basic["password_set"]):
+    if token["configured"] or not basic_ready:
         challenges.append(f'Bearer realm="{REALM}"')
-    if basic["username"] and basic["password_set"]:
+    if basic_ready:
         challenges.append(f'Basic realm="{REALM}", charset="UTF-8"')
     return challenges
 
@@ -52,43 +61,57 @@ def _unauthorized(reason: str, scheme: str | None) -> Response:
     return response
 
 
+_basic = HTTPBasicAuth(realm=REALM)
+_bearer = HTTPTokenAuth(scheme="Bearer", realm=REALM)
+_SCHEMES: dict[str, HTTPBasicAuth | HTTPTokenAuth] = {"basic": _basic, "bearer": _bearer}
+
+
+@_basic.verify_password
+def _verify_basic(username: str, password: str) -> str | None:
+    result = credentials.verify_basic(username, password)
+    g.scim_auth_reason = result.reason
+    return result.principal
+
+
+@_bearer.verify_token
+def _verify_bearer(token: str) -> str | None:
+    result = credentials.verify_token(token)
+    g.scim_auth_reason = result.reason
+    return result.principal
+
+
+def authenticate_request() -> Response | None:
+    """Authenticate the current SCIM request, then require an enabled sync.
+
+    Returns the 401/403 response to send, or None when the request may proceed. Also used for
+    unknown routes and wrong methods under /scim/v2, so they reveal nothing before authentication.
+    """
+    if g.get("scim_principal"):
+        return None
+    header = request.headers.get("Authorization", "").strip()
+    if not header:
+        return _unauthorized("no credentials", None)
+    scheme = header.split(None, 1)[0].lower()
+    handler = _SCHEMES.get(scheme)
+    if handler is None:
+        return _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
+    if scheme not in _allowed_schemes():
+        client = configuration_utils.get_scim_client()
+        return _unauthorized(f"scheme not allowed for client {client}: {scheme}", scheme)
+    parsed = handler.get_auth()
+    if parsed is None:
+        return _unauthorized("malformed credentials", scheme)
+    g.scim_auth_reason = "malformed credentials"
+    principal = handler.authenticate(parsed, None)
+    if not principal:
+        return _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
+    g.scim_principal = principal
+    if not configuration_utils.check_if_scim_sync_is_enabled():
+        scim_logging.info("sync.refused", reason="SCIM sync is disabled", principal=principal)
+        return scim_error_response(Forbidden(SYNC_DISABLED_DETAIL))
+    return None
+
+
 def protect(bp: Blueprint) -> None:
     """Require valid SCIM credentials, then an enabled sync, on every route of ``bp``."""
-    basic = HTTPBasicAuth(realm=REALM)
-    bearer = HTTPTokenAuth(scheme="Bearer", realm=REALM)
-
-    @basic.verify_password
-    def _verify_basic(username: str, password: str) -> str | None:
-        result = credentials.verify_basic(username, password)
-        g.scim_auth_reason = result.reason
-        return result.principal
-
-    @bearer.verify_token
-    def _verify_bearer(token: str) -> str | None:
-        result = credentials.verify_token(token)
-        g.scim_auth_reason = result.reason
-        return result.principal
-
-    schemes: dict[str, HTTPBasicAuth | HTTPTokenAuth] = {"basic": basic, "bearer": bearer}
-
-    @bp.before_request
-    def _authenticate_and_check_sync() -> Response | None:
-        header = request.headers.get("Authorization", "").strip()
-        if not header:
-            return _unauthorized("no credentials", None)
-        scheme = header.split(None, 1)[0].lower()
-        handler = schemes.get(scheme)
-        if handler is None:
-            return _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
-        parsed = handler.get_auth()
-        if parsed is None:
-            return _unauthorized("malformed credentials", scheme)
-        g.scim_auth_reason = "malformed credentials"
-        principal = handler.authenticate(parsed, None)
-        if not principal:
-            return _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
-        g.scim_principal = principal
-        if not configuration_utils.check_if_scim_sync_is_enabled():
-            scim_logging.info("sync.refused", reason="SCIM sync is disabled", principal=principal)
-            return scim_error_response(Forbidden(SYNC_DISABLED_DETAIL))
-        return None
+    bp.before_request(authenticate_request)

@@ -98,3 +98,31 @@ def test_schemas_describe_exactly_what_is_supported(scim):
 
 def test_discovery_refuses_filters(scim):
     assert_error(scim.get("/Schemas", query_string={"filter": 'id eq "x"'}), 403, None, "filter")
+
+
+def test_unknown_routes_and_wrong_methods_need_credentials_first(client, scim_headers):
+    for method, path in (("GET", "/scim/v2/Nope"), ("DELETE", "/scim/v2/Users")):
+        response = client.open(path, method=method)
+        assert_error(response, 401, None)
+        assert response.headers.get_all("WWW-Authenticate")
+
+
+def test_the_clients_plugin_decides_the_allowed_schemes(app, client):
+    from scimgate import configuration_utils as cu
+    from tests.conftest import configure_scim
+
+    configure_scim(app, "azure_active_directory")
+    password = "correct-horse-battery-9!x"
+    with app.app_context():
+        cu.set_scim_basic_auth_username("scim-service")
+        cu.set_scim_basic_auth_password(password)
+        token = cu.generate_scim_bearer_token(1)
+    basic = client.get("/scim/v2/Users", auth=("scim-service", password))
+    assert_error(basic, 401, None)
+    assert basic.headers.get_all("WWW-Authenticate") == ['Bearer realm="scimgate SCIM"']
+    assert client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with app.app_context():
+        cu.disable_sync_from_directory_provider()
+        cu.update_scim_client("okta")
+        cu.enable_scim_user_and_group_sync()
+    assert client.get("/scim/v2/Users", auth=("scim-service", password)).status_code == 200

@@ -42,6 +42,12 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response | HTTPException:
         if not _is_scim_request():
             return error
+        if error.code in (404, 405):
+            from scimgate.auth import authenticate_request
+
+            refused = authenticate_request()  # routing errors reveal nothing before authentication
+            if refused is not None:
+                return refused
         status = error.code or 500
         template = _HTTP_DETAILS.get(status)
         detail = template.format(path=request.path, method=request.method) if template else error.description

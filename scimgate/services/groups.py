@@ -33,10 +33,15 @@ def _base_group_query() -> sa.Select:
 
 
 def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
-    """Load a SCIM group by id (one statement, members not loaded); unknown ids are 404."""
-    statement = _base_group_query().where(ScimGroup.scim_group_uuid == scim_id)
+    """Load a SCIM group by id (members not loaded); unknown ids are 404.
+
+    A write locks the link row by its own statement first (see ``users.get_user``).
+    """
     if for_update:
-        statement = statement.with_for_update(of=ScimGroup)
+        db.session.execute(
+            sa.select(ScimGroup.group_id).where(ScimGroup.scim_group_uuid == scim_id).with_for_update()
+        )
+    statement = _base_group_query().where(ScimGroup.scim_group_uuid == scim_id)
     group = db.session.execute(statement).unique().scalar_one_or_none()
     if group is None:
         raise NotFound(f"Group '{scim_id}' not found.")

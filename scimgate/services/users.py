@@ -52,10 +52,16 @@ def _base_user_query() -> sa.Select:
 
 
 def get_user(scim_id: str, *, for_update: bool = False) -> User:
-    """Load a SCIM user by id (one statement); unknown ids are 404."""
-    statement = _base_user_query().where(ScimUser.scim_user_uuid == scim_id)
+    """Load a SCIM user by id (one statement; two when locking for a write); unknown ids are 404.
+
+    The lock is taken by its own statement first: under READ COMMITTED, a ``FOR UPDATE`` that
+    waited re-reads only the locked row, so rows joined in the same statement could be stale.
+    """
     if for_update:
-        statement = statement.with_for_update(of=ScimUser)
+        db.session.execute(
+            sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid == scim_id).with_for_update()
+        )
+    statement = _base_user_query().where(ScimUser.scim_user_uuid == scim_id)
     user = db.session.execute(statement).unique().scalar_one_or_none()
     if user is None:
         raise NotFound(f"User '{scim_id}' not found.")
