@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, request
 
-from scimgate.scim import urns
+from scimgate.scim import json_input, urns
 from scimgate.scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from scimgate.scim.filters import parse_filter
 from scimgate.scim.projection import Projection
@@ -32,14 +31,7 @@ def read_json() -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InvalidSyntax(f"The body is not valid UTF-8 (byte {err.start}).") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidSyntax(
-            f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
-        ) from None
-    except RecursionError:
-        raise InvalidSyntax("The body's JSON is nested too deeply.") from None
+    return json_input.loads(text)
 
 
 def read_object() -> dict[str, Any]:
@@ -64,6 +56,8 @@ def _integer(value: Any, name: str) -> int | None:
 def _string(value: Any, name: str) -> str | None:
     if value is None:
         return None
+    if isinstance(value, str):
+        json_input.check_text(value, f"'{name}'")
     if isinstance(value, list) and name in {"attributes", "excludedAttributes"}:
         if not all(isinstance(v, str) for v in value):
             raise InvalidValue(f"'{name}' must be a list of attribute names.")

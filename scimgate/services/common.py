@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -12,6 +13,18 @@ from scimgate.extensions import db
 from scimgate.scim.errors import InvalidValue, PreconditionFailed
 from scimgate.scim.filters import Expr
 from scimgate.scim.projection import Projection
+
+
+def is_resource_id(value: str) -> bool:
+    """True for the canonical lower-case UUID form scimgate assigns as ``id``.
+
+    Anything else cannot name a resource, so it is 404 without a query (and a NUL or other
+    oddity in a URL never reaches the database driver).
+    """
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 def etag(version: int) -> str:

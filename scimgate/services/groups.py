@@ -24,7 +24,15 @@ from scimgate.scim.patch import Operation, PatchEngine
 from scimgate.scim.schema import Attribute
 from scimgate.services import memberships
 from scimgate.services.attribute_maps import GROUP_ATTRIBUTES
-from scimgate.services.common import ListQuery, Page, check_if_match, paginate, sort_column, timestamp
+from scimgate.services.common import (
+    ListQuery,
+    Page,
+    check_if_match,
+    is_resource_id,
+    paginate,
+    sort_column,
+    timestamp,
+)
 from scimgate.services.memberships import MemberRef
 
 
@@ -37,6 +45,8 @@ def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
 
     A write locks the link row by its own statement first (see ``users.get_user``).
     """
+    if not is_resource_id(scim_id):
+        raise NotFound(f"Group '{scim_id[:100]}' not found.")
     if for_update:
         db.session.execute(
             sa.select(ScimGroup.group_id).where(ScimGroup.scim_group_uuid == scim_id).with_for_update()

@@ -23,7 +23,15 @@ from scimgate.scim.errors import InvalidValue, NotFound, Uniqueness
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.patch import Operation, PatchEngine
 from scimgate.services.attribute_maps import USER_ATTRIBUTES
-from scimgate.services.common import ListQuery, Page, check_if_match, paginate, sort_column, timestamp
+from scimgate.services.common import (
+    ListQuery,
+    Page,
+    check_if_match,
+    is_resource_id,
+    paginate,
+    sort_column,
+    timestamp,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ def get_user(scim_id: str, *, for_update: bool = False) -> User:
     The lock is taken by its own statement first: under READ COMMITTED, a ``FOR UPDATE`` that
     waited re-reads only the locked row, so rows joined in the same statement could be stale.
     """
+    if not is_resource_id(scim_id):
+        raise NotFound(f"User '{scim_id[:100]}' not found.")
     if for_update:
         db.session.execute(
             sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid == scim_id).with_for_update()

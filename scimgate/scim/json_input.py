@@ -1,0 +1,63 @@
+"""Strict JSON input: what ``json.loads`` accepts but no database can store is refused up front.
+
+Python's JSON parser accepts lone UTF-16 surrogates (``"\\ud800"``), NUL characters, ``NaN`` and
+``Infinity``, and any nesting depth up to the interpreter's recursion limit. Each would otherwise
+fail later, deep in a driver (PostgreSQL refuses NUL in text; UTF-8 encoding fails on a lone
+surrogate), so they are refused here as 400 ``invalidSyntax`` naming where they occurred.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scimgate.scim.errors import InvalidSyntax
+
+MAX_DEPTH = 64
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidSyntax(f"The body is not valid JSON: '{name}' is not a JSON number.")
+
+
+def check_text(value: str, where: str) -> None:
+    """Refuse NUL characters and lone surrogates in a string."""
+    if "\x00" in value:
+        raise InvalidSyntax(f"{where} contains a NUL character, which is not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSyntax(
+            f"{where} contains a lone UTF-16 surrogate, which is not valid Unicode."
+        ) from None
+
+
+def _check_tree(document: Any, max_depth: int) -> None:
+    """Walk the parsed document iteratively (no recursion) checking depth and strings."""
+    pending: list[tuple[Any, str, int]] = [(document, "$", 1)]
+    while pending:
+        node, where, depth = pending.pop()
+        if depth > max_depth:
+            raise InvalidSyntax(f"The body's JSON is nested deeper than {max_depth} levels (at {where}).")
+        if isinstance(node, str):
+            check_text(node, f"The value at {where}")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                check_text(key, f"The key {where}.{key[:40]!r}")
+                pending.append((value, f"{where}.{key[:40]}", depth + 1))
+        elif isinstance(node, list):
+            pending.extend((value, f"{where}[{i}]", depth + 1) for i, value in enumerate(node))
+
+
+def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse ``text`` as strict JSON (RFC 8259) or raise ``InvalidSyntax`` saying where it fails."""
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise InvalidSyntax(
+            f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
+        ) from None
+    except RecursionError:
+        raise InvalidSyntax(f"The body's JSON is nested deeper than {max_depth} levels.") from None
+    _check_tree(document, max_depth)
+    return document
