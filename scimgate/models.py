@@ -23,6 +23,8 @@ DISPLAY_NAME_MAX = 200
 GROUP_NAME_MAX = 1000
 EXTERNAL_ID_MAX = 255
 CLIENT_NAME_MAX = 64
+ROLE_MAX = 32
+PASSWORD_HASH_MAX = 255
 
 
 def utcnow() -> dt.datetime:
@@ -51,6 +53,14 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     date_joined: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Account kind (see scimgate.accounts.kinds): a built-in account has a local password and is
+    # never adopted by SCIM; any other account is SCIM-pushed when it has a link, else SAML-created.
+    is_builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(PASSWORD_HASH_MAX))
+    # The role assigned to the user directly (a scimgate.accounts.roles.Role value).
+    role: Mapped[str] = mapped_column(String(ROLE_MAX), default="viewer")
+    # A SAML sign-up waiting for an admin while sign-up moderation is on.
+    approval_pending: Mapped[bool] = mapped_column(Boolean, default=False)
 
     profile: Mapped[UserProfile] = relationship(
         back_populates="user", uselist=False, lazy="joined", cascade="all, delete-orphan"
@@ -104,6 +114,8 @@ class DirectoryGroup(db.Model):
     external_unique_name: Mapped[str] = mapped_column(String(GROUP_NAME_MAX))
     name_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The role mapped to the group (a scimgate.accounts.roles.Role value), or none.
+    role: Mapped[str | None] = mapped_column(String(ROLE_MAX))
 
     scim: Mapped[ScimGroup | None] = relationship(
         back_populates="group", uselist=False, lazy="joined", cascade="all, delete-orphan"
@@ -157,3 +169,17 @@ class ConfEntry(db.Model):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SamlOutstandingRequest(db.Model):
+    """An AuthnRequest we sent and not yet answered: the SAML replay guard shared by all processes.
+
+    ``/saml/acs`` accepts a response only when its ``InResponseTo`` names a row here, and deletes
+    the row in the same transaction, so a response can be used once, on any node.
+    """
+
+    __tablename__ = "saml_outstanding_request"
+
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    next_url: Mapped[str] = mapped_column(String(1000), default="/")

@@ -1,0 +1,293 @@
+"""Accounts of the host application: kinds, effective roles, state changes and creation.
+
+Three kinds of account exist (the reference's "Overview" and two-app discussion):
+
+- ``builtin``: created with ``scimgate admin create``, signs in with a local password at ``/login``;
+  SCIM never adopts it (its username answers 409 to an IdP).
+- ``scim``: pushed by an IdP (it has a SCIM link); the IdP owns its profile and its active state.
+- ``saml``: created on first SAML sign-in ("assigned to the SAML app but not to the SCIM app"), or
+  left without a link by a provider cleanup; the application manages it by hand.
+
+Nothing here checks *whether* an action is allowed: callers ask ``scimgate.policies`` first.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+from scimgate import credentials, scim_logging
+from scimgate.accounts import settings
+from scimgate.accounts.errors import AccountError, NotFoundError
+from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
+from scimgate.configuration_utils import password_problems
+from scimgate.extensions import db
+from scimgate.models import (
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    USERNAME_MAX,
+    DirectoryGroup,
+    GroupMembership,
+    User,
+    UserProfile,
+)
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("scimgate-no-such-user")
+
+
+class AccountKind(enum.StrEnum):
+    """How an account came to exist and who manages it."""
+
+    BUILTIN = "builtin"
+    SAML = "saml"
+    SCIM = "scim"
+
+
+class Status(enum.StrEnum):
+    """Whether an account may sign in, and if not, why (the refusal page names it)."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    SUSPENDED = "suspended"
+    PENDING = "pending_approval"
+
+
+def kind_of(user: User) -> AccountKind:
+    """Return the account kind (see the module docstring)."""
+    if user.is_builtin:
+        return AccountKind.BUILTIN
+    return AccountKind.SCIM if user.scim is not None else AccountKind.SAML
+
+
+def is_pushed(user: User) -> bool:
+    """True when an IdP pushed the account (the reference's "accounts ... pushed from the IdP")."""
+    return user.scim is not None
+
+
+def groups_of(user_ids: list[int]) -> dict[int, list[DirectoryGroup]]:
+    """Return every group (application-defined or SCIM) of many users in one statement."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(GroupMembership.user_id, DirectoryGroup)
+        .join(DirectoryGroup, DirectoryGroup.id == GroupMembership.group_id)
+        .where(GroupMembership.user_id.in_(user_ids))
+        .order_by(DirectoryGroup.external_unique_name)
+    ).unique()
+    out: dict[int, list[DirectoryGroup]] = {uid: [] for uid in user_ids}
+    for user_id, group in rows:
+        out[user_id].append(group)
+    return out
+
+
+def effective_role(user: User, groups: list[DirectoryGroup], *, groups_assign_roles: bool) -> Role:
+    """Return the role the application applies.
+
+    With "Use Groups to Assign Roles" on, the role comes from the user's groups and the highest
+    one wins (a user in no group with a role gets the default role, Viewer); otherwise it is the
+    role assigned to the user.
+    """
+    if groups_assign_roles:
+        return highest([Role(g.role) for g in groups if g.role]) or DEFAULT_ROLE
+    return Role(user.role)
+
+
+def status_of(user: User, groups: list[DirectoryGroup], *, custom_groups_activation: bool) -> Status:
+    """Return the sign-in status; pending approval is reported before the other states.
+
+    With "Use Custom Groups to manage user suspension and activation" on, an account that is not
+    built-in and belongs to no application-defined group counts as suspended: group membership,
+    not a manual switch, then decides who is active.
+    """
+    if user.approval_pending:
+        return Status.PENDING
+    if not user.is_active:
+        return Status.DEACTIVATED
+    if user.profile is not None and user.profile.is_suspended:
+        return Status.SUSPENDED
+    if custom_groups_activation and not user.is_builtin and not any(g.scim is None for g in groups):
+        return Status.SUSPENDED
+    return Status.ACTIVE
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """A user with everything the API and the sign-in need, computed once."""
+
+    user: User
+    kind: AccountKind
+    role: Role
+    status: Status
+    groups: list[DirectoryGroup]
+
+
+def view(user: User, groups: list[DirectoryGroup] | None = None) -> AccountView:
+    """Compute kind, effective role and status under the current settings."""
+    current = settings.current()
+    if groups is None:
+        groups = groups_of([user.id])[user.id]
+    return AccountView(
+        user=user,
+        kind=kind_of(user),
+        role=effective_role(user, groups, groups_assign_roles=current.groups_assign_roles),
+        status=status_of(user, groups, custom_groups_activation=current.custom_groups_manage_activation),
+        groups=groups,
+    )
+
+
+def get(user_id: int) -> User:
+    """Load a user by its numeric id or raise NotFoundError."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    return user
+
+
+def find_by_username(username: str) -> User | None:
+    """Return the user with exactly this username (case-sensitive, as the reference says)."""
+    return db.session.execute(sa.select(User).where(User.username == username)).unique().scalar_one_or_none()
+
+
+def all_users() -> list[User]:
+    """Return every user, oldest first."""
+    return list(db.session.execute(sa.select(User).order_by(User.id)).unique().scalars())
+
+
+def _commit(conflict_detail: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountError("conflict", conflict_detail, 409) from None
+
+
+def _check_username(username: str) -> None:
+    if not isinstance(username, str) or not username or username != username.strip():
+        raise AccountError("invalid_username", "the username must be non-empty, without leading or trailing spaces")
+    if len(username) > USERNAME_MAX:
+        raise AccountError("invalid_username", f"the username must be at most {USERNAME_MAX} characters")
+
+
+def create_builtin_admin(username: str, password: str) -> User:
+    """Create a built-in account with the Server Admin role and an argon2-hashed password."""
+    _check_username(username)
+    problems = password_problems(password)
+    if problems:
+        raise AccountError(
+            "weak_password",
+            f"password refused: {'; '.join(problems)}. It must be longer than 16 characters, with "
+            "letters, digits and at least one special character",
+        )
+    if find_by_username(username) is not None:
+        raise AccountError("conflict", f"an account named {username!r} already exists", 409)
+    user = User(
+        username=username,
+        is_active=True,
+        is_builtin=True,
+        password_hash=credentials.hash_password(password),
+        role=Role.SERVER_ADMIN.value,
+    )
+    user.profile = UserProfile(display_name=username, is_suspended=False)
+    db.session.add(user)
+    _commit(f"an account named {username!r} already exists")
+    scim_logging.lifecycle("account.builtin_created", user_id=user.id, userName=username)
+    return user
+
+
+def check_password(username: str, password: str) -> User | None:
+    """Return the built-in account these credentials open, else None (same cost either way)."""
+    user = find_by_username(username)
+    stored = user.password_hash if user is not None and user.is_builtin else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user if stored else None
+
+
+def create_saml_user(username: str, *, pending: bool) -> User:
+    """Create the account of an unknown user on first SAML sign-in (a "SAML-created" account)."""
+    _check_username(username)
+    user = User(username=username, is_active=True, approval_pending=pending, role=DEFAULT_ROLE.value)
+    user.profile = UserProfile(display_name=username, is_suspended=False)
+    db.session.add(user)
+    _commit(f"an account named {username!r} already exists")
+    scim_logging.lifecycle("account.saml_created", user_id=user.id, userName=username, pending=pending)
+    return user
+
+
+def activate(user: User) -> None:
+    """Activate (and approve) an account: active, not suspended, no longer pending."""
+    user.is_active = True
+    user.approval_pending = False
+    user.profile.is_suspended = False
+    db.session.commit()
+    scim_logging.lifecycle("account.activated", user_id=user.id, userName=user.username)
+
+
+def suspend(user: User) -> None:
+    """Suspend an account: it can no longer sign in, and its sessions stop working."""
+    user.profile.is_suspended = True
+    db.session.commit()
+    scim_logging.lifecycle("account.suspended", user_id=user.id, userName=user.username)
+
+
+def update_profile(user: User, *, display_name: str | None, email: str | None) -> None:
+    """Change the display name and/or the email (callers have consulted the policies)."""
+    if display_name is not None:
+        if not isinstance(display_name, str) or len(display_name) > DISPLAY_NAME_MAX:
+            raise AccountError("invalid_value", f"display_name must be a string of at most {DISPLAY_NAME_MAX}")
+        user.profile.display_name = display_name
+    if email is not None:
+        if not isinstance(email, str) or len(email) > EMAIL_MAX or (email and "@" not in email):
+            raise AccountError("invalid_value", f"email must be an address of at most {EMAIL_MAX} characters")
+        user.email = email
+    db.session.commit()
+    scim_logging.lifecycle("account.profile_changed", user_id=user.id, userName=user.username)
+
+
+def set_role(user: User, role: object) -> Role:
+    """Assign a role to the user directly."""
+    try:
+        parsed = parse_role(role)
+    except ValueError as exc:
+        raise AccountError("invalid_role", str(exc)) from None
+    user.role = parsed.value
+    db.session.commit()
+    scim_logging.lifecycle("account.role_set", user_id=user.id, userName=user.username, role=parsed.value)
+    return parsed
+
+
+def active_server_admins(*, builtin_only: bool = False, through_app_group: bool = False) -> list[User]:
+    """Return the active users whose role is Server Admin.
+
+    ``through_app_group`` asks who would be Server Admin from an application-defined group
+    ("custom group") alone: the reference's prerequisite 4 for enabling SCIM.
+    """
+    statement = sa.select(User)
+    if builtin_only:
+        statement = statement.where(User.is_builtin.is_(True))
+    users = list(db.session.execute(statement.order_by(User.id)).unique().scalars())
+    memberships = groups_of([u.id for u in users])
+    current = settings.current()
+    out = []
+    for user in users:
+        groups = memberships[user.id]
+        state = status_of(user, groups, custom_groups_activation=current.custom_groups_manage_activation)
+        if state is not Status.ACTIVE:
+            continue
+        if through_app_group:
+            role = highest([Role(g.role) for g in groups if g.role and g.scim is None])
+        else:
+            role = effective_role(user, groups, groups_assign_roles=current.groups_assign_roles)
+        if role is Role.SERVER_ADMIN:
+            out.append(user)
+    return out
+
