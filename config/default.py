@@ -14,6 +14,9 @@ class DefaultConfig:
     # Paging: RFC 7644 §3.4.2.4 lets the provider cap ``count``; /ServiceProviderConfig advertises it.
     SCIM_MAX_RESULTS = 1000
     SCIM_DEFAULT_COUNT = 100
+    # A group PATCH answers 204 instead of the full group once it has more active members than
+    # this: an IdP's one-member change must not cost a 100k-member response (RFC 7644 §3.5.2).
+    SCIM_PATCH_BODY_MAX_MEMBERS = 1000
     # How long a verified password is remembered (by digest) so argon2 does not run on every request.
     SCIM_AUTH_CACHE_SECONDS = 300
     # Public base URL used in `Location` and `$ref`; empty means "derive from the request".

@@ -1,8 +1,35 @@
 """Microsoft Entra ID (Azure AD provisioning service), client name ``azure_active_directory``.
 
-Evidence: IDP-QUIRKS §2 and the cross-IdP table (rows 1, 2, 4, 5, 13, 17, 22); Microsoft's
-"Develop and plan provisioning for a SCIM endpoint" and "Known issues ... SCIM 2.0 protocol
-compliance" pages. Tests: ``tests/plugins/test_azure_ad.py`` and ``tests/payloads/azure_ad/``.
+Sources (IDP-QUIRKS §2): "Develop and plan provisioning for a SCIM endpoint"
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
+and "Known issues ... SCIM 2.0 protocol compliance"
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility.
+Tests: ``tests/plugins/test_azure_ad.py``; captured shapes: ``tests/payloads/azure_ad/``.
+
+Handled here (only while this client is active):
+- capitalized ``Add``/``Replace``/``Remove`` (§2 "Update user", cross-IdP row 1) and
+  ``"True"``/``"False"``/``"false"`` for booleans in PATCH and POST (§2 "Booleans as strings", row 2;
+  https://github.com/AzureAD/SCIMReferenceCode/issues/21, https://github.com/scimmyjs/scimmy/issues/86):
+  ``scimgate_normalize_request``;
+- ``Replace`` on ``emails[type eq "work"].value`` when no work email exists, and the same key inside
+  a path-less replace (row 5; https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/416): turned into
+  an ``add`` through the filter, in ``scimgate_normalize_request``;
+- the matching filter ``emails[type eq "work"].value eq "x"`` (§2 "Filters", row 13):
+  ``scimgate_normalize_filter``;
+- 204 on group PATCH ("Update to the group PATCH request should yield an HTTP 204", §2
+  "Membership", row 17): ``scimgate_tune_response``;
+- bearer only (the reference: "Azure AD requires token authentication"; §2 "Auth", row 22):
+  ``scimgate_auth_schemes``.
+
+Handled by the core for every client (safe readings, see ``scimgate/scim/patch.py``), tested with
+this client active: ``Add`` on single-valued attributes such as ``active`` (row 4;
+https://github.com/rancher/rancher/issues/54025); ``add`` on ``emails[type eq "work"].value``
+creating the email (row 5); path-less replace with dotted (``name.givenName``) and urn-qualified
+keys (row 3; https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/26); ``Remove`` of
+``members`` with a value list removing only those members (row 9); the ADSCIM group schema URN
+``http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`` (row 7); ``$ref: null``
+in members (row 10; https://github.com/pond/scimitar/issues/43); ``null`` attribute values in POST
+(row 8); the ``aadOptscim062020`` flag as an unknown query parameter (row 23).
 """
 
 from __future__ import annotations

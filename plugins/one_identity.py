@@ -1,8 +1,21 @@
-"""One Identity Manager (SCIM connector, Starling Connect, Active Roles).
+"""One Identity Manager (SCIM connector, Starling Connect, Active Roles), client ``one_identity``.
 
-One Identity loads the target schema from the discovery endpoints, reads with ``attributes=``
-lists and looks resources up with ``id eq "a" or id eq "b"`` filters (IDP-QUIRKS §6); the core
-serves all three. Tests: ``tests/plugins/test_one_identity.py``.
+Sources (IDP-QUIRKS §6): cloud applications guide, SCIM project template
+https://support.oneidentity.com/technical-documents/identity-manager/8.2/administration-guide-for-connecting-to-cloud-applications/23,
+Starling Connect connector
+https://support.oneidentity.com/technical-documents/identity-manager/9.1/administration-guide-for-connecting-to-starling-connect-using-starling-connect-connector/3,
+and jelhub/scimgateway:README.md ("advanced or-filter (e.g., used by One Identity Manager)").
+Tests: ``tests/plugins/test_one_identity.py``; captured shapes: ``tests/payloads/one_identity/``.
+
+Every One Identity quirk is handled by the core for every client, so this plugin only registers
+the client; each reading is tested with ``one_identity`` active:
+- discovery-driven schema loading: the Test button validates ``/Schemas``, ``/ResourceTypes`` and
+  ``/ServiceProviderConfig`` and the wizard loads the schema from them (§6 "Base URL / endpoints",
+  row 21);
+- ``id eq "a" or id eq "b"`` filters (§6 "Filters", obs, row 13);
+- ``attributes=`` lists on list and single reads (assumed, row 11).
+Update and membership request shapes are not documented publicly (§6, assumed): the replay uses
+RFC 7644 shapes.
 """
 
 from __future__ import annotations

@@ -1,10 +1,26 @@
-"""PingFederate (SCIM outbound provisioning connector).
+"""PingFederate (SCIM Provisioner / outbound provisioning connector), client name ``pingfederate``.
 
-PingFederate updates users and groups by PUT with the full object and member list, may send the
-same address twice flagged primary, lists groups without a filter in pages of up to 1000 and
-looks users up with ``emails eq "..."`` (IDP-QUIRKS §3). The core covers each of these: PUT keeps
-``active`` when omitted, several primaries are tolerated, ``filter.maxResults`` is 1000 and
-``emails eq`` compares ``emails.value``. Tests: ``tests/plugins/test_pingfederate.py``.
+Sources (IDP-QUIRKS §3): user and group management
+https://docs.pingidentity.com/integrations/scim/pf_scim_connector_user_and_group_management.html,
+settings reference
+https://docs.pingidentity.com/integrations/scim/setup/pf_scim_connector_scim_connector_settings_reference.html,
+known limitations
+https://docs.pingidentity.com/integrations/scim/release_notes/pf_scim_connector_known_issues_and_limitations.html.
+Tests: ``tests/plugins/test_pingfederate.py``; captured shapes: ``tests/payloads/pingfederate/``.
+
+Every PingFederate quirk is handled by the core for every client, so this plugin only registers
+the client; each reading is tested with ``pingfederate`` active:
+- PUT-only user updates ("PATCH: Users No"; §3 "Update user", row 19): PUT keeps ``active`` when
+  it is omitted and ignores ``id``/``meta``;
+- PUT of groups with the full member list, which overwrites memberships (§3 "Membership / rename",
+  row 9);
+- the same address as work and home email, both primary (§3 "Create user" limitation, row 20):
+  several primaries are tolerated, the alphabetically first primary is stored;
+- groups found by listing without a filter, "Results Per Page" default 1000 (§3 "Groups lookup",
+  row 14): ``count`` up to ``SCIM_MAX_RESULTS`` = 1000 is honoured in one page;
+- ``emails eq "<v>"`` and custom filter expressions such as ``username eq "%s"`` (§3 "Existence
+  check", row 13): attribute names are case-insensitive and ``emails`` compares ``emails.value``;
+- JSON sent as ``application/json`` by connectors before 1.3 (§3 "Content type", row 16).
 """
 
 from __future__ import annotations

@@ -1,10 +1,26 @@
-"""SailPoint IdentityIQ and IdentityNow (Identity Security Cloud) SCIM 2.0 connectors.
+"""SailPoint IdentityIQ and IdentityNow / Identity Security Cloud, one client name: ``sailpoint``.
 
-Both use the one client name ``sailpoint`` (the reference's). What they send (IDP-QUIRKS §4, §5)
-is handled by the core: a path-less ``add`` of ``{"active": false}`` (``add`` replaces a
-single-valued attribute), one path-less ``replace`` per ``name`` sub-attribute (complex values
-merge, never clear the other part), and the discovery endpoints the connectors require.
-Tests: ``tests/plugins/test_sailpoint.py``.
+Sources (IDP-QUIRKS §4, §5): IdentityIQ SCIM 2.0 connector
+https://documentation.sailpoint.com/connectors/identityiq/scim_2_0/help/integrating_scim2/supported_features.html,
+ISC SaaS prerequisites
+https://documentation.sailpoint.com/connectors/saas/scim_2_0/help/saas_connectivity/scim_2_0_saas/prerequisites.html,
+forum threads https://developer.sailpoint.com/discuss/t/scim-api-patch-op/7752 and
+https://developer.sailpoint.com/discuss/t/scim-saas-connector-account-aggregation-fails-while-entitlement-aggregation-succeeds/91746,
+and https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/327.
+Tests: ``tests/plugins/test_sailpoint.py``; captured shapes: ``tests/payloads/sailpoint/``.
+
+Every SailPoint quirk is handled by the core for every client, so this plugin only registers the
+client; each reading is tested with ``sailpoint`` active:
+- enable/disable as a path-less ``add`` of ``{"active": false}`` (§5 "PATCH shape", forum 7752,
+  rows 3 and 4): ``add`` on a single-valued attribute replaces it;
+- one path-less ``replace`` per ``name`` sub-attribute (§4 "PATCH shape", SCIM-SDK#327, row 3): a
+  complex value merges its sub-attributes (RFC 7644 §3.5.2.3) and never clears the other part;
+- the discovery endpoints the compliant connector requires, including
+  ``/Schemas/urn:ietf:params:scim:schemas:core:2.0:User`` (§4 "Connection / discovery", §5
+  "Required endpoints", row 21);
+- ``attributes=`` lists and delta filters joined by ``and`` (§5 "Aggregation", rows 11 and 13);
+- a path-less ``add`` of a new primary email (assumed, §5 "PATCH shape", row 20): the newly added
+  primary replaces the stored email.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
     ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
     """
-    from scimgate import api, database, health, plugin_host, scim_logging, secret_key
+    from scimgate import admin_api, api, database, health, plugin_host, scim_logging, secret_key, web
     from scimgate.extensions import db, migrate
     from scimgate_config import load_config
 
@@ -36,6 +36,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     plugin_host.init_app(app)
     api.init_app(app)
     health.init_app(app)
+    web.init_app(app)
+    admin_api.init_app(app)
     return app
 
 

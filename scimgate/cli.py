@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
+from scimgate.accounts import cli as accounts_cli
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
 
@@ -239,8 +240,9 @@ def status() -> None:
 @scim.command("cleanup")
 @click.option("--dry-run", is_flag=True, help="only print what would change")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option("--force", is_flag=True, help="run even when no active built-in Server Admin exists")
 @with_appcontext
-def cleanup(dry_run: bool, yes: bool) -> None:
+def cleanup(dry_run: bool, yes: bool, force: bool) -> None:
     """Suspend SCIM users, delete SCIM groups and their memberships, clear SCIM links."""
     counts = provider_cleanup.count_cleanup()
     summary = (
@@ -252,6 +254,9 @@ def cleanup(dry_run: bool, yes: bool) -> None:
     if dry_run:
         click.echo("dry run: nothing changed")
         return
+    lockout = provider_cleanup.admin_lockout_problem()
+    if lockout and not force:
+        _fail(lockout + "; or pass --force")
     if configuration_utils.check_if_scim_sync_is_enabled():
         click.echo("warning: SCIM sync is still enabled; the IdP may push records again", err=True)
     if not yes and not click.confirm("Proceed with the cleanup?", default=False):
@@ -314,6 +319,9 @@ def saml_status() -> None:
         click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
 
 
+accounts_cli.register(main, saml)  # `scimgate admin ...`, `scimgate saml username-attribute`
+
+
 # --- development ------------------------------------------------------------------------------
 
 
@@ -348,5 +356,6 @@ def dev_bootstrap(months: int) -> None:
     token = configuration_utils.generate_scim_bearer_token(months)
     configuration_utils.enable_scim_user_and_group_sync()
     click.echo(f"SCIM base URL: {base_url}/scim/v2")
+    click.echo(f"sign in: {base_url}/saml/login (development IdP: choose any username)")
     click.echo(f"client: {configuration_utils.get_scim_client()}; bearer token (shown once):")
     click.echo(token)

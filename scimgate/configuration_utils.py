@@ -250,7 +250,27 @@ def sync_preflight_problems() -> list[str]:
             "no SCIM credential is set" + hint + " (run `scimgate scim set-basic-auth --username NAME` "
             "or `scimgate scim generate-token --months N`)"
         )
+    problem = _custom_group_admin_problem()
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def _custom_group_admin_problem() -> str | None:
+    """The reference's prerequisite 4: with "Use Custom Groups to Assign User Roles" on, some
+    active Server Admin must keep that role through a custom (application-defined) group, or
+    nobody could administer the application once SCIM owns the directory."""
+    from scimgate.accounts import settings, users
+
+    if not settings.stored("groups_assign_roles"):
+        return None
+    if users.active_server_admins(through="app_group"):
+        return None
+    return (
+        '"Use Custom Groups to Assign User Roles" is on but no active user is Server Admin through '
+        "a custom group (map the Server Admin role to an application-defined group containing the "
+        "admin who will test the SCIM set-up: `PUT /api/v1/groups/ID/role`)"
+    )
 
 
 @_logged

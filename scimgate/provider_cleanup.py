@@ -49,6 +49,24 @@ def count_cleanup() -> CleanupCounts:
     )
 
 
+def admin_lockout_problem() -> str | None:
+    """Say why a cleanup could lock every admin out, or None when an active built-in admin exists.
+
+    The cleanup suspends every SCIM-pushed user; if the only Server Admins were pushed by the IdP,
+    nobody could sign in to administer the application afterwards. A built-in account (local
+    password, ``scimgate admin create``) is never touched by the cleanup.
+    """
+    from scimgate.accounts import users
+
+    if users.active_server_admins(builtin_only=True):
+        return None
+    return (
+        "no active built-in Server Admin exists: the cleanup suspends every SCIM-pushed user, so "
+        "nobody might be able to sign in to administer the application; create one first with "
+        "`scimgate admin create USERNAME`"
+    )
+
+
 def run_cleanup() -> CleanupCounts:
     """Suspend SCIM users, delete SCIM groups and memberships, drop SCIM links; one transaction."""
     counts = count_cleanup()

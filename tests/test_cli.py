@@ -241,7 +241,7 @@ def test_cleanup_dry_run_changes_nothing(runner: FlaskCliRunner, app: Flask) -> 
 
 def test_cleanup_asks_for_confirmation(runner: FlaskCliRunner, app: Flask) -> None:
     _pushed_world(app)
-    result = run(runner, "scim", "cleanup", input="n\n")
+    result = run(runner, "scim", "cleanup", "--force", input="n\n")  # no built-in admin here
     assert result.exit_code == 1
     assert "cleanup cancelled; nothing changed" in result.output
     with app.app_context():
@@ -250,7 +250,7 @@ def test_cleanup_asks_for_confirmation(runner: FlaskCliRunner, app: Flask) -> No
 
 def test_cleanup_suspends_users_deletes_scim_groups_and_links(runner: FlaskCliRunner, app: Flask) -> None:
     ids = _pushed_world(app)
-    result = run(runner, "scim", "cleanup", input="y\n")
+    result = run(runner, "scim", "cleanup", "--force", input="y\n")
     assert result.exit_code == 0, result.output
     assert (
         "cleanup done: 2 users suspended, 1 groups deleted, 3 memberships deleted, 3 SCIM links removed"

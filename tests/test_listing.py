@@ -191,3 +191,59 @@ def test_list_statements_do_not_grow_with_page_size(app, scim):
     filtered_small = statements_for(count=2, filter='userName sw "user" and emails pr or active eq true')
     filtered_large = statements_for(count=30, filter='userName sw "user" and emails pr or active eq true')
     assert filtered_small == filtered_large
+
+
+def test_cursor_pagination_walks_every_user_once(scim):
+    for i in range(7):
+        new_user(scim, f"user{i}")
+    seen, cursor, pages = [], "", 0
+    while cursor is not None:
+        body = listing(scim, cursor=cursor, count=3)
+        assert "startIndex" not in body
+        assert body["totalResults"] == 7
+        assert body["itemsPerPage"] == len(body["Resources"])
+        seen.extend(names(body))
+        cursor = body.get("nextCursor")
+        pages += 1
+    assert seen == [f"user{i}" for i in range(7)]
+    assert pages == 3
+
+
+def test_cursor_pagination_with_sort_and_filter(scim):
+    for name in ("delta", "alpha", "charlie", "bravo", "echo"):
+        new_user(scim, name, active=name != "charlie")
+    first = listing(
+        scim, cursor="", count=2, sortBy="userName", sortOrder="descending", filter="active eq true"
+    )
+    assert names(first) == ["echo", "delta"]
+    second = listing(
+        scim,
+        cursor=first["nextCursor"],
+        count=2,
+        sortBy="userName",
+        sortOrder="descending",
+        filter="active eq true",
+    )
+    assert names(second) == ["bravo", "alpha"]
+    assert "nextCursor" not in second
+
+
+def test_cursors_are_tamper_proof_and_bound_to_their_query(scim):
+    for i in range(3):
+        new_user(scim, f"user{i}")
+    cursor = listing(scim, cursor="", count=1)["nextCursor"]
+    assert_error(scim.get("/Users", query_string={"cursor": cursor + "x", "count": 1}), 400, "invalidCursor")
+    assert_error(scim.get("/Users", query_string={"cursor": "garbage", "count": 1}), 400, "invalidCursor")
+    other_query = {"cursor": cursor, "count": 1, "filter": 'userName sw "u"'}
+    assert_error(scim.get("/Users", query_string=other_query), 400, "invalidCursor", "different query")
+    assert_error(
+        scim.get("/Users", query_string={"cursor": "", "startIndex": 2}), 400, "invalidValue", "cursor"
+    )
+    groups_cursor = scim.get("/Groups", query_string={"cursor": cursor}).get_json()
+    assert groups_cursor["scimType"] == "invalidCursor"
+
+
+def test_service_provider_config_advertises_both_pagination_methods(scim):
+    pagination = scim.get("/ServiceProviderConfig").get_json()["pagination"]
+    assert pagination["cursor"] is True and pagination["index"] is True
+    assert pagination["maxPageSize"] == 1000

@@ -127,7 +127,7 @@ def test_provider_change_requires_cleanup(runner: FlaskCliRunner, client: FlaskC
     assert run(runner, "scim", "disable").exit_code == 0
     dry = run(runner, "scim", "cleanup", "--dry-run")
     assert "users to suspend: 1, groups to delete: 1, memberships to delete: 1" in dry.output
-    assert run(runner, "scim", "cleanup", "--yes").exit_code == 0
+    assert run(runner, "scim", "cleanup", "--yes", "--force").exit_code == 0  # no built-in admin
     assert run(runner, "scim", "set-client", "azure_active_directory").exit_code == 0
     with app.app_context():
         assert cu.get_scim_client() == "azure_active_directory"

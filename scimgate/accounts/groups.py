@@ -69,7 +69,9 @@ def _check_name(name: Any) -> str:
 
 
 def _check_members(members: Any) -> list[int]:
-    if not isinstance(members, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in members):
+    if not isinstance(members, list) or not all(
+        isinstance(m, int) and not isinstance(m, bool) for m in members
+    ):
         raise AccountError("invalid_value", "members must be a list of user ids")
     wanted = sorted(set(members))
     found = set(db.session.scalars(sa.select(User.id).where(User.id.in_(wanted)))) if wanted else set()
@@ -153,5 +155,3 @@ def set_group_role(group: DirectoryGroup, role: Any) -> Role | None:
     db.session.commit()
     scim_logging.lifecycle("group.role_set", group_id=group.id, role=group.role)
     return parsed
-
-

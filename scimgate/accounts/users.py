@@ -170,7 +170,9 @@ def _commit(conflict_detail: str) -> None:
 
 def _check_username(username: str) -> None:
     if not isinstance(username, str) or not username or username != username.strip():
-        raise AccountError("invalid_username", "the username must be non-empty, without leading or trailing spaces")
+        raise AccountError(
+            "invalid_username", "the username must be non-empty, without leading or trailing spaces"
+        )
     if len(username) > USERNAME_MAX:
         raise AccountError("invalid_username", f"the username must be at most {USERNAME_MAX} characters")
 
@@ -243,7 +245,9 @@ def update_profile(user: User, *, display_name: str | None, email: str | None) -
     """Change the display name and/or the email (callers have consulted the policies)."""
     if display_name is not None:
         if not isinstance(display_name, str) or len(display_name) > DISPLAY_NAME_MAX:
-            raise AccountError("invalid_value", f"display_name must be a string of at most {DISPLAY_NAME_MAX}")
+            raise AccountError(
+                "invalid_value", f"display_name must be a string of at most {DISPLAY_NAME_MAX}"
+            )
         user.profile.display_name = display_name
     if email is not None:
         if not isinstance(email, str) or len(email) > EMAIL_MAX or (email and "@" not in email):
@@ -265,29 +269,36 @@ def set_role(user: User, role: object) -> Role:
     return parsed
 
 
-def active_server_admins(*, builtin_only: bool = False, through_app_group: bool = False) -> list[User]:
-    """Return the active users whose role is Server Admin.
+def active_server_admins(*, builtin_only: bool = False, through: str = "effective") -> list[User]:
+    """Return the active users who are Server Admin.
 
-    ``through_app_group`` asks who would be Server Admin from an application-defined group
-    ("custom group") alone: the reference's prerequisite 4 for enabling SCIM.
+    ``through`` says which role counts: ``effective`` (what applies now), ``group`` (from any of
+    their groups alone, as if "Use Groups to Assign Roles" were on) or ``app_group`` (from an
+    application-defined group, a "custom group": the reference's prerequisite 4 for SCIM).
     """
     statement = sa.select(User)
     if builtin_only:
         statement = statement.where(User.is_builtin.is_(True))
-    users = list(db.session.execute(statement.order_by(User.id)).unique().scalars())
-    memberships = groups_of([u.id for u in users])
+    candidates = list(db.session.execute(statement.order_by(User.id)).unique().scalars())
+    memberships = groups_of([u.id for u in candidates])
     current = settings.current()
     out = []
-    for user in users:
+    for user in candidates:
         groups = memberships[user.id]
         state = status_of(user, groups, custom_groups_activation=current.custom_groups_manage_activation)
         if state is not Status.ACTIVE:
             continue
-        if through_app_group:
-            role = highest([Role(g.role) for g in groups if g.role and g.scim is None])
+        if through == "effective":
+            role: Role | None = effective_role(user, groups, groups_assign_roles=current.groups_assign_roles)
         else:
-            role = effective_role(user, groups, groups_assign_roles=current.groups_assign_roles)
+            role = highest(
+                [Role(g.role) for g in groups if g.role and (through == "group" or g.scim is None)]
+            )
         if role is Role.SERVER_ADMIN:
             out.append(user)
     return out
 
+
+def server_admins_through_groups() -> list[User]:
+    """Active users who would be Server Admin if roles came from groups only."""
+    return active_server_admins(through="group")

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, request
 from scimgate.api.responses import base_url, list_response, scim_json
 from scimgate.scim import schema, urns
 from scimgate.scim.errors import Forbidden, NotFound
+from scimgate.services.cursors import CURSOR_TIMEOUT_SECONDS
 
 AUTH_SCHEMES = {
     "oauthbearertoken": {
@@ -48,6 +49,16 @@ def service_provider_config() -> Response:
         "filter": {"supported": True, "maxResults": current_app.config["SCIM_MAX_RESULTS"]},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": min(
+                current_app.config["SCIM_DEFAULT_COUNT"], current_app.config["SCIM_MAX_RESULTS"]
+            ),
+            "maxPageSize": current_app.config["SCIM_MAX_RESULTS"],
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
+        },
         "etag": {"supported": True},
         "authenticationSchemes": list(AUTH_SCHEMES.values()),
         "meta": {

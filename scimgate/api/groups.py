@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from scimgate.api.resources import ResourceKind, register_resource
 from scimgate.models import DirectoryGroup
@@ -23,6 +23,15 @@ def render_groups(items: list[DirectoryGroup], projection: Projection, base: str
     ]
 
 
+def patch_without_body(group: DirectoryGroup, projection: Projection) -> bool:
+    """A PATCH of a group with more active members than ``SCIM_PATCH_BODY_MAX_MEMBERS`` answers
+    204 (RFC 7644 §3.5.2 allows it): one member change must not cost a 100k-member response."""
+    if not projection.wants("members"):
+        return False
+    limit = current_app.config["SCIM_PATCH_BODY_MAX_MEMBERS"]
+    return memberships.has_more_active_members_than(group.id, limit)
+
+
 GROUPS = ResourceKind(
     schema=schema.GROUP,
     get=groups.get_group,
@@ -33,6 +42,7 @@ GROUPS = ResourceKind(
     list=groups.list_groups,
     render_many=render_groups,
     version_of=lambda group: group.scim.version,
+    patch_without_body=patch_without_body,
 )
 
 

@@ -75,6 +75,11 @@ def list_query(source: Mapping[str, Any], schema: ResourceSchema | None) -> List
     """
     params = {k.lower(): v for k, v in source.items()}
     max_results = current_app.config["SCIM_MAX_RESULTS"]
+    cursor = _string(params.get("cursor"), "cursor")
+    if cursor is not None and params.get("startindex") not in (None, ""):
+        raise InvalidValue("Use either 'cursor' (RFC 9865) or 'startIndex', not both.")
+    if cursor is not None and schema is None:
+        raise InvalidValue("Cursor pagination is offered on /Users and /Groups, not on /.search.")
     start = _integer(params.get("startindex"), "startIndex")
     count = _integer(params.get("count"), "count")
     start = 1 if start is None or start < 1 else start
@@ -102,6 +107,7 @@ def list_query(source: Mapping[str, Any], schema: ResourceSchema | None) -> List
         count=count,
         projection=projection,
         extra={"attributes": attributes or "", "excludedAttributes": excluded or ""},
+        cursor=cursor,
     )
 
 

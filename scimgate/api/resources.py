@@ -34,6 +34,8 @@ class ResourceKind:
     list: Callable[[ListQuery], Page]
     render_many: Callable[[list[Any], Projection, str], list[dict[str, Any]]]
     version_of: Callable[[Any], int]
+    # Answer a PATCH with 204 instead of the resource (e.g. a huge group's member list).
+    patch_without_body: Callable[[Any, Projection], bool] | None = None
 
 
 def render_one(kind: ResourceKind, obj: Any, projection: Projection) -> dict[str, Any]:
@@ -46,7 +48,8 @@ def list_resources(kind: ResourceKind, query: ListQuery, action: str) -> Respons
     page = kind.list(query)
     projection = query.projection or Projection.parse(kind.schema)
     resources = kind.render_many(page.items, projection, base_url())
-    body = list_body(resources, page.total, query.start_index)
+    start_index = None if query.cursor is not None else query.start_index
+    body = list_body(resources, page.total, start_index, page.next_cursor)
     return respond(kind.schema.resource_type, action, ScimResponse(200, body))
 
 
@@ -99,7 +102,11 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
     def item_patch(resource_id: str) -> Response:
         operations = parse_operations(normalized_body(kind, "patch", require_object=False))
         obj = kind.patch(resource_id, operations, request.headers.get("If-Match"))
-        return resource_result(kind, "patch", render_one(kind, obj, params.projection_from_args(kind.schema)))
+        projection = params.projection_from_args(kind.schema)
+        if kind.patch_without_body is not None and kind.patch_without_body(obj, projection):
+            headers = {"ETag": etag(kind.version_of(obj))}
+            return respond(kind.schema.resource_type, "patch", ScimResponse(204, None, headers))
+        return resource_result(kind, "patch", render_one(kind, obj, projection))
 
     def item_delete(resource_id: str) -> Response:
         kind.delete(resource_id, request.headers.get("If-Match"))

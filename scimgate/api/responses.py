@@ -38,15 +38,24 @@ def resource_headers(resource: dict[str, Any], status: int) -> dict[str, str]:
     return headers
 
 
-def list_body(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
-    """A ListResponse (RFC 7644 §3.4.2): integer counters, ``itemsPerPage`` = returned count."""
-    return {
+def list_body(
+    resources: list[dict[str, Any]], total: int, start_index: int | None, next_cursor: str | None = None
+) -> dict[str, Any]:
+    """A ListResponse (RFC 7644 §3.4.2): integer counters, ``itemsPerPage`` = returned count.
+
+    A cursor page (``start_index`` None, RFC 9865) carries ``nextCursor`` instead of ``startIndex``.
+    """
+    body: dict[str, Any] = {
         "schemas": [urns.LIST_RESPONSE],
         "totalResults": total,
         "itemsPerPage": len(resources),
-        "startIndex": start_index,
-        "Resources": resources,
     }
+    if start_index is not None:
+        body["startIndex"] = start_index
+    if next_cursor:
+        body["nextCursor"] = next_cursor
+    body["Resources"] = resources
+    return body
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> Response:

@@ -67,7 +67,11 @@ def timestamp(value: dt.datetime) -> str:
 
 @dataclass(frozen=True)
 class ListQuery:
-    """A parsed list or .search request (RFC 7644 §3.4.2)."""
+    """A parsed list or .search request (RFC 7644 §3.4.2).
+
+    ``cursor`` is None for index pagination (``startIndex``); a string (empty for the first page)
+    selects cursor pagination (RFC 9865).
+    """
 
     filter: Expr | None = None
     sort_by: str | None = None
@@ -76,14 +80,16 @@ class ListQuery:
     count: int = 100
     projection: Projection | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    cursor: str | None = None
 
 
 @dataclass
 class Page:
-    """One page of a list: the total matching count and the rows of this page."""
+    """One page of a list: the total matching count, the rows, and the next cursor if any."""
 
     total: int
     items: list
+    next_cursor: str | None = None
 
 
 def sort_column(sort_by: str | None, attribute_map: dict, schema_urn: str) -> ColumnElement | None:
@@ -106,15 +112,46 @@ def sort_column(sort_by: str | None, attribute_map: dict, schema_urn: str) -> Co
     return spec.expr
 
 
-def paginate(statement: sa.Select, order: list[ColumnElement], query: ListQuery) -> Page:
-    """Run a count and one page query; ``startIndex`` is 1-based and the order is stable."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
-    if query.count == 0 or total == 0:
-        return Page(total or 0, [])
+def paginate(
+    statement: sa.Select,
+    sort_expr: ColumnElement | None,
+    key: ColumnElement,
+    query: ListQuery,
+    resource_type: str,
+) -> Page:
+    """Run a count and one page query; the order is the sort attribute, then ``key`` (stable).
+
+    Index pagination uses OFFSET (``startIndex`` is 1-based); cursor pagination (RFC 9865) seeks
+    past the last row of the previous page, so the last page costs what the first one does.
+    """
+    from scimgate.services import cursors
+
+    total = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
+    order = [sort_expr.desc() if query.descending else sort_expr.asc()] if sort_expr is not None else []
+    order.append(key.desc() if query.descending and sort_expr is None else key.asc())
+    if query.cursor is None:
+        if query.count == 0 or total == 0:
+            return Page(total, [])
+        page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
+        return Page(total, list(db.session.execute(page).unique().scalars().all()))
+
+    fingerprint = cursors.fingerprint(resource_type, query)
+    if query.cursor:
+        position = cursors.decode(query.cursor, fingerprint)
+        statement = statement.where(cursors.after(position, sort_expr, key, query.descending))
+    if query.count == 0:
+        return Page(total, [])
+    columns = [sort_expr if sort_expr is not None else sa.null(), key]
     rows = (
-        db.session.execute(statement.order_by(*order).offset(query.start_index - 1).limit(query.count))
+        db.session.execute(statement.add_columns(*columns).order_by(*order).limit(query.count + 1))
         .unique()
-        .scalars()
         .all()
     )
-    return Page(total or 0, list(rows))
+    items = [row[0] for row in rows[: query.count]]
+    next_cursor = None
+    if len(rows) > query.count:
+        last = rows[query.count - 1]
+        next_cursor = cursors.encode(fingerprint, last[1], last[2])
+    return Page(total, items, next_cursor)

@@ -92,11 +92,21 @@ def render_group(
     return resource
 
 
+def _name_taken(name: str) -> bool:
+    return (
+        db.session.scalar(sa.select(DirectoryGroup.id).where(DirectoryGroup.name_digest == name_digest(name)))
+        is not None
+    )
+
+
 def _commit_or_conflict(name: str) -> None:
+    """Commit; a unique-constraint failure on the group name (the database decides) is 409."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if not _name_taken(name):
+            raise  # not the name: a genuine server fault, logged as unexpected
         raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
 
 
@@ -138,6 +148,8 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
+        if not _name_taken(name):
+            raise  # not the name: a genuine server fault, logged as unexpected
         raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
     added: list[str] = []
     if data.get("members"):
@@ -259,9 +271,5 @@ def list_groups(query: ListQuery) -> Page:
     statement = _base_group_query()
     if query.filter is not None:
         statement = statement.where(to_sql(query.filter, GROUP_ATTRIBUTES, [urns.GROUP]))
-    order = []
     column = sort_column(query.sort_by, GROUP_ATTRIBUTES, urns.GROUP)
-    if column is not None:
-        order.append(column.desc() if query.descending else column.asc())
-    order.append(DirectoryGroup.id.asc())
-    return paginate(statement, order, query)
+    return paginate(statement, column, DirectoryGroup.id, query, "Group")

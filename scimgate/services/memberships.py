@@ -140,6 +140,19 @@ def clear_members(group_id: int) -> int:
     return result.rowcount or 0
 
 
+def has_more_active_members_than(group_id: int, limit: int) -> bool:
+    """True when the group has more than ``limit`` active members; reads at most limit+1 rows."""
+    statement = (
+        sa.select(GroupMembership.user_id)
+        .join(User, User.id == GroupMembership.user_id)
+        .join(UserProfile, UserProfile.user_id == GroupMembership.user_id)
+        .where(GroupMembership.group_id == group_id, user_is_active())
+        .offset(limit)
+        .limit(1)
+    )
+    return db.session.execute(statement).first() is not None
+
+
 def active_members(group_ids: list[int]) -> dict[int, list[MemberRef]]:
     """Active members of many groups in one statement (deactivated/suspended ones are hidden)."""
     if not group_ids:

@@ -176,10 +176,13 @@ def _log_changes(user: User, changes: dict[str, tuple[Any, Any]]) -> None:
 
 
 def _commit_or_conflict(username: str) -> None:
+    """Commit; a unique-constraint failure on the username (the database decides) is 409."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
+            raise  # not the username: a genuine server fault, logged as unexpected
         raise Uniqueness(f"userName '{username}' is already in use by another user.") from None
 
 
@@ -188,7 +191,8 @@ def create_user(body: dict[str, Any], client: str) -> User:
 
     An account that signed in with SAML before provisioning started has no SCIM link; the IdP's
     POST links it instead of failing forever with 409. An account that already has a link is a
-    duplicate: 409 ``uniqueness``, decided by the database's unique constraints.
+    duplicate, and a built-in account (local password) is never taken over: both are 409
+    ``uniqueness``, the former decided by the database's unique constraints.
     """
     data = load(USER_SCHEMA, body, urns.USER)
     user = (
@@ -199,6 +203,11 @@ def create_user(body: dict[str, Any], client: str) -> User:
     adopted = user is not None
     if user is not None and user.scim is not None:
         raise Uniqueness(f"userName '{data['userName']}' is already in use by another user.")
+    if user is not None and user.is_builtin:
+        raise Uniqueness(
+            f"userName '{data['userName']}' belongs to a built-in account of the application "
+            "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts."
+        )
     if user is None:
         user = User(username=data["userName"], is_active=True)
         user.profile = UserProfile(display_name="", is_suspended=False)
@@ -273,9 +282,5 @@ def list_users(query: ListQuery) -> Page:
     statement = _base_user_query()
     if query.filter is not None:
         statement = statement.where(to_sql(query.filter, USER_ATTRIBUTES, [urns.USER]))
-    order = []
     column = sort_column(query.sort_by, USER_ATTRIBUTES, urns.USER)
-    if column is not None:
-        order.append(column.desc() if query.descending else column.asc())
-    order.append(User.id.desc() if query.descending and column is None else User.id.asc())
-    return paginate(statement, order, query)
+    return paginate(statement, column, User.id, query, "User")

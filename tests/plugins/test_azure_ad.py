@@ -36,7 +36,7 @@ def test_user_lifecycle_replay_leaves_the_user_updated_and_soft_deleted(app):
     assert stored.email == "updatedEmail@microsoft.com"
     assert stored.display_name == "Updated Display"
     assert stored.external_id == "0a21f0f2-8d2a-4f8e-bf98-000000000001"
-    assert stored.is_active is False, "the soft delete (Add active \"False\") must be stored"
+    assert stored.is_active is False, 'the soft delete (Add active "False") must be stored'
     assert stored.client == CLIENT
     assert stored_user(app, v["second_id"]) is None
     body = scim.get(f"/Users/{v['user_id']}").get_json()
@@ -52,7 +52,7 @@ def test_email_upsert_replay_creates_the_work_email(app):
 
 
 def test_flagged_job_replay_applies_dotted_and_urn_keys_and_filter_removal(app):
-    scim, outcome = replay_file(app, "azure_ad", "flagged_job")
+    _, outcome = replay_file(app, "azure_ad", "flagged_job")
     v = outcome.variables
     stored = stored_user(app, v["user_id"])
     assert stored is not None
@@ -117,7 +117,7 @@ def test_string_booleans_in_post_and_patch_are_coerced_only_through_the_plugin(a
 def test_path_less_replace_with_a_filtered_email_key_creates_the_email(app):
     """``azure_ad.scimgate_normalize_request`` splits ``emails[type eq "work"].value`` out of a
     path-less replace into an ``add`` (rows 3 and 5); the RFC-exact core answers ``noTarget``."""
-    body = patch_body({"op": "replace", "value": {"emails[type eq \"work\"].value": "w@contoso.com"}})
+    body = patch_body({"op": "replace", "value": {'emails[type eq "work"].value': "w@contoso.com"}})
     okta = active_client(app, "okta")
     plain = new_user(okta, "plain")
     refused = okta.patch(f"/Users/{plain['id']}", json=body)
@@ -161,7 +161,9 @@ def test_group_patch_is_answered_204_for_entra_and_200_for_others(app):
     assert entra.get(f"/Groups/{group['id']}").get_json()["displayName"] == "G2"
     # user PATCH keeps its 200 and body: only group PATCH is tuned
     user = new_user(entra, "u@contoso.com")
-    patched = entra.patch(f"/Users/{user['id']}", json=patch_body({"op": "Replace", "path": "active", "value": "False"}))
+    patched = entra.patch(
+        f"/Users/{user['id']}", json=patch_body({"op": "Replace", "path": "active", "value": "False"})
+    )
     assert patched.status_code == 200 and patched.get_json()["active"] is False
 
 
@@ -170,7 +172,9 @@ def test_remove_members_with_a_value_list_removes_only_those(app):
     RFC reading would remove every member; the core's safe reading applies to every client."""
     entra = active_client(app, CLIENT)
     a, b = new_user(entra, "a@contoso.com"), new_user(entra, "b@contoso.com")
-    group = entra.post("/Groups", json={"displayName": "Two", "members": [{"value": a["id"]}, {"value": b["id"]}]})
+    group = entra.post(
+        "/Groups", json={"displayName": "Two", "members": [{"value": a["id"]}, {"value": b["id"]}]}
+    )
     group_id = group.get_json()["id"]
     body = patch_body({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": a["id"]}]})
     assert entra.patch(f"/Groups/{group_id}", json=body).status_code == 204

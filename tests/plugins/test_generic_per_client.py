@@ -50,7 +50,11 @@ def test_user_lifecycle(scim, app):
 
     put = scim.put(
         f"/Users/{user['id']}",
-        json={"schemas": [urns.USER], "userName": "generic.user", "name": {"givenName": "Gene", "familyName": "Eric"}},
+        json={
+            "schemas": [urns.USER],
+            "userName": "generic.user",
+            "name": {"givenName": "Gene", "familyName": "Eric"},
+        },
     )
     assert put.status_code == 200 and put.get_json()["active"] is True
 
@@ -76,18 +80,39 @@ def test_user_lifecycle(scim, app):
 def test_group_lifecycle(scim, app):
     alice = scim.post("/Users", json={"userName": "alice", "active": True}).get_json()
     bob = scim.post("/Users", json={"userName": "bob", "active": True}).get_json()
-    created = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Generic", "members": [{"value": alice["id"]}]})
+    created = scim.post(
+        "/Groups",
+        json={"schemas": [urns.GROUP], "displayName": "Generic", "members": [{"value": alice["id"]}]},
+    )
     assert created.status_code == 201
     group_id = created.get_json()["id"]
 
     found = scim.get("/Groups", query_string={"filter": 'displayName eq "Generic"'}).get_json()
     assert [r["id"] for r in found["Resources"]] == [group_id]
 
-    _patched(scim.patch(f"/Groups/{group_id}", json=patch_body({"op": "add", "path": "members", "value": [{"value": bob["id"]}]})))
-    assert {m["value"] for m in scim.get(f"/Groups/{group_id}").get_json()["members"]} == {alice["id"], bob["id"]}
+    _patched(
+        scim.patch(
+            f"/Groups/{group_id}",
+            json=patch_body({"op": "add", "path": "members", "value": [{"value": bob["id"]}]}),
+        )
+    )
+    assert {m["value"] for m in scim.get(f"/Groups/{group_id}").get_json()["members"]} == {
+        alice["id"],
+        bob["id"],
+    }
 
-    _patched(scim.patch(f"/Groups/{group_id}", json=patch_body({"op": "remove", "path": f'members[value eq "{alice["id"]}"]'})))
-    _patched(scim.patch(f"/Groups/{group_id}", json=patch_body({"op": "replace", "path": "displayName", "value": "Renamed"})))
+    _patched(
+        scim.patch(
+            f"/Groups/{group_id}",
+            json=patch_body({"op": "remove", "path": f'members[value eq "{alice["id"]}"]'}),
+        )
+    )
+    _patched(
+        scim.patch(
+            f"/Groups/{group_id}",
+            json=patch_body({"op": "replace", "path": "displayName", "value": "Renamed"}),
+        )
+    )
     read = scim.get(f"/Groups/{group_id}").get_json()
     assert read["displayName"] == "Renamed"
     assert [m["value"] for m in read["members"]] == [bob["id"]]
@@ -96,7 +121,10 @@ def test_group_lifecycle(scim, app):
     user = scim.get(f"/Users/{bob['id']}").get_json()
     assert [g["value"] for g in user["groups"]] == [group_id]
 
-    put = scim.put(f"/Groups/{group_id}", json={"schemas": [urns.GROUP], "displayName": "Renamed", "members": [{"value": alice["id"]}]})
+    put = scim.put(
+        f"/Groups/{group_id}",
+        json={"schemas": [urns.GROUP], "displayName": "Renamed", "members": [{"value": alice["id"]}]},
+    )
     assert put.status_code == 200
     assert stored_group(app, group_id) == ("Renamed", {alice["id"]})
 

@@ -45,7 +45,7 @@ def test_put_without_active_keeps_the_user_active(app):
 
 
 def test_two_primary_emails_are_tolerated_not_a_400(app):
-    """"the connector populates both ... and sets both as primary" (row 20)."""
+    """ "the connector populates both ... and sets both as primary" (row 20)."""
     scim = active_client(app, "pingfederate")
     user = new_user(
         scim,

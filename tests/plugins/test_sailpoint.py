@@ -53,9 +53,13 @@ def test_one_replace_per_name_part_never_clears_the_other_part(app):
     """SCIM-SDK#327: a server replacing ``name`` wholesale lost familyName (row 3, RFC 7644 §3.5.2.3)."""
     scim = active_client(app, "sailpoint")
     user = new_user(scim, "sp.name", name={"givenName": "Given", "familyName": "Family"})
-    scim.patch(f"/Users/{user['id']}", json=patch_body({"op": "replace", "value": {"name": {"familyName": "F2"}}}))
+    scim.patch(
+        f"/Users/{user['id']}", json=patch_body({"op": "replace", "value": {"name": {"familyName": "F2"}}})
+    )
     assert stored_user(app, user["id"]).first_name == "Given"  # type: ignore[union-attr]
-    scim.patch(f"/Users/{user['id']}", json=patch_body({"op": "replace", "value": {"name": {"givenName": "G2"}}}))
+    scim.patch(
+        f"/Users/{user['id']}", json=patch_body({"op": "replace", "value": {"name": {"givenName": "G2"}}})
+    )
     stored = stored_user(app, user["id"])
     assert stored is not None and (stored.first_name, stored.last_name) == ("G2", "F2")
 

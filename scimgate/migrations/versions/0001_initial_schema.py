@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 11:20:58.804263
+Create Date: 2026-11-29 11:31:50.894173
 
 """
 from alembic import op
@@ -26,6 +26,10 @@ def upgrade():
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('date_joined', sa.DateTime(), nullable=False),
+    sa.Column('is_builtin', sa.Boolean(), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=True),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('approval_pending', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_user')),
     sa.UniqueConstraint('username', name=op.f('uq_auth_user_username'))
     )
@@ -34,9 +38,19 @@ def upgrade():
     sa.Column('external_unique_name', sa.String(length=1000), nullable=False),
     sa.Column('name_digest', sa.String(length=64), nullable=False),
     sa.Column('created', sa.DateTime(), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_group')),
     sa.UniqueConstraint('name_digest', name=op.f('uq_directory_group_name_digest'))
     )
+    op.create_table('saml_outstanding_request',
+    sa.Column('request_id', sa.String(length=100), nullable=False),
+    sa.Column('created', sa.DateTime(), nullable=False),
+    sa.Column('next_url', sa.String(length=1000), nullable=False),
+    sa.PrimaryKeyConstraint('request_id', name=op.f('pk_saml_outstanding_request'))
+    )
+    with op.batch_alter_table('saml_outstanding_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saml_outstanding_request_created'), ['created'], unique=False)
+
     op.create_table('scimgate_conf',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -115,6 +129,10 @@ def downgrade():
 
     op.drop_table('group_membership')
     op.drop_table('scimgate_conf')
+    with op.batch_alter_table('saml_outstanding_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saml_outstanding_request_created'))
+
+    op.drop_table('saml_outstanding_request')
     op.drop_table('directory_group')
     op.drop_table('auth_user')
     # ### end Alembic commands ###

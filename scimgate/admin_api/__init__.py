@@ -1,0 +1,92 @@
+"""The admin and user JSON API under ``/api/v1`` (session sign-in, CSRF token for changes).
+
+Every answer is JSON. A refusal is ``{"error": "<code>", "detail": "<reason>"}``: 401
+``unauthenticated`` without a valid session, 403 ``forbidden`` when the caller is not a Server
+Admin (or not the user themself where that is enough), 403 ``csrf_failed`` for a change without
+this session's CSRF token, and 403 with the policy's code when ``scimgate.policies`` refuses the
+action, in the reference's words.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from scimgate import session_auth
+from scimgate.accounts.errors import AccountError
+from scimgate.policies import PolicyRefusal
+
+PREFIX = "/api/v1"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_ENDPOINTS = frozenset({"admin_api.signup"})
+
+
+class ApiError(Exception):
+    """An API refusal with its status, code and detail."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def error(status: int, code: str, detail: str) -> Response:
+    """Render the one error shape of this API."""
+    response = jsonify({"error": code, "detail": detail})
+    response.status_code = status
+    return response
+
+
+def _authenticate() -> Response | None:
+    """Require a session for every route but sign-up, and the CSRF token for every change."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if session_auth.current_account() is None:
+        return error(401, "unauthenticated", "sign in first (at /login or /saml/login)")
+    if request.method not in SAFE_METHODS:
+        token = request.headers.get(session_auth.CSRF_HEADER) or request.headers.get("X-CSRFToken")
+        problem = session_auth.csrf_problem(token)
+        if problem:
+            return error(
+                403,
+                "csrf_failed",
+                f"send this session's CSRF token (GET {PREFIX}/session) in the {session_auth.CSRF_HEADER} "
+                f"header: {problem}",
+            )
+    return None
+
+
+def make_blueprint() -> Blueprint:
+    """Build the API blueprint with its routes, its auth check and its error handlers."""
+    from scimgate.admin_api import groups, settings, users
+
+    bp = Blueprint("admin_api", __name__, url_prefix=PREFIX)
+    bp.before_request(_authenticate)
+    users.register(bp)
+    groups.register(bp)
+    settings.register(bp)
+
+    @bp.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error(exc.status, exc.code, exc.detail)
+
+    @bp.errorhandler(AccountError)
+    def _account_error(exc: AccountError) -> Response:
+        return error(exc.status, exc.code, exc.detail)
+
+    @bp.errorhandler(PolicyRefusal)
+    def _refused(exc: PolicyRefusal) -> Response:
+        return error(403, exc.code, exc.detail)
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error(exc.code or 500, code, exc.description or exc.name)
+
+    return bp
+
+
+def init_app(app: Flask) -> None:
+    """Register the API on the app."""
+    app.register_blueprint(make_blueprint())

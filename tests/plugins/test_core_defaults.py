@@ -1,0 +1,30 @@
+"""The core's own hook implementations (``scimgate.default_hooks``), which run after every plugin."""
+
+from __future__ import annotations
+
+from scimgate.plugin_host import PluginHost, get_host
+
+
+def test_default_auth_schemes_allow_bearer_and_basic(app):
+    """``default_hooks.scimgate_auth_schemes``: both schemes unless a client's plugin says otherwise."""
+    host = get_host(app)
+    for client in ("okta", "pingfederate", "sailpoint", "one_identity", "an_unknown_client"):
+        assert host.hooks_for(client).auth_schemes() == ["bearer", "basic"]
+
+
+def test_default_filter_is_kept_as_sent(app):
+    """``default_hooks.scimgate_normalize_filter``: a client without a rewrite keeps its filter."""
+    host = get_host(app)
+    expr = 'emails[type eq "work"].value eq "x"'
+    assert host.hooks_for("okta").normalize_filter("User", expr) == expr
+    assert host.hooks_for("azure_active_directory").normalize_filter("User", expr) != expr
+
+
+def test_client_plugins_run_only_for_their_client():
+    """Per-request calls reach the active client's plugin and client-independent plugins only."""
+    host = PluginHost(load_entry_points=False)
+    payload = {"schemas": [], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    host.hooks_for("okta").normalize_request("User", "patch", payload)
+    assert payload["Operations"][0] == {"op": "Replace", "path": "active", "value": "False"}
+    host.hooks_for("azure_active_directory").normalize_request("User", "patch", payload)
+    assert payload["Operations"][0] == {"op": "replace", "path": "active", "value": False}

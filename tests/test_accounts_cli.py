@@ -1,0 +1,88 @@
+"""``scimgate admin create``, the cleanup's admin guard and ``scimgate saml username-attribute``."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from scimgate import cli, saml_sp
+from scimgate.accounts import users
+from scimgate.extensions import db
+from tests.config_helpers import add_pushed_user
+from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
+
+
+def run(runner: FlaskCliRunner, *args: str, input: str | None = None):
+    return runner.invoke(cli.main, list(args), input=input)
+
+
+def test_admin_create_from_stdin_then_sign_in(
+    runner: FlaskCliRunner, app: Flask, client: FlaskClient
+) -> None:
+    result = run(runner, "admin", "create", "root", "--password-stdin", input=ADMIN_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert ADMIN_PASSWORD not in result.output
+    with app.app_context():
+        user = users.find_by_username("root")
+        assert user.is_builtin and user.role == "server_admin"
+        assert user.password_hash.startswith("$argon2id$")
+    assert password_sign_in(client, "root").status_code == 302
+    assert client.get("/api/v1/session").get_json()["user"]["kind"] == "builtin"
+
+
+def test_admin_create_prompts_twice(runner: FlaskCliRunner, app: Flask) -> None:
+    answers = f"{ADMIN_PASSWORD}\nother\n{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n"
+    mismatch = run(runner, "admin", "create", "root", input=answers)
+    assert mismatch.exit_code == 0, mismatch.output
+    assert "do not match" in mismatch.output
+    with app.app_context():
+        assert users.check_password("root", ADMIN_PASSWORD) is not None
+
+
+def test_admin_create_refusals(runner: FlaskCliRunner, app: Flask) -> None:
+    weak = run(runner, "admin", "create", "root", "--password-stdin", input="short\n")
+    assert weak.exit_code == 1 and "password refused" in weak.output
+    assert (
+        run(runner, "admin", "create", "root", "--password-stdin", input=ADMIN_PASSWORD + "\n").exit_code == 0
+    )
+    again = run(runner, "admin", "create", "root", "--password-stdin", input=ADMIN_PASSWORD + "\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert run(runner, "admin", "create", "root", "--password-stdin", input="").exit_code == 1
+
+
+def test_cleanup_needs_an_active_builtin_server_admin(runner: FlaskCliRunner, app: Flask) -> None:
+    with app.app_context():
+        add_pushed_user("pushed.admin").role = "server_admin"  # an IdP-pushed admin does not count
+        db.session.commit()
+    refused = run(runner, "scim", "cleanup", "--yes")
+    assert refused.exit_code == 1
+    assert "no active built-in Server Admin exists" in refused.output and "--force" in refused.output
+    with app.app_context():
+        assert users.find_by_username("pushed.admin").scim is not None  # nothing changed
+    assert run(runner, "scim", "cleanup", "--dry-run").exit_code == 0
+    with app.app_context():
+        admin = add_admin()
+        admin.profile.is_suspended = True  # a suspended admin does not count
+        db.session.commit()
+    assert run(runner, "scim", "cleanup", "--yes").exit_code == 1
+    with app.app_context():
+        users.activate(users.find_by_username("admin"))
+    done = run(runner, "scim", "cleanup", "--yes")
+    assert done.exit_code == 0, done.output
+
+
+def test_cleanup_force_runs_without_a_builtin_admin(runner: FlaskCliRunner, app: Flask) -> None:
+    with app.app_context():
+        add_pushed_user("someone")
+    assert run(runner, "scim", "cleanup", "--yes", "--force").exit_code == 0
+
+
+def test_username_attribute_command(runner: FlaskCliRunner, app: Flask) -> None:
+    configure_dev_saml(app)
+    assert run(runner, "saml", "username-attribute", "uid").exit_code == 0
+    with app.app_context():
+        assert saml_sp.conf_store.get_str(saml_sp.USERNAME_ATTRIBUTE_KEY) == "uid"
+    assert run(runner, "saml", "username-attribute", "--nameid").exit_code == 0
+    with app.app_context():
+        assert saml_sp.conf_store.get_str(saml_sp.USERNAME_ATTRIBUTE_KEY) is None
+    assert run(runner, "saml", "username-attribute").exit_code == 1

@@ -1,0 +1,134 @@
+"""Costs stay flat as groups grow: the statements a member change issues do not depend on the
+group's size (asserted as query shape, never as timings)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from scimgate.extensions import db
+from scimgate.models import GroupMembership, ScimUser, User, UserProfile, utcnow
+from scimgate.scim import urns
+from tests.sql_counter import count_statements
+from tests.test_groups import new_group
+from tests.test_users import new_user
+
+
+def bulk_members(app, group_id: str, count: int) -> None:
+    """Insert ``count`` SCIM users straight into the tables and make them members of the group."""
+    with app.app_context():
+        group_pk = db.session.execute(
+            sa.text("SELECT group_id FROM scim_group WHERE scim_group_uuid = :g"), {"g": group_id}
+        ).scalar_one()
+        now = utcnow()
+        ids = db.session.scalars(
+            sa.insert(User).returning(User.id, sort_by_parameter_order=True),
+            [{"username": f"bulk{i}", "is_active": True} for i in range(count)],
+        ).all()
+        db.session.execute(sa.insert(UserProfile), [{"user_id": i, "is_suspended": False} for i in ids])
+        db.session.execute(
+            sa.insert(ScimUser),
+            [
+                {
+                    "user_id": i,
+                    "scim_user_uuid": str(uuid.uuid4()),
+                    "client": "okta",
+                    "created": now,
+                    "last_modified": now,
+                    "version": 1,
+                }
+                for i in ids
+            ],
+        )
+        db.session.execute(sa.insert(GroupMembership), [{"group_id": group_pk, "user_id": i} for i in ids])
+        db.session.commit()
+
+
+def member_change_statements(app, scim, group_id: str, user_id: str) -> tuple[list[str], list[str]]:
+    def patch(op: dict) -> list[str]:
+        with count_statements(app) as statements:
+            response = scim.patch(
+                f"/Groups/{group_id}",
+                json={"schemas": [urns.PATCH_OP], "Operations": [op]},
+                query_string={"excludedAttributes": "members"},
+            )
+            assert response.status_code == 200
+        return list(statements)
+
+    added = patch({"op": "add", "path": "members", "value": [{"value": user_id}]})
+    removed = patch({"op": "remove", "path": f'members[value eq "{user_id}"]'})
+    return added, removed
+
+
+@pytest.mark.parametrize("size", [10, 2_000])
+def test_single_member_change_issues_the_same_statements_whatever_the_group_size(app, scim, size):
+    small = new_group(scim, "small")
+    big = new_group(scim, "big")
+    bulk_members(app, big["id"], size)
+    user = new_user(scim, "newcomer")["id"]
+    small_add, small_remove = member_change_statements(app, scim, small["id"], user)
+    big_add, big_remove = member_change_statements(app, scim, big["id"], user)
+    assert len(big_add) == len(small_add)
+    assert len(big_remove) == len(small_remove)
+
+
+@pytest.mark.slow
+def test_member_change_on_a_100k_member_group_reads_no_member_list(app, scim):
+    big = new_group(scim, "huge")
+    bulk_members(app, big["id"], 100_000)
+    user = new_user(scim, "newcomer")["id"]
+    added, removed = member_change_statements(app, scim, big["id"], user)
+    small = new_group(scim, "tiny")
+    small_add, small_remove = member_change_statements(app, scim, small["id"], user)
+    assert len(added) == len(small_add) and len(removed) == len(small_remove)
+    # Without excludedAttributes the response would list 100k members: it answers 204 instead.
+    response = scim.patch(
+        f"/Groups/{big['id']}",
+        json={
+            "schemas": [urns.PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}],
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["ETag"].startswith('W/"')
+    read = scim.get(f"/Groups/{big['id']}", query_string={"excludedAttributes": "members"})
+    assert read.status_code == 200 and "members" not in read.get_json()
+
+
+def test_big_group_patch_answers_204_above_the_limit(app, scim):
+    users = [new_user(scim, f"u{i}")["id"] for i in range(4)]
+    group = new_group(scim, "g", members=users[:3])
+    body = {
+        "schemas": [urns.PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[3]}]}],
+    }
+    app.config["SCIM_PATCH_BODY_MAX_MEMBERS"] = 3
+    try:
+        response = scim.patch(f"/Groups/{group['id']}", json=body)
+        assert response.status_code == 204
+        assert response.data == b""
+        assert response.headers["ETag"] == 'W/"2"'
+        explicit = scim.patch(
+            f"/Groups/{group['id']}", json=body, query_string={"excludedAttributes": "members"}
+        )
+        assert explicit.status_code == 200
+        assert "members" not in explicit.get_json()
+    finally:
+        app.config["SCIM_PATCH_BODY_MAX_MEMBERS"] = 1000
+    assert len(scim.get(f"/Groups/{group['id']}").get_json()["members"]) == 4
+
+
+def test_page_statements_do_not_depend_on_position(app, scim):
+    for i in range(12):
+        new_user(scim, f"user{i:02d}")
+
+    def statements(**params) -> int:
+        with count_statements(app) as recorded:
+            assert scim.get("/Users", query_string=params).status_code == 200
+        return len(recorded)
+
+    assert statements(startIndex=1, count=3) == statements(startIndex=10, count=3)
+    first = scim.get("/Users", query_string={"cursor": "", "count": 3}).get_json()
+    assert statements(cursor="", count=3) == statements(cursor=first["nextCursor"], count=3)
