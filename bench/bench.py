@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,10 +112,12 @@ def results_table(results: list[ScenarioResult]) -> str:
                 fmt(r.p95_ms),
                 fmt(r.p99_ms),
                 fmt(r.cpu_ms_per_op, 3),
+                fmt(r.extra.get("loadavg_1m"), 1),
                 note,
             ]
         )
-    return table(["scenario", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "server CPU ms/op", "note"], rows)
+    headers = ["scenario", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "server CPU ms/op", "load", "note"]
+    return table(headers, rows)
 
 
 def comparison(normal: dict[str, list[ScenarioResult]]) -> tuple[str, list[dict[str, Any]]]:
@@ -213,7 +216,7 @@ def scale_checks(results: list[ScenarioResult], sizes: list[int]) -> tuple[str, 
         )
     for first, last in (
         ("users.page_first", "users.page_last"),
-        ("users.page_cursor_first50", "users.page_cursor_last50"),
+        ("users.page_cursor_first", "users.page_cursor_last"),
     ):
         a, b = cpu(results, first), cpu(results, last)
         if a is None and b is None and "cursor" in first:
@@ -281,16 +284,17 @@ def machine() -> dict[str, Any]:
         pass
     with open("/proc/meminfo") as handle:
         mem_kb = int(handle.readline().split()[1])
-    commit = subprocess.run(
-        ["git", "-C", str(servers.ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    dirty = bool(
-        subprocess.run(
-            ["git", "-C", str(servers.ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
+    if servers.SOURCE == servers.ROOT:
+        git = ["git", "-C", str(servers.ROOT)]
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
-    )
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        )
+        source = commit + ("+uncommitted changes" if status.stdout.strip() else "")
+    else:
+        source = str(servers.SOURCE)
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -298,22 +302,61 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "clock_ticks_per_s": driver.CLK_TCK,
-        "scimgate_commit": commit + ("+dirty" if dirty else ""),
+        "scimgate": source,
     }
+
+
+@contextmanager
+def profiled(running: servers.Running, out: Path | None) -> Iterator[None]:
+    """Record the target's worker with py-spy while the block runs.
+
+    ``out`` gets collapsed stacks (py-spy --format raw), which speedscope or flamegraph.pl read.
+    """
+    if out is None:
+        yield
+        return
+    pids = driver.ServerProbe(running.master_pid).workers()
+    spy = subprocess.Popen(
+        [
+            str(servers.BIN / "py-spy"),
+            "record",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(pids[0]),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait(timeout=10)
 
 
 def measure(
     running: servers.Running,
     work: Callable[[driver.ScimClient, driver.ServerProbe], list[ScenarioResult]],
     warm: bool = True,
+    profile: Path | None = None,
 ) -> list[ScenarioResult]:
-    """Warm a started target up, then run ``work`` against it."""
+    """Warm a started target up, then run ``work`` against it (under py-spy when ``profile``)."""
     client = driver.ScimClient(running.base_url, running.headers)
     probe = driver.ServerProbe(running.master_pid)
     try:
         if warm:
             driver.warm_up(client, f"warm-{running.name}")
-        return work(client, probe)
+        with profiled(running, profile):
+            return work(client, probe)
     finally:
         client.close()
 
@@ -338,7 +381,10 @@ def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[Scenar
         env, token = servers.prepare_scimgate(workdir / "scimgate")
         print("[scimgate] serving, running the workload ...", flush=True)
         with servers.serve_scimgate(workdir / "scimgate", args.workers, env, token) as running:
-            out["scimgate"] = measure(running, lambda c, p: driver.standard_workload(c, p, w))
+            profile = RESULTS / f"{args.stamp}-scimgate-normal.folded" if args.profile else None
+            out["scimgate"] = measure(
+                running, lambda c, p: driver.standard_workload(c, p, w), profile=profile
+            )
     return out
 
 
@@ -395,7 +441,8 @@ def run_scale(args: argparse.Namespace, workdir: Path) -> tuple[list[ScenarioRes
             print("[scale] seeded data visible through the API; measuring ...", flush=True)
             return driver.scale_workload(client, probe, seeded["users"], groups, driver.ScaleWorkload())
 
-        results = measure(running, work)
+        profile = RESULTS / f"{args.stamp}-scimgate-scale.folded" if args.profile else None
+        results = measure(running, work, profile=profile)
     info["database_mb"] = round((home / "scimgate.db").stat().st_size / MB, 1)
     return results, info
 
@@ -415,8 +462,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-users", type=int, default=100_000)
     parser.add_argument("--scale-groups", default="100,10000,100000", help="group sizes in scale mode")
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases and logs")
+    parser.add_argument("--label", default="", help="a note stored in the JSON (e.g. the commit of --source)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="benchmark the scimgate checkout in this directory (e.g. `git archive` of a commit) "
+        "instead of this working tree",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record scimgate's worker with py-spy: results/<stamp>-*.folded (collapsed stacks)",
+    )
     args = parser.parse_args(argv)
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if args.source:
+        servers.set_source(args.source)
     if args.workers != 1 and "peer" in args.targets:
         print(
             "note: the peer keeps resources in worker memory; with several workers its results are wrong",
@@ -427,10 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupted)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = args.stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"scimgate-bench-{stamp}-"))
     report: dict[str, Any] = {
         "started": stamp,
+        "label": args.label,
         "machine": machine(),
         "settings": {
             "gunicorn": " ".join(servers.gunicorn_command(Path("<dir>"), "<app>", 0, args.workers)[1:]),

@@ -311,6 +311,7 @@ def run(
             else None,
             cpu_ticks=acc.ticks if probe.master_pid is not None else None,
             first_error=acc.first_error,
+            extra={"loadavg_1m": round(os.getloadavg()[0], 2)},
         )
     return results
 
@@ -643,7 +644,7 @@ def full_group_read(
 def cursor_walk(
     client: ScimClient, probe: ServerProbe, total: int, max_seconds: float = 300
 ) -> list[ScenarioResult]:
-    """Walk every page of users with cursor pagination (RFC 9865); first and last 50 pages apart."""
+    """Walk every page of users with cursor pagination (RFC 9865); the first and last 50 pages apart."""
     state: dict[str, Any] = {"cursor": "", "done": False}
 
     def remember(_req: Request, reply: Reply) -> None:
@@ -654,15 +655,17 @@ def cursor_walk(
 
     def pages() -> Iterator[Request]:
         page_count = (total + 99) // 100
+        edge = min(50, page_count // 2)
         deadline = time.monotonic() + max_seconds
         for n in range(page_count + 5):
             if state["done"] or time.monotonic() > deadline:
                 return
-            bucket = (
-                "users.page_cursor_first50"
-                if n < 50
-                else ("users.page_cursor_last50" if n >= page_count - 50 else "users.page_cursor_middle")
-            )
+            if n < edge:
+                bucket = "users.page_cursor_first"
+            elif n >= page_count - edge:
+                bucket = "users.page_cursor_last"
+            else:
+                bucket = "users.page_cursor_middle"
             yield Request(bucket, "GET", "/Users", params={"count": 100, "cursor": state["cursor"]})
 
     return list(run(client, probe, pages(), remember).values())

@@ -24,8 +24,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
-GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
-IDP_METADATA = ROOT / "tests" / "data" / "idp-metadata.xml"
+# The scimgate checkout under test: this repository unless bench.py --source names another one
+# (e.g. a `git archive` of a commit). It comes first on PYTHONPATH, ahead of the editable install.
+SOURCE = ROOT
+
+
+def set_source(path: Path) -> None:
+    """Benchmark the scimgate checkout at ``path`` instead of this repository's working tree."""
+    global SOURCE
+    SOURCE = path.resolve()
+
+
+def gunicorn_conf() -> Path:
+    """scimgate's production gunicorn settings, used for every target."""
+    return SOURCE / "config" / "gunicorn.conf.py"
 
 
 def free_port() -> int:
@@ -57,7 +69,7 @@ def gunicorn_command(chdir: Path, app: str, port: int, workers: int) -> list[str
     return [
         str(BIN / "gunicorn"),
         "-c",
-        str(GUNICORN_CONF),
+        str(gunicorn_conf()),
         "--chdir",
         str(chdir),
         "-w",
@@ -143,7 +155,7 @@ def scimgate_env(workdir: Path) -> dict[str, str]:
             "SCIMGATE_DATABASE_URL": f"sqlite:///{workdir / 'scimgate.db'}",
             "SCIMGATE_LOG_DIR": str(workdir / "logs"),
             "SCIMGATE_SECRET_KEY": secrets.token_hex(16),
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(SOURCE),
         }
     )
     return env
@@ -164,7 +176,8 @@ def prepare_scimgate(workdir: Path) -> tuple[dict[str, str], str]:
     workdir.mkdir(parents=True, exist_ok=True)
     env = scimgate_env(workdir)
     scimgate_cli(env, workdir, "init-db")
-    scimgate_cli(env, workdir, "saml", "configure", "--idp-metadata", str(IDP_METADATA))
+    metadata = SOURCE / "tests" / "data" / "idp-metadata.xml"
+    scimgate_cli(env, workdir, "saml", "configure", "--idp-metadata", str(metadata))
     scimgate_cli(env, workdir, "saml", "enable")
     scimgate_cli(env, workdir, "scim", "set-client", "okta")
     token = scimgate_cli(env, workdir, "scim", "generate-token", "--months", "1").strip().splitlines()[-1]
@@ -175,7 +188,7 @@ def prepare_scimgate(workdir: Path) -> tuple[dict[str, str], str]:
 @contextmanager
 def serve_scimgate(workdir: Path, workers: int, env: dict[str, str], token: str) -> Iterator[Running]:
     """scimgate as production serves it: ``gunicorn -c config/gunicorn.conf.py wsgi:app``."""
-    with gunicorn("scimgate", ROOT, "wsgi:app", env, workdir, workers, "/healthz") as (process, port, log):
+    with gunicorn("scimgate", SOURCE, "wsgi:app", env, workdir, workers, "/healthz") as (process, port, log):
         yield Running(
             "scimgate", f"http://127.0.0.1:{port}/scim/v2", {"Authorization": f"Bearer {token}"}, process, log
         )

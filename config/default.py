@@ -17,6 +17,19 @@ class DefaultConfig:
     # A group PATCH answers 204 instead of the full group once it has more active members than
     # this: an IdP's one-member change must not cost a 100k-member response (RFC 7644 §3.5.2).
     SCIM_PATCH_BODY_MAX_MEMBERS = 1000
+    # Largest request body accepted (413 above it): a PUT of a 100k-member group is about 6 MB.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Failed SCIM authentications from one address: after AUTH_FAILURE_LIMIT within the window,
+    # further failures get 429 with Retry-After for AUTH_BLOCK_SECONDS (0 disables throttling).
+    AUTH_FAILURE_LIMIT = 10
+    AUTH_FAILURE_WINDOW_SECONDS = 60
+    AUTH_BLOCK_SECONDS = 60
+    # Optional per-credential request rate limit (requests per minute; 0 = off).
+    SCIM_RATE_LIMIT_PER_MINUTE = 0
+    # Audit events older than this are pruned.
+    AUDIT_RETENTION_DAYS = 365
+    # Number of reverse proxies in front of scimgate whose X-Forwarded-* headers are trusted.
+    PROXY_FIX_X_FOR = 0
     # How long a verified password is remembered (by digest) so argon2 does not run on every request.
     SCIM_AUTH_CACHE_SECONDS = 300
     # Public base URL used in `Location` and `$ref`; empty means "derive from the request".

@@ -18,7 +18,17 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
     ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
     """
-    from scimgate import admin_api, api, database, health, plugin_host, scim_logging, secret_key, web
+    from scimgate import (
+        admin_api,
+        api,
+        audit_cli,
+        database,
+        health,
+        plugin_host,
+        scim_logging,
+        secret_key,
+        web,
+    )
     from scimgate.extensions import db, migrate
     from scimgate_config import load_config
 
@@ -27,6 +37,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     _make_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    _trust_proxies(app)
 
     database.install()
     db.init_app(app)
@@ -38,7 +49,18 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     health.init_app(app)
     web.init_app(app)
     admin_api.init_app(app)
+    audit_cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Honour X-Forwarded-* from ``PROXY_FIX_X_FOR`` reverse proxies (client address, scheme,
+    host), so throttling sees the real client and ``Location`` URLs use the public scheme."""
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _make_sqlite_dir(url: str) -> None:

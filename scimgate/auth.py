@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
-from scimgate import configuration_utils, credentials, scim_logging
+from scimgate import configuration_utils, credentials, scim_logging, throttle
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
 
 REALM = "scimgate SCIM"
@@ -54,11 +54,27 @@ def _challenges() -> list[str]:
 
 
 def _unauthorized(reason: str, scheme: str | None) -> Response:
+    """401 for a failed authentication, or 429 once this address has failed too often."""
     scim_logging.auth_failure(reason, scheme)
+    address = request.remote_addr or "unknown"
+    blocked_for = throttle.record_failure(address)
+    if blocked_for:
+        return _throttled(blocked_for)
     response = scim_error_response(Unauthorized(UNAUTHORIZED_DETAIL))
     for challenge in _challenges():
         response.headers.add("WWW-Authenticate", challenge)
     return response
+
+
+def _throttled(seconds: int) -> Response:
+    scim_logging.info("auth.throttled", remote=request.remote_addr, retry_after=seconds)
+    return scim_error_response(
+        ScimError(
+            f"Too many failed authentication attempts from this address; retry after {seconds} seconds.",
+            status=429,
+            headers={"Retry-After": str(seconds)},
+        )
+    )
 
 
 _basic = HTTPBasicAuth(realm=REALM)
@@ -101,6 +117,11 @@ def authenticate_request() -> Response | None:
     parsed = handler.get_auth()
     if parsed is None:
         return _unauthorized("malformed credentials", scheme)
+    if scheme == "basic" and not credentials.basic_is_cached(parsed.username or "", parsed.password or ""):
+        # The argon2 check is the expensive part of a guess: a blocked address does not get it.
+        blocked_for = throttle.retry_after(request.remote_addr or "unknown")
+        if blocked_for:
+            return _throttled(blocked_for)
     g.scim_auth_reason = "malformed credentials"
     principal = handler.authenticate(parsed, None)
     if not principal:

@@ -94,26 +94,49 @@ def encode_datetime(value: dt.datetime) -> str:
 
 def put_many(values: dict[str, Any], *, delete: tuple[str, ...] = ()) -> None:
     """Write several keys (and remove others) in one transaction, so readers never see half."""
+    from scimgate import audit
+
     now = utcnow()
     try:
+        changes: dict[str, tuple[Any, Any]] = {}
         for key, value in values.items():
             raw = json.dumps(value, sort_keys=True)
             row = db.session.get(ConfEntry, key)
+            before = None if row is None else json.loads(row.value)
             if row is None:
                 db.session.add(ConfEntry(key=key, value=raw, updated_at=now))
             else:
                 row.value = raw
                 row.updated_at = now
+            if before != value:
+                changes[key] = (_audit_view(key, before), _audit_view(key, value))
         for key in delete:
             row = db.session.get(ConfEntry, key)
             if row is not None:
+                changes[key] = (_audit_view(key, json.loads(row.value)), None)
                 db.session.delete(row)
+        if changes:
+            audit.record("setting.changed", "setting", ",".join(sorted(changes))[:255], changes=changes)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     finally:
         _forget()
+
+
+def _audit_view(key: str, value: Any) -> Any:
+    """What the audit trail may show of a value: never a secret, never a whole metadata file."""
+    from scimgate.conf_keys import BY_NAME
+
+    if value is None:
+        return None
+    display = BY_NAME[key].display if key in BY_NAME else "plain"
+    if display == "secret" or "hash" in key or "pepper" in key or "password" in key:
+        return "<set>"
+    if display == "size" and isinstance(value, str):
+        return f"<{len(value)} characters>"
+    return value
 
 
 def put(key: str, value: Any) -> None:

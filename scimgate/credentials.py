@@ -97,6 +97,15 @@ def _password_matches(stored_hash: str, username: str, password: str) -> bool:
     return True
 
 
+def basic_is_cached(username: str, password: str) -> bool:
+    """True when this exact pair was verified recently, so checking it costs no argon2 run."""
+    stored_hash = conf_store.get_str(K.BASIC_PASSWORD_HASH)
+    stored_user = conf_store.get_str(K.BASIC_USERNAME)
+    if not stored_hash or not stored_user or username != stored_user:
+        return False
+    return _cache_hit(_cache_key(stored_hash, stored_user, password))
+
+
 def verify_basic(username: str, password: str) -> AuthResult:
     """Check a basic-auth pair against the stored username and argon2 hash.
 

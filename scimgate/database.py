@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -55,8 +56,25 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _takes_write_lock() -> bool:
-    """Write requests, and work outside a request (CLI, set-up), lock the database up front."""
-    return not has_request_context() or request.method in WRITE_METHODS
+    """Write requests, work outside a request (CLI, set-up) and ``write_transaction`` blocks
+    lock the database up front."""
+    if not has_request_context():
+        return True
+    return request.method in WRITE_METHODS or bool(g.get("scimgate_write_lock"))
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run a block that writes, inside a read-only request (e.g. recording a failed login), in a
+    transaction of its own that takes SQLite's write lock up front."""
+    db.session.rollback()
+    previous = g.get("scimgate_write_lock", False)
+    g.scimgate_write_lock = True
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        g.scimgate_write_lock = previous
 
 
 def _on_begin(connection: Connection) -> None:

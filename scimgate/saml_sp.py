@@ -113,6 +113,9 @@ def start_login(next_url: str | None) -> str:
     request_id, info = client.prepare_for_authenticate(
         entityid=conf_store.get_str(K.SAML_IDP_ENTITY_ID), relay_state="", binding=BINDING_HTTP_REDIRECT
     )
+    # End the read-only transaction of the configuration reads: on SQLite a GET's deferred
+    # transaction that reads and then writes fails at once when another process wrote meanwhile.
+    db.session.rollback()
     now = utcnow()
     db.session.execute(
         sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.created < now - OUTSTANDING_TTL)

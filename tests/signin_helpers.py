@@ -11,17 +11,21 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
-from scimgate import credentials, dev_idp, saml_config
+from scimgate import dev_idp, saml_config
 from scimgate.extensions import db
 from scimgate.models import User, UserProfile
 
 BASE_URL = "http://localhost"
 ADMIN_PASSWORD = "Admin-password-1234567!"
-ADMIN_HASH = credentials.hash_password(ADMIN_PASSWORD)  # hashed once per test session
+# A real argon2id hash, made with low cost parameters so each sign-in verifies in about a
+# millisecond instead of ~0.4 s (argon2 reads the parameters from the hash; production hashes
+# use the library defaults, see scimgate.credentials.hash_password).
+ADMIN_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(ADMIN_PASSWORD)
 
 
 def configure_dev_saml(app: Flask, *, scim: bool = False) -> dict[str, str]:
@@ -72,7 +76,9 @@ def _local(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def idp_response(client: FlaskClient, username: str, next_url: str | None = None) -> dict[str, str]:
+def idp_response(
+    client: FlaskClient, username: str, next_url: str | None = None, base_url: str = BASE_URL
+) -> dict[str, str]:
     """Go to /saml/login, sign in at the development IdP, return the form it posts to our ACS."""
     start = client.get("/saml/login", query_string={"next": next_url} if next_url else None)
     assert start.status_code == 302, start.get_data(as_text=True)
@@ -82,7 +88,7 @@ def idp_response(client: FlaskClient, username: str, next_url: str | None = None
     posted = client.post("/dev-idp/sso", data={**form.fields, "username": username})
     assert posted.status_code == 200
     answer = parse_form(posted.get_data(as_text=True))
-    assert answer.action == f"{BASE_URL}/saml/acs"
+    assert answer.action == f"{base_url}/saml/acs"
     return answer.fields
 
 

@@ -190,3 +190,14 @@ def _parent(pid: int) -> int | None:
             return int(handle.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def test_auth_failures_are_throttled_across_workers(http, served):
+    """Failures spread over 4 worker processes add up in the shared database (limit 10/min)."""
+    wrong = {"Authorization": "Bearer not-the-token"}
+    responses = all_at_once(14, lambda i: http.get("/Users", headers=wrong))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(401) == 9 and statuses.count(429) == 5, statuses
+    later = http.get("/Users", headers=wrong)
+    assert later.status_code == 429 and int(later.headers["Retry-After"]) > 0
+    assert http.get("/Users").status_code == 200  # the valid token is never throttled

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import dev_idp, saml_config, saml_sp
+from scimgate import cli, dev_idp, saml_config, saml_sp
 from scimgate.accounts import settings
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
@@ -267,3 +267,13 @@ def test_saml_accounts_have_no_password_sign_in(app: Flask, client: FlaskClient)
     configure_dev_saml(app)
     assert saml_sign_in(app.test_client(), "alice").status_code == 302
     assert password_sign_in(client, "alice", "").status_code == 401
+
+
+def test_dev_bootstrap_gives_a_working_sign_in(app: Flask, client: FlaskClient) -> None:
+    """The README's run command (`scripts/serve` runs `scimgate dev bootstrap`) offers sign-in."""
+    result = app.test_cli_runner().invoke(cli.main, ["dev", "bootstrap"])
+    assert result.exit_code == 0, result.output
+    assert "sign in: http://localhost:5000/saml/login" in result.output
+    fields = idp_response(client, "newcomer", base_url="http://localhost:5000")
+    assert client.post("/saml/acs", data=fields).status_code == 302
+    assert client.get("/api/v1/session").get_json()["user"]["username"] == "newcomer"

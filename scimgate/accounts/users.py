@@ -14,6 +14,7 @@ Nothing here checks *whether* an action is allowed: callers ask ``scimgate.polic
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,8 +39,13 @@ from scimgate.models import (
 )
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("scimgate-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so a wrong username costs as long
+    as a wrong password (made on first use: hashing at import would slow every start-up)."""
+    return _hasher.hash("scimgate-no-such-user")
 
 
 class AccountKind(enum.StrEnum):
@@ -208,7 +214,7 @@ def check_password(username: str, password: str) -> User | None:
     user = find_by_username(username)
     stored = user.password_hash if user is not None and user.is_builtin else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return user if stored else None

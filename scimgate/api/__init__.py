@@ -10,7 +10,7 @@ SCIM_PREFIX = "/scim/v2"
 def make_blueprint() -> Blueprint:
     """Build a fresh SCIM blueprint (one per app, so request hooks never pile up across apps)."""
     from scimgate import auth
-    from scimgate.api import discovery, groups, search, users
+    from scimgate.api import discovery, groups, openapi, search, users
 
     bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
     auth.protect(bp)
@@ -18,6 +18,7 @@ def make_blueprint() -> Blueprint:
     groups.register(bp)
     search.register(bp)
     discovery.register(bp)
+    openapi.register(bp)
     return bp
 
 

@@ -45,8 +45,8 @@ def read_object() -> dict[str, Any]:
 def _integer(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise InvalidValue(f"'{name}' must be an integer.")
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise InvalidValue(f"'{name}' must be an integer; got {value!r}.")
     try:
         return int(value)
     except (TypeError, ValueError):

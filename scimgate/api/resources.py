@@ -53,9 +53,17 @@ def list_resources(kind: ResourceKind, query: ListQuery, action: str) -> Respons
     return respond(kind.schema.resource_type, action, ScimResponse(200, body))
 
 
-def resource_result(kind: ResourceKind, action: str, resource: dict[str, Any], status: int = 200) -> Response:
-    """A single resource with its ETag (and Location when created), tuned by the client's plugins."""
-    headers = resource_headers(resource, status)
+def resource_result(
+    kind: ResourceKind, action: str, obj: Any, projection: Projection, status: int = 200
+) -> Response:
+    """A single resource with its ETag (and Location when created), tuned by the client's plugins.
+
+    The headers come from the resource, not its projection: ``attributes=userName`` leaves
+    ``meta`` out of the body but never the ETag or Location (RFC 7644 §3.3, §3.14).
+    """
+    resource = render_one(kind, obj, projection)
+    location = f"{base_url()}{kind.schema.endpoint}/{resource['id']}"
+    headers = resource_headers(etag(kind.version_of(obj)), location, status)
     return respond(kind.schema.resource_type, action, ScimResponse(status, resource, headers))
 
 
@@ -77,8 +85,7 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
     def collection_post() -> Response:
         body = normalized_body(kind, "create")
         obj = kind.create(body, get_scim_client())
-        resource = render_one(kind, obj, params.projection_from_args(kind.schema))
-        return resource_result(kind, "create", resource, 201)
+        return resource_result(kind, "create", obj, params.projection_from_args(kind.schema), 201)
 
     def search() -> Response:
         body = normalized_body(kind, "search")
@@ -90,14 +97,12 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
         version = kind.version_of(obj)
         if if_none_match_hits(request.headers.get("If-None-Match"), version):
             return respond(kind.schema.resource_type, "get", ScimResponse(304, None, {"ETag": etag(version)}))
-        return resource_result(kind, "get", render_one(kind, obj, projection))
+        return resource_result(kind, "get", obj, projection)
 
     def item_put(resource_id: str) -> Response:
         body = normalized_body(kind, "replace")
         obj = kind.replace(resource_id, body, request.headers.get("If-Match"))
-        return resource_result(
-            kind, "replace", render_one(kind, obj, params.projection_from_args(kind.schema))
-        )
+        return resource_result(kind, "replace", obj, params.projection_from_args(kind.schema))
 
     def item_patch(resource_id: str) -> Response:
         operations = parse_operations(normalized_body(kind, "patch", require_object=False))
@@ -106,7 +111,7 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
         if kind.patch_without_body is not None and kind.patch_without_body(obj, projection):
             headers = {"ETag": etag(kind.version_of(obj))}
             return respond(kind.schema.resource_type, "patch", ScimResponse(204, None, headers))
-        return resource_result(kind, "patch", render_one(kind, obj, projection))
+        return resource_result(kind, "patch", obj, projection)
 
     def item_delete(resource_id: str) -> Response:
         kind.delete(resource_id, request.headers.get("If-Match"))

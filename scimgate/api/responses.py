@@ -27,14 +27,11 @@ def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = Non
     return response
 
 
-def resource_headers(resource: dict[str, Any], status: int) -> dict[str, str]:
+def resource_headers(version: str, location: str, status: int) -> dict[str, str]:
     """``ETag`` of a resource, and ``Location`` when it was just created (RFC 7644 §3.3, §3.14)."""
-    meta = resource.get("meta") or {}
-    headers = {}
-    if meta.get("version"):
-        headers["ETag"] = meta["version"]
-    if status == 201 and meta.get("location"):
-        headers["Location"] = meta["location"]
+    headers = {"ETag": version}
+    if status == 201:
+        headers["Location"] = location
     return headers
 
 

@@ -132,7 +132,7 @@ def paginate(
     order = [sort_expr.desc() if query.descending else sort_expr.asc()] if sort_expr is not None else []
     order.append(key.desc() if query.descending and sort_expr is None else key.asc())
     if query.cursor is None:
-        if query.count == 0 or total == 0:
+        if query.count == 0 or query.start_index > total:  # also keeps a huge startIndex out of SQL
             return Page(total, [])
         page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
         return Page(total, list(db.session.execute(page).unique().scalars().all()))

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import scim_logging
+from scimgate import audit, scim_logging
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, ScimGroup, name_digest, utcnow
 from scimgate.payloads import GROUP_SCHEMA, load
@@ -155,10 +155,44 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
     if data.get("members"):
         values = memberships.member_values(data["members"], context=f"create {name}")
         added = memberships.add_members(group.id, values, context=group.scim.scim_group_uuid)
+    audit.record(
+        "group.created",
+        "Group",
+        group.scim.scim_group_uuid,
+        target_name=name,
+        changes={"displayName": (None, name), **_id_list("members_added", added)},
+    )
     _commit_or_conflict(name)
     scim_logging.lifecycle("group.created", scim_id=group.scim.scim_group_uuid, displayName=name)
     _log_members(group, added, [])
     return group
+
+
+AUDIT_MAX_IDS = 1000
+
+
+def _id_list(label: str, ids: list[str]) -> dict[str, object]:
+    """Member ids for the audit trail: all of them up to AUDIT_MAX_IDS, and always the count."""
+    if not ids:
+        return {}
+    out: dict[str, object] = {label: ids[:AUDIT_MAX_IDS]}
+    if len(ids) > AUDIT_MAX_IDS:
+        out[f"{label}_count"] = len(ids)
+    return out
+
+
+def _audit_change(
+    action: str, group: DirectoryGroup, old_name: str, added: list[str], removed: list[str], cleared: int
+) -> None:
+    changes: dict[str, object] = {}
+    if old_name != group.external_unique_name:
+        changes["displayName"] = (old_name, group.external_unique_name)
+    changes.update(_id_list("members_added", added))
+    changes.update(_id_list("members_removed", removed))
+    if cleared:
+        changes["members_removed_count"] = cleared
+    scim_id = group.scim.scim_group_uuid if group.scim else None
+    audit.record(action, "Group", scim_id, target_name=group.external_unique_name, changes=changes)
 
 
 def _touch(group: DirectoryGroup) -> None:
@@ -186,15 +220,19 @@ def replace_group(scim_id: str, body: dict[str, Any], if_match: str | None) -> D
     data = load(GROUP_SCHEMA, body, urns.GROUP)
     group = get_group(scim_id, for_update=True)
     check_if_match(if_match, group.scim.version)
-    _rename(group, data["displayName"])
-    if "externalId" in data:
-        group.scim.external_id = data["externalId"]
     added: list[str] = []
     cleared = 0
     if "members" in data:
         values = memberships.member_values(data["members"] or [], context=scim_id)
         cleared = memberships.clear_members(group.id)
         added = memberships.add_members(group.id, values, context=scim_id)
+    # Rename after the member statements: their autoflush would write a taken name outside
+    # _commit_or_conflict, a 500 instead of 409 (found by schemathesis).
+    old_name = group.external_unique_name
+    _rename(group, data["displayName"])
+    if "externalId" in data:
+        group.scim.external_id = data["externalId"]
+    _audit_change("group.replaced", group, old_name, added, [], cleared)
     _touch(group)
     _commit_or_conflict(data["displayName"])
     _log_members(group, added, [], cleared)
@@ -248,8 +286,10 @@ def patch_group(scim_id: str, operations: list[Operation], if_match: str | None)
     current = render_group(group, None, "")
     patched = PatchEngine(scim_schema.GROUP, delegates={"members": member_ops}).apply(current, operations)
     data = load(GROUP_SCHEMA, patched, urns.GROUP)
+    old_name = group.external_unique_name
     _rename(group, data["displayName"])
     group.scim.external_id = data.get("externalId")
+    _audit_change("group.patched", group, old_name, member_ops.added, member_ops.removed, member_ops.cleared)
     _touch(group)
     _commit_or_conflict(data["displayName"])
     _log_members(group, member_ops.added, member_ops.removed, member_ops.cleared)
@@ -261,6 +301,7 @@ def delete_group(scim_id: str, if_match: str | None) -> None:
     group = get_group(scim_id, for_update=True)
     check_if_match(if_match, group.scim.version)
     name = group.external_unique_name
+    audit.record("group.deleted", "Group", scim_id, target_name=name)
     db.session.execute(sa.delete(DirectoryGroup).where(DirectoryGroup.id == group.id))
     db.session.commit()
     scim_logging.lifecycle("group.deleted", scim_id=scim_id, displayName=name)

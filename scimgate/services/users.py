@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import scim_logging
+from scimgate import audit, scim_logging
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile, utcnow
 from scimgate.payloads import USER_SCHEMA, load
@@ -218,7 +218,14 @@ def create_user(body: dict[str, Any], client: str) -> User:
     )
     if "active" not in data:
         data["active"] = True
-    _apply_fields(user, data, replace=False)
+    changes = _apply_fields(user, data, replace=False)
+    audit.record(
+        "user.adopted" if adopted else "user.created",
+        "User",
+        user.scim.scim_user_uuid,
+        target_name=user.username,
+        changes=changes,
+    )
     _commit_or_conflict(data["userName"])
     scim_logging.lifecycle(
         "user.adopted" if adopted else "user.created",
@@ -246,6 +253,7 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     check_if_match(if_match, user.scim.version)
     changes = _apply_fields(user, data, replace=True)
     _touch(user)
+    audit.record("user.replaced", "User", scim_id, target_name=user.username, changes=changes)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
     return user
@@ -262,6 +270,7 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
     data = load(USER_SCHEMA, patched, urns.USER)
     changes = _apply_fields(user, data, replace=False)
     _touch(user)
+    audit.record("user.patched", "User", scim_id, target_name=user.username, changes=changes)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
     return user
@@ -272,6 +281,7 @@ def delete_user(scim_id: str, if_match: str | None) -> None:
     user = get_user(scim_id, for_update=True)
     check_if_match(if_match, user.scim.version)
     user_id, username = user.id, user.username
+    audit.record("user.deleted", "User", scim_id, target_name=username)
     db.session.delete(user)
     db.session.commit()
     scim_logging.lifecycle("user.deleted", scim_id=scim_id, user_id=user_id, userName=username)

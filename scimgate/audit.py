@@ -1,0 +1,116 @@
+"""The audit trail: who changed what, when, in which request, with before/after values.
+
+Every change to a user, a group, a membership, a credential or a setting is recorded in the
+``audit_event`` table by the code that makes the change, in the same transaction, so the trail
+cannot disagree with the data. Secrets are never recorded: a credential change shows
+``<changed>``/``<set>`` or a token fingerprint. ``scimgate audit`` prints the trail; rows older
+than ``AUDIT_RETENTION_DAYS`` are pruned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scimgate.extensions import db
+from scimgate.models import utcnow
+
+
+class AuditEvent(db.Model):
+    """One recorded change."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(255))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str] = mapped_column(sa.String(32))
+    target_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    target_name: Mapped[str | None] = mapped_column(sa.String(1000))
+    changes: Mapped[str] = mapped_column(sa.Text, default="{}")
+
+
+def actor() -> str:
+    """Who is acting: the SCIM client and credential, a signed-in admin, or the CLI's OS user."""
+    if has_request_context():
+        principal = g.get("scim_principal")
+        if principal:
+            from scimgate.configuration_utils import get_scim_client
+
+            return f"scim:{get_scim_client()}:{principal}"
+        for key in ("admin_username", "current_username"):
+            if g.get(key):
+                return f"admin:{g.get(key)}"
+        return "web:anonymous"
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat() + "Z"
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return value
+
+
+def record(
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    *,
+    target_name: str | None = None,
+    changes: dict[str, tuple[Any, Any]] | dict[str, Any] | None = None,
+) -> None:
+    """Add an event to the current transaction (the caller commits it with its change).
+
+    ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
+    "before" (e.g. the members added).
+    """
+    from scimgate.scim_logging import current_request_id
+
+    rendered = {
+        key: {"before": _jsonable(v[0]), "after": _jsonable(v[1])} if isinstance(v, tuple) else _jsonable(v)
+        for key, v in (changes or {}).items()
+    }
+    db.session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor=actor()[:255],
+            request_id=current_request_id() if has_request_context() else None,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_name=(target_name or "")[:1000] or None,
+            changes=json.dumps(rendered, ensure_ascii=False, sort_keys=True),
+        )
+    )
+
+
+def prune(now: dt.datetime | None = None) -> int:
+    """Delete events older than the retention period; return how many."""
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    result = db.session.execute(sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def query(since: dt.datetime | None = None, target: str | None = None, limit: int = 1000) -> list[AuditEvent]:
+    """Events, oldest first, optionally since a time and about one target (id or name)."""
+    statement = sa.select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+    if since is not None:
+        statement = statement.where(AuditEvent.at >= since)
+    if target:
+        statement = statement.where(sa.or_(AuditEvent.target_id == target, AuditEvent.target_name == target))
+    return list(db.session.scalars(statement.limit(limit)))

@@ -1,0 +1,95 @@
+"""Throttling of SCIM authentication failures per remote address, shared by every process.
+
+State lives in the database (``auth_throttle``), so several workers and nodes enforce one limit.
+It is read only when a request fails to authenticate or needs the slow password hash: a valid
+Bearer token, or a Basic password verified recently, is never throttled by others' failures and
+costs no throttle query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scimgate import database
+from scimgate.extensions import db
+from scimgate.models import utcnow
+
+
+class AuthThrottle(db.Model):
+    """Failed authentications from one address in the current window."""
+
+    __tablename__ = "auth_throttle"
+
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime, default=utcnow)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+
+def _settings() -> tuple[int, int, int]:
+    config = current_app.config
+    return (
+        config["AUTH_FAILURE_LIMIT"],
+        config["AUTH_FAILURE_WINDOW_SECONDS"],
+        config["AUTH_BLOCK_SECONDS"],
+    )
+
+
+def retry_after(address: str) -> int:
+    """Seconds until ``address`` may try again (0 when it is not blocked)."""
+    row = db.session.get(AuthThrottle, address[:64])
+    db.session.rollback()  # end the read; callers may write afterwards
+    if row is None or row.blocked_until is None:
+        return 0
+    remaining = (row.blocked_until - utcnow()).total_seconds()
+    return max(0, math.ceil(remaining))
+
+
+def record_failure(address: str) -> int:
+    """Count one failure from ``address``; return the seconds it is now blocked for (0 if not)."""
+    limit, window, block = _settings()
+    if limit <= 0:
+        return 0
+    key = address[:64]
+    with database.write_transaction():
+        return _count_failure(key, limit, window, block)
+
+
+def _count_failure(key: str, limit: int, window: int, block: int) -> int:
+    for _attempt in range(3):
+        now = utcnow()
+        try:
+            row = db.session.execute(
+                sa.select(AuthThrottle).where(AuthThrottle.address == key).with_for_update()
+            ).scalar_one_or_none()
+            if row is None:
+                row = AuthThrottle(address=key, failures=0, window_start=now)
+                db.session.add(row)
+            if (now - row.window_start).total_seconds() > window:
+                row.failures, row.window_start = 0, now
+                if row.blocked_until is not None and row.blocked_until <= now:
+                    row.blocked_until = None
+            row.failures += 1
+            if row.failures >= limit:
+                row.blocked_until = now + dt.timedelta(seconds=block)
+            blocked_until = row.blocked_until
+            db.session.commit()
+        except IntegrityError:  # two processes inserted the first failure at once: count again
+            db.session.rollback()
+            continue
+        if blocked_until is None or blocked_until <= now:
+            return 0
+        return max(1, math.ceil((blocked_until - now).total_seconds()))
+    return 0
+
+
+def forget(address: str) -> None:
+    """Clear an address's failures (used by tests and by an admin unblocking a client)."""
+    db.session.execute(sa.delete(AuthThrottle).where(AuthThrottle.address == address[:64]))
+    db.session.commit()
