@@ -6,15 +6,18 @@ BEGIN/COMMIT, the pool's ping and the per-request configuration read) is capture
 (Flask test client, production configuration, a database configured through the CLI like the
 benchmark's). Groups of two sizes and pages of two sizes show which counts stay constant.
 
-    bench/.venv/bin/python bench/sqlcount.py [--source DIR] [--small 10] [--big 2000] [--show]
+    bench/.venv/bin/python bench/sqlcount.py [--source DIR] [--small 10] [--big 2000] [--users N]
+                                             [--show [--time]]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,22 @@ import servers
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
+def time_alone(database: Path, text: str, repeat: int = 5) -> float:
+    """Best-of-``repeat`` milliseconds of one SELECT run alone on its own connection (0 for others)."""
+    if not text.lstrip().upper().startswith("SELECT"):
+        return 0.0
+    connection = sqlite3.connect(database)
+    try:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            connection.execute(text).fetchall()
+            best = min(best, time.perf_counter() - start)
+        return best * 1000
+    finally:
+        connection.close()
+
+
 def main() -> int:
     """Prepare a database, then print one row per request: statement count and kinds."""
     parser = argparse.ArgumentParser(
@@ -33,7 +52,13 @@ def main() -> int:
     parser.add_argument("--source", type=Path, help="scimgate checkout to inspect (default: this one)")
     parser.add_argument("--small", type=int, default=10, help="members of the small group")
     parser.add_argument("--big", type=int, default=2000, help="members of the big group")
+    parser.add_argument("--users", type=int, default=0, help="users in the directory (default: big + 200)")
     parser.add_argument("--show", action="store_true", help="print every statement")
+    parser.add_argument(
+        "--time",
+        action="store_true",
+        help="with --show: run each SELECT again alone and print its milliseconds",
+    )
     args = parser.parse_args()
     if args.source:
         servers.set_source(args.source)
@@ -42,7 +67,7 @@ def main() -> int:
     env, token = servers.prepare_scimgate(workdir)
     os.environ.update(env)
     os.chdir(workdir)
-    users = args.big + 200
+    users = max(args.users, args.big + 200)
     from seed_scale import seed
 
     seeded = seed(users, [args.small, args.big], "sql")
@@ -122,7 +147,8 @@ def main() -> int:
         print(f"{label:{width}}  {response.status_code:6}  {len(statements):10}  ({summary})")
         if args.show:
             for text in statements:
-                print(f"      {' '.join(text.split())[:220]}")
+                cost = f"{time_alone(workdir / 'scimgate.db', text):8.2f} ms  " if args.time else ""
+                print(f"      {cost}{' '.join(text.split())[:300]}")
     return 0
 
 

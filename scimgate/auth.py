@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
-from scimgate import configuration_utils, credentials, scim_logging, throttle
+from scimgate import configuration_utils, credentials, rate_limit, scim_logging, throttle
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
 
 REALM = "scimgate SCIM"
@@ -127,6 +127,17 @@ def authenticate_request() -> Response | None:
     if not principal:
         return _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
     g.scim_principal = principal
+    wait = rate_limit.check(principal)
+    if wait:
+        scim_logging.info("rate.limited", principal=principal, retry_after=wait)
+        return scim_error_response(
+            ScimError(
+                f"This credential made more than {rate_limit.limit_per_minute()} requests in a minute; "
+                f"retry after {wait} seconds.",
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
+        )
     if not configuration_utils.check_if_scim_sync_is_enabled():
         scim_logging.info("sync.refused", reason="SCIM sync is disabled", principal=principal)
         return scim_error_response(Forbidden(SYNC_DISABLED_DETAIL))
@@ -136,3 +147,4 @@ def authenticate_request() -> Response | None:
 def protect(bp: Blueprint) -> None:
     """Require valid SCIM credentials, then an enabled sync, on every route of ``bp``."""
     bp.before_request(authenticate_request)
+    bp.after_request(rate_limit.add_headers)

@@ -113,3 +113,33 @@ def test_audit_cli_prints_and_prunes(app, scim, runner):
         app.config["AUDIT_RETENTION_DAYS"] = 365
     assert pruned.exit_code == 0 and "pruned" in pruned.output
     assert runner.invoke(args=["audit", "--user", "someone"]).output.strip() == ""
+
+
+def test_optional_per_credential_rate_limit(app, client, scim_headers):
+    assert "X-RateLimit-Limit" not in client.get("/scim/v2/Users", headers=scim_headers).headers
+    app.config["SCIM_RATE_LIMIT_PER_MINUTE"] = 3
+    try:
+        responses = [client.get("/scim/v2/Users", headers=scim_headers) for _ in range(4)]
+        assert [r.status_code for r in responses] == [200, 200, 200, 429]
+        assert responses[0].headers["X-RateLimit-Limit"] == "3"
+        assert responses[0].headers["X-RateLimit-Remaining"] == "2"
+        assert_error(responses[3], 429, None, "3 requests in a minute")
+        assert 0 < int(responses[3].headers["Retry-After"]) <= 61
+        spc = client.get("/scim/v2/ServiceProviderConfig", headers=scim_headers)
+        assert spc.status_code == 429
+    finally:
+        app.config["SCIM_RATE_LIMIT_PER_MINUTE"] = 0
+    spc = client.get("/scim/v2/ServiceProviderConfig", headers=scim_headers).get_json()
+    assert all("Rate limit" not in s["description"] for s in spc["authenticationSchemes"])
+
+
+def test_request_body_cap_is_413_and_advertised(app, scim):
+    limit = scim.get("/ServiceProviderConfig").get_json()["bulk"]["maxPayloadSize"]
+    assert limit == app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        response = scim.post("/Users", json={"userName": "x" * 2000})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert_error(response, 413, None, "larger")
+    assert scim.get("/Users").get_json()["totalResults"] == 0

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,7 +65,7 @@ values = st.one_of(
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
+    st.text(st.characters(exclude_characters="\x00"), max_size=12),  # NUL: see the test below
 )
 paths = st.builds(AttrPath, schemas, names, st.none() | names)
 plain_paths = st.builds(AttrPath, st.none(), names, st.none())
@@ -123,6 +124,21 @@ def test_arbitrary_text_parses_or_raises_invalid_filter(text: str) -> None:
         parse_filter(text)
     except InvalidFilter as err:
         assert err.detail
+
+
+@SETTINGS
+@given(
+    st.text(max_size=5),
+    st.sampled_from(["\x00", "\\u0000", "\\ud800", "\\udfff"]),
+    st.text(max_size=5),
+)
+def test_strings_no_database_can_store_are_invalid_filters(before: str, bad: str, after: str) -> None:
+    """A NUL or a lone surrogate, raw or escaped, is 400 invalidFilter, never a driver error."""
+    from scimgate.scim.errors import InvalidFilter
+
+    literal = json.dumps(before)[:-1] + bad + json.dumps(after)[1:]
+    with pytest.raises(InvalidFilter):
+        parse_filter(f"userName eq {literal}")
 
 
 # ------------------------------------------------------------------------------------------

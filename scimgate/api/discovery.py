@@ -32,6 +32,22 @@ AUTH_SCHEMES = {
 }
 
 
+def _auth_schemes() -> list[dict[str, Any]]:
+    """The schemes the active client may use (e.g. Entra ID: Bearer only)."""
+    from scimgate.api.hooks import active_hooks
+
+    allowed = active_hooks().auth_schemes()
+    names = {"bearer": "oauthbearertoken", "basic": "httpbasic"}
+    limit = current_app.config["SCIM_RATE_LIMIT_PER_MINUTE"]
+    schemes = []
+    for scheme in (AUTH_SCHEMES[names[s]] for s in allowed if s in names):
+        scheme = dict(scheme)
+        if limit:
+            scheme["description"] += f" Rate limit: {limit} requests per minute per credential."
+        schemes.append(scheme)
+    return schemes
+
+
 def _refuse_filter() -> None:
     """§4: a filter on discovery endpoints is refused so clients never trust it was applied."""
     if "filter" in {k.lower() for k in request.args}:
@@ -45,7 +61,12 @@ def service_provider_config() -> Response:
         "schemas": [urns.SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://www.rfc-editor.org/info/rfc7644",
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        # Bulk is not offered; maxPayloadSize states the request body limit every endpoint applies.
+        "bulk": {
+            "supported": False,
+            "maxOperations": 0,
+            "maxPayloadSize": current_app.config["MAX_CONTENT_LENGTH"],
+        },
         "filter": {"supported": True, "maxResults": current_app.config["SCIM_MAX_RESULTS"]},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
@@ -60,7 +81,7 @@ def service_provider_config() -> Response:
             "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
         },
         "etag": {"supported": True},
-        "authenticationSchemes": list(AUTH_SCHEMES.values()),
+        "authenticationSchemes": _auth_schemes(),
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": f"{base_url()}/ServiceProviderConfig",

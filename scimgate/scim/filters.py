@@ -270,13 +270,28 @@ class _Builder(Transformer[Token, Any]):
     def comp_value(self, children: list[Any]) -> Value:
         token: Token = children[0]
         if token.type == "STRING":
-            return json.loads(token)
+            text: str = json.loads(token)
+            if not _storable(text):  # PostgreSQL refuses NUL in text; no driver encodes a surrogate
+                raise _Rejected(
+                    f"The string at position {token.start_pos + 1} contains a NUL character or a lone "
+                    "UTF-16 surrogate"
+                )
+            return text
         if token.type == "NUMBER":
             number: int | float = float(token) if any(c in token for c in ".eE") else int(token)
             if not math.isfinite(number):
                 raise _Rejected(f"Number {token} at position {token.start_pos + 1} is out of range")
             return number
         return {"TRUE": True, "FALSE": False, "NULL": None}[token.type]
+
+
+def _storable(text: str) -> bool:
+    """False for a string with a NUL character or a lone surrogate (``"\\u0000"``, ``"\\ud800"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _value_filter(path: AttrPath, inner: Expr) -> Expr:

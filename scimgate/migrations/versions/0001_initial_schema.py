@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 11:40:04.475984
+Create Date: 2026-11-29 11:49:54.433571
 
 """
 from alembic import op
@@ -64,6 +64,12 @@ def upgrade():
     sa.Column('role', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_group')),
     sa.UniqueConstraint('name_digest', name=op.f('uq_directory_group_name_digest'))
+    )
+    op.create_table('rate_window',
+    sa.Column('principal', sa.String(length=128), nullable=False),
+    sa.Column('window', sa.BigInteger(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('principal', 'window', name=op.f('pk_rate_window'))
     )
     op.create_table('saml_outstanding_request',
     sa.Column('request_id', sa.String(length=100), nullable=False),
@@ -156,6 +162,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_saml_outstanding_request_created'))
 
     op.drop_table('saml_outstanding_request')
+    op.drop_table('rate_window')
     op.drop_table('directory_group')
     op.drop_table('auth_user')
     op.drop_table('auth_throttle')
