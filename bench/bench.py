@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,29 +362,54 @@ def measure(
 
 
 def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[ScenarioResult]]:
-    """Normal mode: the standard workload on each target, one after the other."""
+    """Normal mode: the three targets run side by side, driven in turn one scenario at a time.
+
+    All servers are up together (an idle sync worker uses no CPU) and each scenario runs on the
+    floor, the peer and scimgate back to back, so a change of load on a shared machine hits all
+    three alike instead of whichever target happened to run then.
+    """
     w = driver.Workload(users=args.users, groups=args.groups)
+    steps: dict[str, Iterator[list[ScenarioResult]]] = {}
     out: dict[str, list[ScenarioResult]] = {}
-    if "floor" in args.targets:
-        print(f"[floor] seeding {args.users} rows, serving, measuring GET /Users/<id> ...", flush=True)
-        with servers.serve_floor(workdir / "floor", args.workers, args.users) as running:
-            ids = list(running.info["ids"])  # type: ignore[call-overload]
-            out["floor"] = measure(
-                running, lambda c, p: driver.floor_workload(c, p, ids, w.get_rounds), warm=False
-            )
-    if "peer" in args.targets:
-        print("[peer] serving scim2-server, running the workload ...", flush=True)
-        with servers.serve_peer(workdir / "peer", args.workers) as running:
-            out["peer"] = measure(running, lambda c, p: driver.standard_workload(c, p, w))
-    if "scimgate" in args.targets:
-        print("[scimgate] fresh SQLite database, configuring through the CLI ...", flush=True)
-        env, token = servers.prepare_scimgate(workdir / "scimgate")
-        print("[scimgate] serving, running the workload ...", flush=True)
-        with servers.serve_scimgate(workdir / "scimgate", args.workers, env, token) as running:
+    with ExitStack() as stack:
+
+        def connect(running: servers.Running, warm: bool) -> tuple[driver.ScimClient, driver.ServerProbe]:
+            client = driver.ScimClient(running.base_url, running.headers)
+            stack.callback(client.close)
+            if warm:
+                driver.warm_up(client, f"warm-{running.name}")
+            return client, driver.ServerProbe(running.master_pid)
+
+        if "floor" in args.targets:
+            print(f"[floor] seeding {args.users} rows, serving ...", flush=True)
+            floor = stack.enter_context(servers.serve_floor(workdir / "floor", args.workers, args.users))
+            client, probe = connect(floor, warm=False)
+            ids = list(floor.info["ids"])  # type: ignore[call-overload]
+            steps["floor"] = driver.floor_steps(client, probe, ids, w.get_rounds)
+        if "peer" in args.targets:
+            print("[peer] serving scim2-server ...", flush=True)
+            peer = stack.enter_context(servers.serve_peer(workdir / "peer", args.workers))
+            steps["peer"] = driver.standard_steps(*connect(peer, warm=True), w)
+        if "scimgate" in args.targets:
+            print("[scimgate] fresh SQLite database, configuring through the CLI, serving ...", flush=True)
+            env, token = servers.prepare_scimgate(workdir / "scimgate")
+            mine = stack.enter_context(servers.serve_scimgate(workdir / "scimgate", args.workers, env, token))
+            client, probe = connect(mine, warm=True)
             profile = RESULTS / f"{args.stamp}-scimgate-normal.folded" if args.profile else None
-            out["scimgate"] = measure(
-                running, lambda c, p: driver.standard_workload(c, p, w), profile=profile
-            )
+            stack.enter_context(profiled(mine, profile))
+            steps["scimgate"] = driver.standard_steps(client, probe, w)
+        print(f"running the workload on {', '.join(steps)}, one scenario at a time on each ...", flush=True)
+        for name in steps:
+            out[name] = []
+        active = dict(steps)
+        for _round in range(100):  # bounded: the workload has 13 steps
+            if not active:
+                break
+            for name, generator in list(active.items()):
+                try:
+                    out[name].extend(next(generator))
+                except StopIteration:
+                    del active[name]
     return out
 
 

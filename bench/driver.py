@@ -392,9 +392,15 @@ def warm_up(client: ScimClient, prefix: str) -> None:
 
 def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> list[ScenarioResult]:
     """The normal-mode scenarios, in order; later ones reuse what earlier ones created."""
-    out: list[ScenarioResult] = []
+    return [result for step in standard_steps(client, probe, w) for result in step]
+
+
+def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Iterator[list[ScenarioResult]]:
+    """The normal-mode scenarios as steps: each ``next()`` runs one scenario (or a pair) and
+    yields its results, so several targets can be driven in turn, step by step."""
     user_ids: list[str] = []
     group_ids: list[str] = []
+    out: list[ScenarioResult] = []
 
     def keep_id(target: list[str]) -> Callable[[Request, Reply], None]:
         def store(_req: Request, reply: Reply) -> None:
@@ -403,10 +409,14 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
 
         return store
 
-    def step(requests: Iterable[Request], on_reply: Callable[[Request, Reply], None] | None = None) -> None:
-        out.extend(run(client, probe, requests, on_reply).values())
+    def step(
+        requests: Iterable[Request], on_reply: Callable[[Request, Reply], None] | None = None
+    ) -> list[ScenarioResult]:
+        results = list(run(client, probe, requests, on_reply).values())
+        out.extend(results)
+        return results
 
-    step(
+    yield step(
         (
             Request("users.create", "POST", "/Users", user_body(w.prefix, i), expect=(201,))
             for i in range(w.users)
@@ -414,9 +424,9 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
         keep_id(user_ids),
     )
     if not user_ids:
-        return out
-    step(Request("users.get", "GET", f"/Users/{uid}") for _ in range(w.get_rounds) for uid in user_ids)
-    step(
+        return
+    yield step(Request("users.get", "GET", f"/Users/{uid}") for _ in range(w.get_rounds) for uid in user_ids)
+    yield step(
         Request(
             "users.filter_userName",
             "GET",
@@ -425,7 +435,7 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
         )
         for i in range(len(user_ids))
     )
-    step(
+    yield step(
         Request(
             "users.patch_active",
             "PATCH",
@@ -436,7 +446,7 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
         for a in (False, True)
         for uid in user_ids
     )
-    step(
+    yield step(
         (
             Request(
                 "groups.create",
@@ -450,7 +460,7 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
         keep_id(group_ids),
     )
     if not group_ids:
-        return out
+        return
     big = group_ids[0]
     batches = [user_ids[i : i + 100] for i in range(0, len(user_ids), 100)]
     adds = [
@@ -467,9 +477,9 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
         )
         for g, gid in enumerate(group_ids[1:], start=1)
     ]
-    step(adds)
+    yield step(adds)
     singles = user_ids[: w.single_member_ops]
-    step(
+    yield step(
         Request(bucket, "PATCH", f"/Groups/{big}", body, expect=PATCH_OK)
         for uid in singles
         for bucket, body in (
@@ -477,39 +487,41 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
             ("group.add_one_member", add_members([uid])),
         )
     )
-    step(Request("group.get_full", "GET", f"/Groups/{big}") for _ in range(w.full_group_reads))
-    step(
+    yield step(Request("group.get_full", "GET", f"/Groups/{big}") for _ in range(w.full_group_reads))
+    yield step(
         Request(
             "group.get_excluded_members", "GET", f"/Groups/{big}", params={"excludedAttributes": "members"}
         )
         for _ in range(w.excluded_group_reads)
     )
-    step(
+    yield step(
         Request("users.page_100", "GET", "/Users", params={"startIndex": start, "count": 100})
         for _ in range(w.page_walks)
         for start in range(1, len(user_ids) + 1, 100)
     )
-    step(Request("groups.delete", "DELETE", f"/Groups/{gid}", expect=(204,)) for gid in group_ids)
-    step(Request("users.delete", "DELETE", f"/Users/{uid}", expect=(204,)) for uid in user_ids)
+    yield step(Request("groups.delete", "DELETE", f"/Groups/{gid}", expect=(204,)) for gid in group_ids)
+    yield step(Request("users.delete", "DELETE", f"/Users/{uid}", expect=(204,)) for uid in user_ids)
     for result in out:
         if result.name.startswith("group."):
             result.extra["group_size"] = len(user_ids)
-    return out
 
 
 def floor_workload(
     client: ScimClient, probe: ServerProbe, ids: list[str], rounds: int
 ) -> list[ScenarioResult]:
     """The floor's one scenario: GET /Users/<id> for every seeded id, ``rounds`` times."""
+    return [result for step in floor_steps(client, probe, ids, rounds) for result in step]
+
+
+def floor_steps(
+    client: ScimClient, probe: ServerProbe, ids: list[str], rounds: int
+) -> Iterator[list[ScenarioResult]]:
+    """The floor's scenario as steps aligned with :func:`standard_steps` (GET by id is its 2nd)."""
+    yield []
     for uid in ids[:50]:
         client.request("GET", f"/Users/{uid}")
-    return list(
-        run(
-            client,
-            probe,
-            (Request("users.get", "GET", f"/Users/{uid}") for _ in range(rounds) for uid in ids),
-        ).values()
-    )
+    requests = (Request("users.get", "GET", f"/Users/{uid}") for _ in range(rounds) for uid in ids)
+    yield list(run(client, probe, requests).values())
 
 
 # --------------------------------------------------------------------------------------------

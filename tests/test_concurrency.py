@@ -201,3 +201,152 @@ def test_auth_failures_are_throttled_across_workers(http, served):
     later = http.get("/Users", headers=wrong)
     assert later.status_code == 429 and int(later.headers["Retry-After"]) > 0
     assert http.get("/Users").status_code == 200  # the valid token is never throttled
+
+
+def test_production_command_with_4_workers_passes_scim2_tester(served, capsys):
+    from tests.test_scim2_tester import assert_checker_passes, run_checker_at
+
+    results = run_checker_at(served.url, {"Authorization": f"Bearer {served.env['TOKEN']}"})
+
+    def report(line: str) -> None:
+        with capsys.disabled():
+            print(f"\n{line} (gunicorn, 4 workers)")
+
+    assert_checker_passes(None, "okta", report, results=results)
+
+
+def _bulk_users(database_url: str, prefix: str, count: int) -> list[str]:
+    """Insert SCIM users straight into the served database; return their SCIM ids."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from scimgate.models import ScimUser, User, UserProfile, utcnow
+
+    engine = sa.create_engine(database_url)
+    now = utcnow()
+    with engine.begin() as conn:
+        ids = (
+            conn.execute(
+                sa.insert(User).returning(User.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "username": f"{prefix}{i}",
+                        "is_active": True,
+                        "first_name": "",
+                        "last_name": "",
+                        "email": "",
+                        "date_joined": now,
+                    }
+                    for i in range(count)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            sa.insert(UserProfile), [{"user_id": i, "display_name": "", "is_suspended": False} for i in ids]
+        )
+        scim_ids = [str(uuid.uuid4()) for _ in ids]
+        conn.execute(
+            sa.insert(ScimUser),
+            [
+                {
+                    "user_id": i,
+                    "scim_user_uuid": s,
+                    "client": "okta",
+                    "created": now,
+                    "last_modified": now,
+                    "version": 1,
+                }
+                for i, s in zip(ids, scim_ids, strict=True)
+            ],
+        )
+    engine.dispose()
+    return scim_ids
+
+
+def _worker_pids(served: Served) -> list[int]:
+    import os
+
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == served.process.pid]
+
+
+def _kill_workers_during(served: Served, request: Callable[[], httpx2.Response], delay: float) -> object:
+    """Start ``request`` in a thread, SIGKILL every worker after ``delay`` s; return its outcome."""
+    import os
+    import signal
+    import time
+
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["response"] = request()
+        except httpx2.TransportError as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(delay)
+    for pid in _worker_pids(served):
+        os.kill(pid, signal.SIGKILL)
+    thread.join(timeout=60)
+    deadline = time.monotonic() + 30
+    while len(_worker_pids(served)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return outcome.get("error") or outcome.get("response")
+
+
+def _get_when_back(http: httpx2.Client, url: str, **kwargs: object) -> httpx2.Response:
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return http.get(url, **kwargs)
+        except httpx2.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_worker_killed_mid_transaction_leaves_no_partial_change(http, served):
+    old = _bulk_users(served.env["SCIMGATE_DATABASE_URL"], "old-", 2_000)
+    new = _bulk_users(served.env["SCIMGATE_DATABASE_URL"], "new-", 30_000)
+    group = http.post("/Groups", json={"displayName": "killed-mid-put"}).json()
+    url = f"/Groups/{group['id']}"
+    old_body = {"displayName": "killed-mid-put", "members": [{"value": v} for v in old]}
+    assert http.put(url, json=old_body).status_code == 200
+    version = http.get(url, params={"excludedAttributes": "members"}).json()["meta"]["version"]
+
+    delay, interrupted = 0.8, False
+    for _attempt in range(5):
+        outcome = _kill_workers_during(
+            served,
+            lambda: http.put(url, json={"displayName": "renamed", "members": [{"value": v} for v in new]}),
+            delay,
+        )
+        if isinstance(outcome, httpx2.TransportError):
+            interrupted = True
+            break
+        # The PUT finished before the kill (a fast machine): restore and kill sooner.
+        assert _get_when_back(http, "/ServiceProviderConfig").status_code == 200
+        assert http.put(url, json=old_body).status_code == 200
+        version = http.get(url, params={"excludedAttributes": "members"}).json()["meta"]["version"]
+        delay /= 2
+    assert interrupted, "could not kill the workers while the PUT was running"
+
+    # All or nothing: either the old state (the kill came first) or the complete new one (the
+    # kill came after the commit, while the response was being written) - never a mix.
+    after = _get_when_back(http, url, params={"excludedAttributes": "members"}).json()
+    committed = after["displayName"] == "renamed"
+    expected_version = f'W/"{int(version[3:-1]) + 1}"' if committed else version
+    assert after["meta"]["version"] == expected_version
+    in_group = [old[0], old[-1], new[0], new[len(new) // 2], new[-1]]
+    memberships = [bool(http.get(f"/Users/{u}").json().get("groups")) for u in in_group]
+    assert memberships == (
+        [False, False, True, True, True] if committed else [True, True, False, False, False]
+    )
+    total = http.get("/Groups", params={"filter": f'members.value eq "{new[-1]}"', "count": 0}).json()
+    assert total["totalResults"] == (1 if committed else 0)
