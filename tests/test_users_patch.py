@@ -163,3 +163,18 @@ def test_active_cannot_be_removed_and_schema_says_it_is_required(scim):
     schema = scim.get(f"/Schemas/{urns.USER}").get_json()
     active = next(a for a in schema["attributes"] if a["name"] == "active")
     assert active["required"] is True
+
+
+def test_null_values_unassign_any_attribute(scim):
+    user = new_user(
+        scim, name={"givenName": "B", "familyName": "J"}, displayName="BJ", emails=[{"value": "b@x.io"}]
+    )
+    body = patch(
+        scim,
+        user["id"],
+        {"op": "replace", "path": "name", "value": None},
+        {"op": "replace", "path": "emails", "value": None},
+        {"op": "add", "value": {"displayName": None}},
+    ).get_json()
+    for attribute in ("name", "emails", "displayName"):
+        assert attribute not in body

@@ -132,6 +132,9 @@ class PatchEngine:
     def _apply_path(
         self, resource: dict[str, Any], operation: Operation, path: PatchPath, value: Any, *, pathless: bool
     ) -> None:
+        if value is None and operation.op != "remove":
+            # A null value unassigns the attribute (RFC 7643 §2.5), whatever its type.
+            operation = Operation("remove", path, operation.raw_path, None, False)
         attr_path = path.path
         if attr_path.schema and attr_path.schema.lower() != self.schema.id.lower():
             return  # extension attributes are accepted and ignored
