@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -64,6 +65,14 @@ def main() -> int:
         servers.set_source(args.source)
     sys.path.insert(0, str(servers.SOURCE))
     workdir = Path(tempfile.mkdtemp(prefix="scimgate-sqlcount-"))
+    try:
+        return report(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, workdir: Path) -> int:
+    """Configure and seed a database in ``workdir``, then serve and trace each request kind."""
     env, token = servers.prepare_scimgate(workdir)
     os.environ.update(env)
     os.chdir(workdir)

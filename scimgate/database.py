@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from scimgate.extensions import db
 from scimgate.scim.errors import ScimError
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRY_ATTEMPTS = 5
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -92,10 +92,12 @@ def install() -> None:
 
 
 def is_retryable(error: DBAPIError) -> bool:
-    """True for a deadlock or serialization failure (PostgreSQL) or a lock timeout (SQLite)."""
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate in RETRYABLE_SQLSTATES:
-        return True
+    """True for a deadlock or serialization failure (PostgreSQL), worth running again at once."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def is_lock_timeout(error: DBAPIError) -> bool:
+    """True when SQLite's busy timeout ran out: the writer already waited, so answer 503."""
     return "database is locked" in str(error.orig)
 
 
@@ -113,8 +115,17 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
                 return view(*args, **kwargs)
             except DBAPIError as error:
                 db.session.rollback()
+                if is_lock_timeout(error):
+                    raise ScimError(
+                        "The database is busy; retry the request.", status=503, headers={"Retry-After": "2"}
+                    ) from error
                 if not is_retryable(error):
                     raise
+                from scimgate import scim_logging
+
+                scim_logging.info(
+                    "db.retry", attempt=attempt + 1, sqlstate=getattr(error.orig, "sqlstate", None)
+                )
                 if attempt == RETRY_ATTEMPTS - 1:
                     raise ScimError(
                         "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}
