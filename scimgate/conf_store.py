@@ -31,10 +31,28 @@ class ConfValue:
     updated_at: dt.datetime | None
 
 
+def _large_keys() -> tuple[str, ...]:
+    """Keys holding documents (IdP metadata): read only when asked for, not on every request."""
+    from scimgate.conf_keys import KEYS
+
+    return tuple(info.name for info in KEYS if info.display == "size")
+
+
 def _load_all() -> dict[str, ConfValue]:
-    """Read every row in one query."""
-    rows = db.session.execute(db.select(ConfEntry.key, ConfEntry.value, ConfEntry.updated_at)).all()
+    """Read every small row in one query (large documents are read on demand by ``get``)."""
+    rows = db.session.execute(
+        db.select(ConfEntry.key, ConfEntry.value, ConfEntry.updated_at).where(
+            ConfEntry.key.not_in(_large_keys())
+        )
+    ).all()
     return {key: ConfValue(json.loads(raw), updated) for key, raw, updated in rows}
+
+
+def _load_one(key: str) -> ConfValue | None:
+    row = db.session.execute(
+        db.select(ConfEntry.value, ConfEntry.updated_at).where(ConfEntry.key == key)
+    ).first()
+    return None if row is None else ConfValue(json.loads(row[0]), row[1])
 
 
 def snapshot() -> dict[str, ConfValue]:
@@ -56,12 +74,14 @@ def _forget() -> None:
 
 def get(key: str, default: Any = None) -> Any:
     """Return the value of ``key`` or ``default`` when it was never set."""
-    entry = snapshot().get(key)
+    entry = get_entry(key)
     return default if entry is None else entry.value
 
 
 def get_entry(key: str) -> ConfValue | None:
     """Return the value with its ``updated_at``, or None when never set."""
+    if key in _large_keys():
+        return _load_one(key)
     return snapshot().get(key)
 
 

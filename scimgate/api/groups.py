@@ -13,7 +13,9 @@ from scimgate.scim.projection import Projection
 from scimgate.services import groups, memberships
 
 
-def render_groups(items: list[DirectoryGroup], projection: Projection, base: str) -> list[dict[str, Any]]:
+def render_groups(
+    items: list[DirectoryGroup], projection: Projection, base: str, *, created: bool = False
+) -> list[dict[str, Any]]:
     """Render groups; members come from one statement, and only when ``members`` is wanted."""
     members = memberships.active_members([g.id for g in items]) if projection.wants("members") else {}
     display = projection.requests("members", "display")

@@ -32,15 +32,17 @@ class ResourceKind:
     patch: Callable[[str, list[Operation], str | None], Any]
     delete: Callable[[str, str | None], None]
     list: Callable[[ListQuery], Page]
-    render_many: Callable[[list[Any], Projection, str], list[dict[str, Any]]]
+    render_many: Callable[..., list[dict[str, Any]]]  # (items, projection, base_url, *, created)
     version_of: Callable[[Any], int]
     # Answer a PATCH with 204 instead of the resource (e.g. a huge group's member list).
     patch_without_body: Callable[[Any, Projection], bool] | None = None
 
 
-def render_one(kind: ResourceKind, obj: Any, projection: Projection) -> dict[str, Any]:
+def render_one(
+    kind: ResourceKind, obj: Any, projection: Projection, *, created: bool = False
+) -> dict[str, Any]:
     """Render one resource with what the projection asks for."""
-    return kind.render_many([obj], projection, base_url())[0]
+    return kind.render_many([obj], projection, base_url(), created=created)[0]
 
 
 def list_resources(kind: ResourceKind, query: ListQuery, action: str) -> Response:
@@ -61,7 +63,7 @@ def resource_result(
     The headers come from the resource, not its projection: ``attributes=userName`` leaves
     ``meta`` out of the body but never the ETag or Location (RFC 7644 §3.3, §3.14).
     """
-    resource = render_one(kind, obj, projection)
+    resource = render_one(kind, obj, projection, created=status == 201)
     location = f"{base_url()}{kind.schema.endpoint}/{resource['id']}"
     headers = resource_headers(etag(kind.version_of(obj)), location, status)
     return respond(kind.schema.resource_type, action, ScimResponse(status, resource, headers))

@@ -13,9 +13,13 @@ from scimgate.scim.projection import Projection
 from scimgate.services import users
 
 
-def render_users(items: list[User], projection: Projection, base: str) -> list[dict[str, Any]]:
-    """Render users; their groups come from one statement, and only when ``groups`` is wanted."""
-    groups = users.groups_for_users([u.id for u in items]) if projection.wants("groups") else {}
+def render_users(
+    items: list[User], projection: Projection, base: str, *, created: bool = False
+) -> list[dict[str, Any]]:
+    """Render users; their groups come from one statement, and only when ``groups`` is wanted
+    (a user created by this very request belongs to no SCIM group yet: no statement at all)."""
+    wanted = projection.wants("groups") and not created
+    groups = users.groups_for_users([u.id for u in items]) if wanted else {}
     return [projection.apply(users.render_user(u, groups.get(u.id, []), base)) for u in items]
 
 

@@ -118,17 +118,20 @@ def paginate(
     key: ColumnElement,
     query: ListQuery,
     resource_type: str,
+    count_statement: sa.Select | None = None,
 ) -> Page:
     """Run a count and one page query; the order is the sort attribute, then ``key`` (stable).
 
-    Index pagination uses OFFSET (``startIndex`` is 1-based); cursor pagination (RFC 9865) seeks
-    past the last row of the previous page, so the last page costs what the first one does.
+    ``count_statement`` may give a cheaper way to count the same rows (e.g. one table when
+    there is no filter). Index pagination uses OFFSET (``startIndex`` is 1-based); cursor
+    pagination (RFC 9865) seeks past the last row of the previous page, so the last page costs
+    what the first one does.
     """
     from scimgate.services import cursors
 
-    total = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())) or 0
-    )
+    if count_statement is None:
+        count_statement = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    total = db.session.scalar(count_statement) or 0
     order = [sort_expr.desc() if query.descending else sort_expr.asc()] if sort_expr is not None else []
     order.append(key.desc() if query.descending and sort_expr is None else key.asc())
     if query.cursor is None:

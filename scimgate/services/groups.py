@@ -313,4 +313,5 @@ def list_groups(query: ListQuery) -> Page:
     if query.filter is not None:
         statement = statement.where(to_sql(query.filter, GROUP_ATTRIBUTES, [urns.GROUP]))
     column = sort_column(query.sort_by, GROUP_ATTRIBUTES, urns.GROUP)
-    return paginate(statement, column, DirectoryGroup.id, query, "Group")
+    count = sa.select(sa.func.count()).select_from(ScimGroup) if query.filter is None else None
+    return paginate(statement, column, DirectoryGroup.id, query, "Group", count)
