@@ -17,6 +17,8 @@ class DefaultConfig:
     # A group PATCH answers 204 instead of the full group once it has more active members than
     # this: an IdP's one-member change must not cost a 100k-member response (RFC 7644 §3.5.2).
     SCIM_PATCH_BODY_MAX_MEMBERS = 1000
+    # A GET of a group with more active members than this streams its member list.
+    SCIM_STREAM_MEMBERS_ABOVE = 5000
     # Largest request body accepted (413 above it): a PUT of a 100k-member group is about 6 MB.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Failed SCIM authentications from one address: after AUTH_FAILURE_LIMIT within the window,

@@ -132,3 +132,39 @@ def test_page_statements_do_not_depend_on_position(app, scim):
     assert statements(startIndex=1, count=3) == statements(startIndex=10, count=3)
     first = scim.get("/Users", query_string={"cursor": "", "count": 3}).get_json()
     assert statements(cursor="", count=3) == statements(cursor=first["nextCursor"], count=3)
+
+
+def test_large_group_read_is_streamed_and_identical(app, scim):
+    users = [new_user(scim, f"s{i}", displayName=f"S {i}")["id"] for i in range(7)]
+    group = new_group(scim, "streamed", members=users)
+    url = f"/Groups/{group['id']}"
+    in_memory = scim.get(url, buffered=True)
+    assert len(list(scim.get(url).response)) == 1  # one string
+    app.config["SCIM_STREAM_MEMBERS_ABOVE"] = 3
+    try:
+        assert len(list(scim.get(url).response)) == 3  # head, the one batch of members, tail
+        streamed = scim.get(url, buffered=True)
+        named = scim.get(url, query_string={"attributes": "members.value,members.display"})
+    finally:
+        app.config["SCIM_STREAM_MEMBERS_ABOVE"] = 5000
+    assert streamed.status_code == 200
+    assert streamed.get_json() == in_memory.get_json()
+    assert streamed.headers["ETag"] == in_memory.headers["ETag"]
+    assert streamed.headers["Content-Type"] == "application/scim+json; charset=utf-8"
+    assert len(named.get_json()["members"]) == 7
+
+
+@pytest.mark.slow
+def test_a_100k_member_group_streams_in_bounded_batches(app, scim):
+    group = new_group(scim, "huge-read")
+    bulk_members(app, group["id"], 100_000)
+    with count_statements(app) as statements:
+        response = scim.get(f"/Groups/{group['id']}")
+        chunks = list(response.response)
+    body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    import json
+
+    members = json.loads(body)["members"]
+    assert len(members) == 100_000
+    assert len(chunks) >= 50  # written batch by batch, not as one string
+    assert len(statements) < 15

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from scimgate.api import group_stream
 from scimgate.api.resources import ResourceKind, register_resource
 from scimgate.models import DirectoryGroup
 from scimgate.scim import schema
@@ -34,6 +35,15 @@ def patch_without_body(group: DirectoryGroup, projection: Projection) -> bool:
     return memberships.has_more_active_members_than(group.id, limit)
 
 
+def stream_large_group(group: DirectoryGroup, projection: Projection, headers: dict[str, str]):
+    """Stream GET of a group too large to render in memory (see ``group_stream``)."""
+    return (
+        group_stream.stream_group(group, projection, headers)
+        if group_stream.should_stream(group, projection)
+        else None
+    )
+
+
 GROUPS = ResourceKind(
     schema=schema.GROUP,
     get=groups.get_group,
@@ -45,6 +55,7 @@ GROUPS = ResourceKind(
     render_many=render_groups,
     version_of=lambda group: group.scim.version,
     patch_without_body=patch_without_body,
+    stream_get=stream_large_group,
 )
 
 

@@ -36,6 +36,8 @@ class ResourceKind:
     version_of: Callable[[Any], int]
     # Answer a PATCH with 204 instead of the resource (e.g. a huge group's member list).
     patch_without_body: Callable[[Any, Projection], bool] | None = None
+    # Answer a GET with a streamed body (e.g. a huge group's member list), or None for the usual.
+    stream_get: Callable[[Any, Projection, dict[str, str]], Response | None] | None = None
 
 
 def render_one(
@@ -99,6 +101,10 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
         version = kind.version_of(obj)
         if if_none_match_hits(request.headers.get("If-None-Match"), version):
             return respond(kind.schema.resource_type, "get", ScimResponse(304, None, {"ETag": etag(version)}))
+        if kind.stream_get is not None:
+            streamed = kind.stream_get(obj, projection, {"ETag": etag(version)})
+            if streamed is not None:
+                return streamed
         return resource_result(kind, "get", obj, projection)
 
     def item_put(resource_id: str) -> Response:

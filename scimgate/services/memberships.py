@@ -7,7 +7,7 @@ membership push (fleetdm/fleet#50724).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +151,23 @@ def has_more_active_members_than(group_id: int, limit: int) -> bool:
         .limit(1)
     )
     return db.session.execute(statement).first() is not None
+
+
+def iter_active_members(group_id: int, batch: int = 2000) -> Iterator[list[MemberRef]]:
+    """Active members of one group in batches, streamed from the database (server-side cursor
+    on PostgreSQL), so a 100k-member group is never held in memory at once."""
+    statement = (
+        sa.select(ScimUser.scim_user_uuid, UserProfile.display_name, User.username)
+        .select_from(GroupMembership)
+        .join(ScimUser, ScimUser.user_id == GroupMembership.user_id)
+        .join(User, User.id == GroupMembership.user_id)
+        .join(UserProfile, UserProfile.user_id == GroupMembership.user_id)
+        .where(GroupMembership.group_id == group_id, user_is_active())
+        .order_by(GroupMembership.user_id)
+        .execution_options(yield_per=batch)
+    )
+    for partition in db.session.execute(statement).partitions(batch):
+        yield [MemberRef(scim_id, display or username) for scim_id, display, username in partition]
 
 
 def active_members(group_ids: list[int]) -> dict[int, list[MemberRef]]:
