@@ -54,3 +54,36 @@ def test_upgrade_matches_models_and_downgrades(database_url: str, tmp_path: Path
             with bootstrap.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             bootstrap.dispose()
+
+
+def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path: Path) -> None:
+    """``scimgate init-db`` on a populated database (a re-run, or a new release's upgrade) applies
+    only what is missing: every row written through the API is still there afterwards."""
+    from tests.conftest import configure_scim
+
+    app = create_app(
+        "testing",
+        overrides={"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'held.db'}", "LOG_DIR": str(tmp_path)},
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+    headers = configure_scim(app)
+    client = app.test_client()
+    user = client.post("/scim/v2/Users", json={"userName": "kept"}, headers=headers).get_json()
+    group = client.post(
+        "/scim/v2/Groups",
+        json={"displayName": "kept-group", "members": [{"value": user["id"]}]},
+        headers=headers,
+    ).get_json()
+    runner = app.test_cli_runner()
+    from scimgate.cli import init_db
+
+    result = runner.invoke(init_db)
+    assert result.exit_code == 0, result.output
+    assert client.get("/readyz").status_code == 200
+    again = client.get(f"/scim/v2/Groups/{group['id']}", headers=headers).get_json()
+    assert [m["value"] for m in again["members"]] == [user["id"]]
+    assert client.get(f"/scim/v2/Users/{user['id']}", headers=headers).get_json()["userName"] == "kept"
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
