@@ -25,6 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         database,
         health,
         plugin_host,
+        scim_activity,
         scim_logging,
         secret_key,
         web,
@@ -36,7 +37,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.update(load_config(config_name))
     if overrides:
         app.config.update(overrides)
-    _make_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlite_in_working_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A local file needs no liveness ping before each checkout (PostgreSQL keeps it).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _trust_proxies(app)
 
     database.install()
@@ -44,6 +50,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     secret_key.init_app(app)
     scim_logging.init_app(app)
+    scim_activity.init_app(app)
     plugin_host.init_app(app)
     api.init_app(app)
     health.init_app(app)
@@ -63,10 +70,16 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
-def _make_sqlite_dir(url: str) -> None:
-    """Create the folder of a relative or absolute SQLite file so first start needs no mkdir."""
+def _sqlite_in_working_dir(url: str) -> str:
+    """Anchor a relative SQLite path in the working directory and create its folder.
+
+    Flask-SQLAlchemy would otherwise resolve it inside the package's instance folder, which
+    differs between a checkout, an installed package and the ``scimgate`` command.
+    """
     prefix = "sqlite:///"
-    if url.startswith(prefix) and ":memory:" not in url:
-        folder = os.path.dirname(url[len(prefix) :])
-        if folder:
-            os.makedirs(folder, exist_ok=True)
+    if not url.startswith(prefix) or ":memory:" in url:
+        return url
+    path = url[len(prefix) :].split("?", 1)[0]
+    absolute = os.path.abspath(path)
+    os.makedirs(os.path.dirname(absolute), exist_ok=True)
+    return prefix + absolute + url[len(prefix) + len(path) :]

@@ -35,13 +35,9 @@ def patch_without_body(group: DirectoryGroup, projection: Projection) -> bool:
     return memberships.has_more_active_members_than(group.id, limit)
 
 
-def stream_large_group(group: DirectoryGroup, projection: Projection, headers: dict[str, str]):
-    """Stream GET of a group too large to render in memory (see ``group_stream``)."""
-    return (
-        group_stream.stream_group(group, projection, headers)
-        if group_stream.should_stream(group, projection)
-        else None
-    )
+def get_group_response(group: DirectoryGroup, projection: Projection, headers: dict[str, str]):
+    """GET of a group with one member query, streamed when large (see ``group_stream``)."""
+    return group_stream.group_response(group, projection, headers)
 
 
 GROUPS = ResourceKind(
@@ -55,7 +51,7 @@ GROUPS = ResourceKind(
     render_many=render_groups,
     version_of=lambda group: group.scim.version,
     patch_without_body=patch_without_body,
-    stream_get=stream_large_group,
+    stream_get=get_group_response,
 )
 
 

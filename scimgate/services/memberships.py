@@ -153,21 +153,37 @@ def has_more_active_members_than(group_id: int, limit: int) -> bool:
     return db.session.execute(statement).first() is not None
 
 
-def iter_active_members(group_id: int, batch: int = 2000) -> Iterator[list[MemberRef]]:
-    """Active members of one group in batches, streamed from the database (server-side cursor
-    on PostgreSQL), so a 100k-member group is never held in memory at once."""
-    statement = (
-        sa.select(ScimUser.scim_user_uuid, UserProfile.display_name, User.username)
+def _active_member_rows(group_id: int) -> sa.Select:
+    return (
+        sa.select(GroupMembership.user_id, ScimUser.scim_user_uuid, UserProfile.display_name, User.username)
         .select_from(GroupMembership)
         .join(ScimUser, ScimUser.user_id == GroupMembership.user_id)
         .join(User, User.id == GroupMembership.user_id)
         .join(UserProfile, UserProfile.user_id == GroupMembership.user_id)
         .where(GroupMembership.group_id == group_id, user_is_active())
         .order_by(GroupMembership.user_id)
-        .execution_options(yield_per=batch)
     )
-    for partition in db.session.execute(statement).partitions(batch):
-        yield [MemberRef(scim_id, display or username) for scim_id, display, username in partition]
+
+
+def first_active_members(group_id: int, limit: int) -> tuple[list[MemberRef], int | None]:
+    """Up to ``limit`` active members in user-id order, and the last user id read (for resuming)."""
+    rows = db.session.execute(_active_member_rows(group_id).limit(limit)).all()
+    members = [MemberRef(scim_id, display or username) for _, scim_id, display, username in rows]
+    return members, (rows[-1][0] if rows else None)
+
+
+def iter_active_members(
+    group_id: int, after_user_id: int | None = None, batch: int = 2000
+) -> Iterator[list[MemberRef]]:
+    """Active members of one group after ``after_user_id``, in batches streamed from the database
+    (a server-side cursor on PostgreSQL), so a 100k-member group is never held in memory at once.
+    Call it while the response is being written (the cursor lives in that transaction)."""
+    statement = _active_member_rows(group_id)
+    if after_user_id is not None:
+        statement = statement.where(GroupMembership.user_id > after_user_id)
+    result = db.session.execute(statement.execution_options(yield_per=batch))
+    for partition in result.partitions(batch):
+        yield [MemberRef(scim_id, display or username) for _, scim_id, display, username in partition]
 
 
 def active_members(group_ids: list[int]) -> dict[int, list[MemberRef]]:

@@ -1,15 +1,23 @@
-"""Browser-facing routes: sign-in (password and SAML), sign-out, and the development IdP."""
+"""Browser-facing routes: sign-in (password and SAML), sign-out, the profile and Admin Settings
+pages, their stylesheet and script (``/assets``), and the development IdP."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the sign-in pages, and the development IdP only when the configuration allows it."""
+    """Register the pages, their security headers, and the development IdP only when allowed."""
     from scimgate import dev_idp
-    from scimgate.web import signin
+    from scimgate.web import admin, pages, profile, security, signin
 
+    security.init_app(app)
+    pages.init_app(app)
+    app.register_blueprint(
+        Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"),
+    )
     app.register_blueprint(signin.make_blueprint())
+    profile.init_app(app)
+    admin.init_app(app)
     if app.config.get("DEV_IDP_ENABLED"):
         app.register_blueprint(dev_idp.make_blueprint())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 11:49:54.433571
+Create Date: 2026-11-29 12:08:10.331662
 
 """
 from alembic import op
@@ -79,6 +79,20 @@ def upgrade():
     )
     with op.batch_alter_table('saml_outstanding_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_saml_outstanding_request_created'), ['created'], unique=False)
+
+    op.create_table('scim_activity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('path', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=False),
+    sa.Column('duration_ms', sa.Float(), nullable=False),
+    sa.Column('request_id', sa.String(length=128), nullable=False),
+    sa.Column('principal', sa.String(length=255), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scim_activity'))
+    )
+    with op.batch_alter_table('scim_activity', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scim_activity_at'), ['at'], unique=False)
 
     op.create_table('scimgate_conf',
     sa.Column('key', sa.String(length=100), nullable=False),
@@ -158,6 +172,10 @@ def downgrade():
 
     op.drop_table('group_membership')
     op.drop_table('scimgate_conf')
+    with op.batch_alter_table('scim_activity', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scim_activity_at'))
+
+    op.drop_table('scim_activity')
     with op.batch_alter_table('saml_outstanding_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saml_outstanding_request_created'))
 

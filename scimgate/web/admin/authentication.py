@@ -1,0 +1,112 @@
+"""Admin Settings > Authentication: the SCIM Token section, as the reference walks it, and the
+read-only SCIM status with the command that changes each part.
+
+"Generate Token" posts the chosen validity (1-6 months) and the answer is this page with a dialog
+holding the new token: it is shown once (the response is ``no-store``), never stored, and
+generating again revokes the previous token at once (``generate_scim_bearer_token``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from scimgate import configuration_utils as cu
+from scimgate import saml_config
+from scimgate.clients import known_clients
+from scimgate.configuration_utils import TOKEN_MAX_MONTHS, TOKEN_MIN_MONTHS, ScimConfigurationError
+from scimgate.web.pages import error_page
+
+MONTHS = tuple(range(TOKEN_MIN_MONTHS, TOKEN_MAX_MONTHS + 1))
+
+
+def register(bp: Blueprint) -> None:
+    """Add the Authentication page and its token form."""
+    bp.add_url_rule("/authentication", "authentication", show, methods=["GET"])
+    bp.add_url_rule("/authentication/token", "generate_token", generate, methods=["POST"])
+
+
+def status() -> list[dict[str, Any]]:
+    """The SCIM status rows: what is set now, and the command that changes it (never a secret)."""
+    basic = cu.get_scim_basic_auth_info()
+    token = cu.get_scim_bearer_token()
+    saml = saml_config.get_saml_status()
+    chosen = cu.is_scim_client_chosen()
+    sync = cu.check_if_scim_sync_is_enabled()
+    if token["configured"]:
+        token_text = f"set, {'expired' if token['expired'] else 'valid'} until {token['expires']}"
+    else:
+        token_text = "not set"
+    return [
+        {
+            "name": "SCIM client",
+            "value": cu.get_scim_client() + ("" if chosen else " (default, not chosen yet)"),
+            "ok": chosen,
+            "command": f"scimgate scim set-client NAME   # one of: {', '.join(known_clients())}",
+        },
+        {
+            "name": "SCIM sync",
+            "value": "enabled" if sync else "disabled",
+            "ok": sync,
+            "command": "scimgate scim disable" if sync else "scimgate scim enable",
+        },
+        {
+            "name": "Basic authentication",
+            "value": (
+                f"username {basic['username'] or 'not set'}; password "
+                f"{'set ' + str(basic['password_set_at']) if basic['password_set'] else 'not set'}"
+            ),
+            "ok": bool(basic["username"] and basic["password_set"]),
+            "command": "scimgate scim set-basic-auth --username NAME   # asks the password",
+        },
+        {
+            "name": "Bearer token",
+            "value": token_text,
+            "ok": bool(token["configured"] and not token["expired"]),
+            "command": "scimgate scim generate-token --months N   # or Generate Token above",
+        },
+        {
+            "name": "SAML",
+            "value": (
+                f"{'configured' if saml['configured'] else 'not configured'}, "
+                f"{'enabled' if saml['enabled'] else 'disabled'}"
+                + (f" (IdP {saml['idp_entity_id']})" if saml["idp_entity_id"] else "")
+            ),
+            "ok": bool(saml["configured"] and saml["enabled"]),
+            "command": (
+                "scimgate saml configure --idp-metadata FILE; scimgate saml "
+                + ("disable" if saml["enabled"] else "enable")
+            ),
+        },
+    ]
+
+
+def _page(new_token: str | None = None, months: int | None = None, status_code: int = 200) -> tuple[str, int]:
+    return (
+        render_template(
+            "admin/authentication.html",
+            token=cu.get_scim_bearer_token(),
+            new_token=new_token,
+            months_options=MONTHS,
+            chosen_months=months or TOKEN_MAX_MONTHS,
+            status_rows=status(),
+        ),
+        status_code,
+    )
+
+
+def show() -> tuple[str, int]:
+    """The SCIM Token section (created, expiry and fingerprint only) and the SCIM status."""
+    return _page()
+
+
+def generate() -> tuple[str, int]:
+    """Generate a token valid for the chosen months; show it once in the dialog."""
+    try:
+        months = int(request.form.get("months", ""))
+        token = cu.generate_scim_bearer_token(months)
+    except (ValueError, ScimConfigurationError) as exc:
+        message = str(exc) if isinstance(exc, ScimConfigurationError) else "choose from 1 to 6 months"
+        return error_page(400, "No token generated", message[:1].upper() + message[1:])
+    return _page(new_token=token, months=months)

@@ -1,0 +1,58 @@
+// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links.
+// Loaded from /assets (the Content-Security-Policy admits no inline script).
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // A dialog rendered open by the server becomes modal (focus stays inside, Esc closes it).
+  document.querySelectorAll("dialog[data-modal][open]").forEach((dialog) => {
+    dialog.close();
+    dialog.showModal();
+    const first = dialog.querySelector("[data-copy-target]");
+    if (first) first.focus();
+    const leave = dialog.querySelector("[data-close-dialog]");
+    // Closing (Close button or Esc) reloads the page without the token, replacing the history
+    // entry, so neither the page nor Back shows the token again.
+    dialog.addEventListener("close", () => {
+      // The close() above queues a close event too, delivered while the modal is open: skip it.
+      if (!dialog.open && leave) window.location.replace(leave.href);
+    });
+    if (leave) {
+      leave.addEventListener("click", (event) => {
+        event.preventDefault();
+        dialog.close();
+      });
+    }
+  });
+
+  document.querySelectorAll("[data-copy-target]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copyTarget);
+      const status = document.getElementById(button.dataset.copyStatus || "");
+      const say = (text) => { if (status) status.textContent = text; };
+      try {
+        await navigator.clipboard.writeText(field.value);
+        say("Copied to the clipboard.");
+      } catch (err) {
+        field.focus();
+        field.select();
+        const copied = document.execCommand && document.execCommand("copy");
+        say(copied ? "Copied to the clipboard." : "Could not copy: the token is selected, press Ctrl+C.");
+      }
+    });
+  });
+
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  document.querySelectorAll("a[data-back]").forEach((link) => {
+    if (window.history.length > 1) {
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        window.history.back();
+      });
+    }
+  });
+});

@@ -1,0 +1,145 @@
+"""SCIM activity: one row per /scim/v2 request, shared through the database, pruned to the latest
+N, never able to break a SCIM response, and shown on the admin page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from scimgate import scim_activity
+from scimgate.extensions import db
+from scimgate.scim_activity import ScimActivity
+from tests.config_helpers import read_log, sibling_app
+from tests.conftest import ScimClient
+from tests.signin_helpers import add_admin, password_sign_in
+from tests.sql_counter import count_statements, touching
+
+
+def rows(app: Flask) -> list[ScimActivity]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(ScimActivity).order_by(ScimActivity.id)))
+
+
+def test_each_scim_request_is_recorded_once(app: Flask, scim: ScimClient, client: FlaskClient) -> None:
+    created = scim.post(
+        "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bj"}
+    )
+    assert created.status_code == 201
+    listed = scim.get("/Users", query_string={"filter": 'userName eq "bj"'})
+    refused = client.get("/scim/v2/Users", headers={"Authorization": "Bearer wrong"})
+    client.get("/healthz")
+    client.get("/login")
+    recorded = rows(app)
+    assert [(r.method, r.path, r.status) for r in recorded] == [
+        ("POST", "/scim/v2/Users", 201),
+        ("GET", "/scim/v2/Users", 200),
+        ("GET", "/scim/v2/Users", 401),
+    ]
+    assert [r.request_id for r in recorded] == [
+        created.headers["X-Request-Id"],
+        listed.headers["X-Request-Id"],
+        refused.headers["X-Request-Id"],
+    ]
+    assert all(r.duration_ms >= 0 for r in recorded)
+    assert recorded[0].principal and recorded[2].principal is None
+    assert "bj" not in recorded[1].path  # the query string (a filter) is not kept
+
+
+def test_another_process_sees_the_rows(app: Flask, scim: ScimClient, tmp_path: Path) -> None:
+    scim.get("/ServiceProviderConfig")
+    other = sibling_app(app, tmp_path)
+    with other.app_context():
+        assert [r.path for r in scim_activity.latest()] == ["/scim/v2/ServiceProviderConfig"]
+
+
+def test_rows_are_pruned_to_the_latest_n(
+    app: Flask, scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_KEEP", 4)
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_PRUNE_EVERY", 3)
+    for _ in range(14):
+        assert scim.get("/ServiceProviderConfig").status_code == 200
+    ids = [r.id for r in rows(app)]
+    assert ids[-1] - ids[0] < 4 + 3  # never more than KEEP + PRUNE_EVERY - 1 rows
+    assert len(ids) <= 6
+    newest = ids[-1]
+    assert ids == list(range(newest - len(ids) + 1, newest + 1))  # the newest are the ones kept
+
+
+def test_a_failing_write_never_breaks_the_scim_response(
+    app: Flask, scim: ScimClient, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(row: dict) -> int:
+        raise RuntimeError("activity table unavailable")
+
+    monkeypatch.setattr(scim_activity, "record", broken)
+    response = scim.get("/ServiceProviderConfig")
+    assert response.status_code == 200
+    request_id = response.headers["X-Request-Id"]
+    errors = [line for line in read_log(log_dir, "scim-error.log").splitlines() if f"[{request_id}]" in line]
+    assert errors and "scim_activity: could not record the request" in errors[0]
+    assert "activity table unavailable" in errors[0]
+    assert rows(app) == []
+
+
+def test_recording_stays_off_the_request_connection(app: Flask, scim: ScimClient) -> None:
+    """The INSERT runs on the activity engine: the SCIM route's statements are unchanged."""
+    with count_statements(app) as statements:
+        scim.get("/Users")
+    assert touching(statements, "scim_activity") == []
+    assert len(rows(app)) == 1
+
+
+def test_the_activity_page_shows_requests_and_lifecycle_events(
+    app: Flask, scim: ScimClient, client: FlaskClient
+) -> None:
+    created = scim.post(
+        "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bj"}
+    )
+    client.get("/scim/v2/Users", headers={"Authorization": "Bearer wrong"})
+    with app.app_context():
+        add_admin()
+    password_sign_in(client, "admin")
+    page = client.get("/admin/activity").get_data(as_text=True)
+    assert page.count('<tr data-status="') == 2
+    assert created.headers["X-Request-Id"] in page and "/scim/v2/Users" in page
+    assert "user.created" in page and '2</strong> requests, <strong class="bad">1</strong> failed' in page
+    failed = client.get("/admin/activity?status=errors").get_data(as_text=True)
+    assert failed.count('<tr data-status="401">') == 1 and '<tr data-status="201">' not in failed
+    ok = client.get("/admin/activity?status=2xx").get_data(as_text=True)
+    assert '<tr data-status="401">' not in ok and '<tr data-status="201">' in ok
+    assert client.get("/admin/activity?status=5xx").get_data(as_text=True).count("No matching requests") == 1
+
+
+def test_the_activity_page_pages_backwards(
+    app: Flask, scim: ScimClient, client: FlaskClient, monkeypatch
+) -> None:
+    from scimgate.web.admin import activity
+
+    monkeypatch.setattr(activity, "REQUESTS_PER_PAGE", 3)
+    for _ in range(5):
+        scim.get("/ServiceProviderConfig")
+    with app.app_context():
+        add_admin()
+    password_sign_in(client, "admin")
+    ids = [r.id for r in rows(app)]
+    first = client.get("/admin/activity").get_data(as_text=True)
+    assert first.count("<tr data-status=") == 3 and f"before={ids[2]}" in first
+    older = client.get(f"/admin/activity?before={ids[2]}").get_data(as_text=True)
+    assert older.count("<tr data-status=") == 2 and "Older requests" not in older
+
+
+def test_refused_writes_are_recorded_without_waiting_for_a_lock(app: Flask, scim: ScimClient) -> None:
+    import time
+
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "dup"}
+    assert scim.post("/Users", json=body).status_code == 201
+    started = time.monotonic()
+    assert scim.post("/Users", json=body).status_code == 409
+    assert scim.post("/Users", json={"userName": 5}).status_code == 400
+    assert time.monotonic() - started < 5  # not the 15 s SQLite busy timeout
+    assert [r.status for r in rows(app)] == [201, 409, 400]
