@@ -1,18 +1,21 @@
 """Recent SCIM provisioning requests, shared by every process: the admin's "is the IdP pushing?" view.
 
-Each ``/scim/v2`` request gets one row in ``scim_activity`` (time, method, path, status,
-duration, request id, credential), written by an ``after_request`` hook once the response is
-built. The write is kept off the request's own work:
+Each ``/scim/v2`` request becomes one row in ``scim_activity`` (time, method, path, status,
+duration, request id, credential). Recording stays off the request's own work:
 
-- it runs on an engine of its own (same database, its own small pool), so it never joins,
-  extends or waits for the request's transaction (a write request's session is rolled back
-  first, as teardown would), and the statement counts of the SCIM routes are unchanged;
-- it is one INSERT; every ``SCIM_ACTIVITY_PRUNE_EVERY``-th row also deletes the rows older than
-  the latest ``SCIM_ACTIVITY_KEEP`` (one indexed range DELETE), so the table stays bounded;
-- any failure is written to scim-error.log and swallowed: the SCIM response is sent unchanged.
+- the after_request hook only appends the row to a per-process buffer; a background thread writes
+  the buffer every ``SCIM_ACTIVITY_FLUSH_SECONDS`` (0.5 s) in ONE multi-row INSERT, and a request
+  that fills ``SCIM_ACTIVITY_BATCH`` rows writes them itself. So a SCIM request costs no database
+  round trip for its activity row, and the database sees a few writes per second at most;
+- the write runs on an engine of its own (same database, its own small pool), never in a
+  request's transaction, so the statement counts of the SCIM routes are unchanged;
+- each write also deletes all but the latest ``SCIM_ACTIVITY_KEEP`` rows (one indexed DELETE);
+- any failure is written to scim-error.log (with the request ids) and swallowed.
 
-The query string is not recorded (filters can carry names and emails); the scim-info.log line of
-the same request id has the rest.
+The rows of a process reach the table within a flush interval; a worker killed before its next
+flush loses at most that much activity (the audit trail and scim-info.log are the durable record).
+Readers flush their own process's buffer first. The query string is not recorded (filters can
+carry names and emails); the scim-info.log line of the same request id has the rest.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from scimgate.extensions import db
 from scimgate.models import utcnow
 
 KEEP_DEFAULT = 5000
-PRUNE_EVERY_DEFAULT = 100
+BATCH_DEFAULT = 50
+FLUSH_SECONDS_DEFAULT = 0.5
+_BUFFER_KEY = "scimgate_activity_buffer"
 PATH_MAX = 500
 _ENVIRON_START = "scimgate.activity_start"
 _EXTENSION_KEY = "scimgate_activity_engine"
@@ -94,8 +99,49 @@ def _start() -> None:
         request.environ[_ENVIRON_START] = time.perf_counter()
 
 
+class _Buffer:
+    """Rows recorded by this process and not yet written; one per app."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.rows: list[dict] = []
+        self.lock = threading.Lock()
+        self.write_lock = threading.Lock()  # one flush at a time: a flush returns once written
+        self.thread: threading.Thread | None = None
+
+    def add(self, row: dict) -> bool:
+        """Queue a row; True when the buffer is full and should be written now."""
+        with self.lock:
+            self.rows.append(row)
+            full = len(self.rows) >= int(self.app.config.get("SCIM_ACTIVITY_BATCH", BATCH_DEFAULT))
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="scim-activity", daemon=True)
+                self.thread.start()
+        return full
+
+    def take(self) -> list[dict]:
+        with self.lock:
+            rows, self.rows = self.rows, []
+        return rows
+
+    def _run(self) -> None:
+        interval = float(self.app.config.get("SCIM_ACTIVITY_FLUSH_SECONDS", FLUSH_SECONDS_DEFAULT))
+        while True:
+            time.sleep(interval)
+            with self.app.app_context():
+                flush(self.app)
+
+
+def _buffer(app: Flask) -> _Buffer:
+    buffer = app.extensions.get(_BUFFER_KEY)
+    if buffer is None:
+        with _engine_lock:
+            buffer = app.extensions.setdefault(_BUFFER_KEY, _Buffer(app))
+    return buffer
+
+
 def _record(response: Response) -> Response:
-    """Write this SCIM request's row; never let a failure reach the client."""
+    """Queue this SCIM request's row; never let a failure reach the client."""
     if not is_scim_path(request.path):
         return response
     try:
@@ -109,12 +155,13 @@ def _record(response: Response) -> Response:
             "request_id": scim_logging.current_request_id()[:128],
             "principal": (str(g.get("scim_principal")) if g.get("scim_principal") else None),
         }
-        if request.method in WRITE_METHODS:
-            # End a write request's transaction now (teardown would): on SQLite an error answer
-            # may leave its write lock held, which our INSERT would wait for. A GET keeps its
-            # snapshot: a streamed body may still read through it.
-            db.session.rollback()
-        record(row)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if _buffer(app).add(row):
+            if request.method in WRITE_METHODS:
+                # End a write request's transaction now (teardown would): on SQLite an error
+                # answer may still hold the write lock, which our INSERT would wait for.
+                db.session.rollback()
+            flush(app)
     except Exception as exc:  # the response is already built: log, never fail it
         logging.getLogger(scim_logging.ERROR_LOGGER).error(
             "scim_activity: could not record the request (%s: %s)", type(exc).__name__, exc
@@ -122,17 +169,41 @@ def _record(response: Response) -> Response:
     return response
 
 
-def record(row: dict) -> int:
-    """Insert one row (and every PRUNE_EVERY-th time, prune); return its id."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+def flush(app: Flask | None = None) -> int:
+    """Write this process's queued rows now (readers call it first); return how many."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    buffer = _buffer(app)
+    with buffer.write_lock:
+        rows = buffer.take()
+        if not rows:
+            return 0
+        return _write_logged(app, rows)
+
+
+def _write_logged(app: Flask, rows: list[dict]) -> int:
+    try:
+        write_rows(app, rows)
+    except Exception as exc:  # never let the activity view break anything else
+        ids = ",".join(r["request_id"] for r in rows[:20])
+        logging.getLogger(scim_logging.ERROR_LOGGER).error(
+            "scim_activity: could not record %d requests (%s: %s); request ids %s",
+            len(rows),
+            type(exc).__name__,
+            exc,
+            ids,
+        )
+        return 0
+    return len(rows)
+
+
+def write_rows(app: Flask, rows: list[dict]) -> None:
+    """Insert rows in one statement and keep only the latest ``SCIM_ACTIVITY_KEEP``."""
     keep = int(app.config.get("SCIM_ACTIVITY_KEEP", KEEP_DEFAULT))
-    every = max(1, int(app.config.get("SCIM_ACTIVITY_PRUNE_EVERY", PRUNE_EVERY_DEFAULT)))
     table = ScimActivity.__table__
     with _engine(app).begin() as conn:
-        new_id = conn.execute(table.insert().values(**row).returning(table.c.id)).scalar_one()
-        if new_id % every == 0:
-            conn.execute(table.delete().where(table.c.id <= new_id - keep))
-    return new_id
+        conn.execute(table.insert(), rows)
+        newest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
+        conn.execute(table.delete().where(table.c.id <= newest - keep))
 
 
 def init_app(app: Flask) -> None:
@@ -159,8 +230,15 @@ def status_range(name: str) -> tuple[int, int] | None:
     return STATUS_CLASSES.get(name)
 
 
+def _flush_for_reading() -> None:
+    """Write this process's buffer, then start a fresh read snapshot so the rows are visible."""
+    if flush():
+        db.session.commit()  # ends a read-only transaction; loaded objects stay as they are
+
+
 def latest(status: str = "", limit: int = 100, before_id: int | None = None) -> list[ScimActivity]:
     """The newest requests first, optionally of one status class and older than ``before_id``."""
+    _flush_for_reading()
     statement = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(limit)
     bounds = status_range(status)
     if bounds:
@@ -172,6 +250,7 @@ def latest(status: str = "", limit: int = 100, before_id: int | None = None) -> 
 
 def summary(now: dt.datetime | None = None) -> Summary:
     """The newest request, the newest successful one, and the last day's totals."""
+    _flush_for_reading()
     since = (now or utcnow()) - dt.timedelta(days=1)
     newest = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(1)
     total, failed = db.session.execute(

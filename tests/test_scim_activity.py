@@ -20,7 +20,9 @@ from tests.sql_counter import count_statements, touching
 
 
 def rows(app: Flask) -> list[ScimActivity]:
+    """The table's rows, after writing what this process still buffers (as readers do)."""
     with app.app_context():
+        scim_activity.flush(app)
         return list(db.session.scalars(sa.select(ScimActivity).order_by(ScimActivity.id)))
 
 
@@ -50,38 +52,71 @@ def test_each_scim_request_is_recorded_once(app: Flask, scim: ScimClient, client
 
 
 def test_another_process_sees_the_rows(app: Flask, scim: ScimClient, tmp_path: Path) -> None:
+    import time
+
     scim.get("/ServiceProviderConfig")
     other = sibling_app(app, tmp_path)
-    with other.app_context():
-        assert [r.path for r in scim_activity.latest()] == ["/scim/v2/ServiceProviderConfig"]
+    deadline = time.monotonic() + 5  # the first app's background flush writes within 0.5 s
+    seen: list[str] = []
+    while not seen and time.monotonic() < deadline:
+        with other.app_context():
+            seen = [r.path for r in scim_activity.latest()]
+        time.sleep(0.05)
+    assert seen == ["/scim/v2/ServiceProviderConfig"]
 
 
 def test_rows_are_pruned_to_the_latest_n(
     app: Flask, scim: ScimClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "SCIM_ACTIVITY_KEEP", 4)
-    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_PRUNE_EVERY", 3)
-    for _ in range(14):
-        assert scim.get("/ServiceProviderConfig").status_code == 200
-    ids = [r.id for r in rows(app)]
-    assert ids[-1] - ids[0] < 4 + 3  # never more than KEEP + PRUNE_EVERY - 1 rows
-    assert len(ids) <= 6
-    newest = ids[-1]
-    assert ids == list(range(newest - len(ids) + 1, newest + 1))  # the newest are the ones kept
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_BATCH", 3)
+    responses = [scim.get("/ServiceProviderConfig") for _ in range(14)]
+    assert {r.status_code for r in responses} == {200}
+    kept = rows(app)
+    assert len(kept) == 4
+    ids = [r.id for r in kept]
+    assert ids == list(range(ids[0], ids[0] + 4))  # the newest are the ones kept
+    assert [r.request_id for r in kept] == [r.headers["X-Request-Id"] for r in responses[-4:]]
+
+
+def test_requests_are_written_in_batches_off_the_request_path(
+    app: Flask, scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is written per request; a full buffer is written in one INSERT; the background
+    thread writes the rest within the flush interval."""
+    import time
+
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_BATCH", 5)
+    writes: list[int] = []
+    original = scim_activity.write_rows
+
+    def counting(application: Flask, batch: list[dict]) -> None:
+        writes.append(len(batch))
+        original(application, batch)
+
+    monkeypatch.setattr(scim_activity, "write_rows", counting)
+    for _ in range(7):
+        scim.get("/ServiceProviderConfig")
+    assert writes[:1] == [5]  # the fifth request wrote the five queued rows at once
+    deadline = time.monotonic() + 5
+    while sum(writes) < 7 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(writes) == 7 and len(writes) == 2  # the background flush wrote the last two
 
 
 def test_a_failing_write_never_breaks_the_scim_response(
     app: Flask, scim: ScimClient, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(row: dict) -> int:
+    def broken(application: Flask, batch: list[dict]) -> None:
         raise RuntimeError("activity table unavailable")
 
-    monkeypatch.setattr(scim_activity, "record", broken)
+    monkeypatch.setattr(scim_activity, "write_rows", broken)
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_BATCH", 1)  # write within the request
     response = scim.get("/ServiceProviderConfig")
     assert response.status_code == 200
     request_id = response.headers["X-Request-Id"]
-    errors = [line for line in read_log(log_dir, "scim-error.log").splitlines() if f"[{request_id}]" in line]
-    assert errors and "scim_activity: could not record the request" in errors[0]
+    errors = [line for line in read_log(log_dir, "scim-error.log").splitlines() if request_id in line]
+    assert errors and "scim_activity: could not record 1 requests" in errors[0]
     assert "activity table unavailable" in errors[0]
     assert rows(app) == []
 
