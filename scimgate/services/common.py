@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from scimgate.extensions import db
-from scimgate.scim.errors import InvalidValue, PreconditionFailed
+from scimgate.scim.errors import InvalidValue, NotFound, PreconditionFailed
 from scimgate.scim.filters import Expr
 from scimgate.scim.projection import Projection
 
@@ -25,6 +26,25 @@ def is_resource_id(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except (ValueError, TypeError, AttributeError):
         return False
+
+
+def load_by_scim_id(
+    label: str, scim_id: str, statement: sa.Select, uuid_column: Any, lock_column: Any, *, for_update: bool
+) -> Any:
+    """Load the resource whose SCIM id is ``scim_id`` from ``statement``; unknown ids are 404.
+
+    A write locks the SCIM link row by its own statement first: under READ COMMITTED, a ``FOR
+    UPDATE`` that waited re-reads only the locked row, so rows joined in the same statement could
+    be stale. One statement for a read, two for a write.
+    """
+    if not is_resource_id(scim_id):
+        raise NotFound(f"{label} '{scim_id[:100]}' not found.")
+    if for_update:
+        db.session.execute(sa.select(lock_column).where(uuid_column == scim_id).with_for_update())
+    found = db.session.execute(statement.where(uuid_column == scim_id)).unique().scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"{label} '{scim_id}' not found.")
+    return found
 
 
 def etag(version: int) -> str:

@@ -18,7 +18,7 @@ from scimgate.models import DirectoryGroup, ScimGroup, name_digest, utcnow
 from scimgate.payloads import GROUP_SCHEMA, load
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
-from scimgate.scim.errors import InvalidPath, NotFound, Uniqueness
+from scimgate.scim.errors import InvalidPath, Uniqueness
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.patch import Operation, PatchEngine
 from scimgate.scim.schema import Attribute
@@ -28,7 +28,7 @@ from scimgate.services.common import (
     ListQuery,
     Page,
     check_if_match,
-    is_resource_id,
+    load_by_scim_id,
     paginate,
     sort_column,
     timestamp,
@@ -41,21 +41,15 @@ def _base_group_query() -> sa.Select:
 
 
 def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
-    """Load a SCIM group by id (members not loaded); unknown ids are 404.
-
-    A write locks the link row by its own statement first (see ``users.get_user``).
-    """
-    if not is_resource_id(scim_id):
-        raise NotFound(f"Group '{scim_id[:100]}' not found.")
-    if for_update:
-        db.session.execute(
-            sa.select(ScimGroup.group_id).where(ScimGroup.scim_group_uuid == scim_id).with_for_update()
-        )
-    statement = _base_group_query().where(ScimGroup.scim_group_uuid == scim_id)
-    group = db.session.execute(statement).unique().scalar_one_or_none()
-    if group is None:
-        raise NotFound(f"Group '{scim_id}' not found.")
-    return group
+    """Load a SCIM group by id (members not loaded); unknown ids are 404."""
+    return load_by_scim_id(
+        "Group",
+        scim_id,
+        _base_group_query(),
+        ScimGroup.scim_group_uuid,
+        ScimGroup.group_id,
+        for_update=for_update,
+    )
 
 
 def render_group(

@@ -19,7 +19,7 @@ from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser
 from scimgate.payloads import USER_SCHEMA, load
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
-from scimgate.scim.errors import InvalidValue, NotFound, Uniqueness
+from scimgate.scim.errors import InvalidValue, Uniqueness
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.patch import Operation, PatchEngine
 from scimgate.services.attribute_maps import USER_ATTRIBUTES
@@ -27,7 +27,7 @@ from scimgate.services.common import (
     ListQuery,
     Page,
     check_if_match,
-    is_resource_id,
+    load_by_scim_id,
     paginate,
     sort_column,
     timestamp,
@@ -60,22 +60,10 @@ def _base_user_query() -> sa.Select:
 
 
 def get_user(scim_id: str, *, for_update: bool = False) -> User:
-    """Load a SCIM user by id (one statement; two when locking for a write); unknown ids are 404.
-
-    The lock is taken by its own statement first: under READ COMMITTED, a ``FOR UPDATE`` that
-    waited re-reads only the locked row, so rows joined in the same statement could be stale.
-    """
-    if not is_resource_id(scim_id):
-        raise NotFound(f"User '{scim_id[:100]}' not found.")
-    if for_update:
-        db.session.execute(
-            sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid == scim_id).with_for_update()
-        )
-    statement = _base_user_query().where(ScimUser.scim_user_uuid == scim_id)
-    user = db.session.execute(statement).unique().scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"User '{scim_id}' not found.")
-    return user
+    """Load a SCIM user by id (its profile and link joined in); unknown ids are 404."""
+    return load_by_scim_id(
+        "User", scim_id, _base_user_query(), ScimUser.scim_user_uuid, ScimUser.user_id, for_update=for_update
+    )
 
 
 def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
