@@ -1,9 +1,13 @@
 """Typed access to the shared configuration table (the reference's ``alation_conf``).
 
 Every process and node reads the same rows, so a change is visible to the next request
-everywhere. Within one request the whole table (a few dozen small rows) is read once and kept in
-the WSGI environ; outside a request (CLI, shell) every read goes to the database. Nothing is cached
-across requests, so no process can serve a stale client, credential or sync flag.
+everywhere. Reading a few dozen rows on every request was the largest fixed cost of a SCIM
+request, so each app keeps the small rows it last read in memory, tagged with the token of
+``scimgate_conf_version``; a request reads only that token (one row by primary key) and re-reads
+the table when the token moved. Every write replaces the token in the same transaction, so no
+process can serve a stale client, credential or sync flag: the next request anywhere sees it.
+Within one request the snapshot is kept in the WSGI environ; outside a request (CLI, shell)
+every read goes to the database.
 
 Only ``scimgate.configuration_utils`` and ``scimgate.saml_config`` write here; they validate.
 """
@@ -11,16 +15,22 @@ Only ``scimgate.configuration_utils`` and ``scimgate.saml_config`` write here; t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 from scimgate.extensions import db
-from scimgate.models import ConfEntry, utcnow
+from scimgate.models import ConfEntry, ConfVersion, utcnow
 
 _ENVIRON_KEY = "scimgate.conf_snapshot"
+_APP_CACHE_KEY = "scimgate_conf_cache"
+_VERSION_ID = 1
+# Run on every request, so it goes straight to the driver (no parameters: same text everywhere).
+_READ_TOKEN_SQL = f"SELECT token FROM {ConfVersion.__tablename__} WHERE id = {_VERSION_ID}"
 
 
 @dataclass(frozen=True)
@@ -31,18 +41,19 @@ class ConfValue:
     updated_at: dt.datetime | None
 
 
-def _large_keys() -> tuple[str, ...]:
+@functools.cache
+def _large_keys() -> frozenset[str]:
     """Keys holding documents (IdP metadata): read only when asked for, not on every request."""
     from scimgate.conf_keys import KEYS
 
-    return tuple(info.name for info in KEYS if info.display == "size")
+    return frozenset(info.name for info in KEYS if info.display == "size")
 
 
 def _load_all() -> dict[str, ConfValue]:
     """Read every small row in one query (large documents are read on demand by ``get``)."""
     rows = db.session.execute(
         db.select(ConfEntry.key, ConfEntry.value, ConfEntry.updated_at).where(
-            ConfEntry.key.not_in(_large_keys())
+            ConfEntry.key.not_in(sorted(_large_keys()))
         )
     ).all()
     return {key: ConfValue(json.loads(raw), updated) for key, raw, updated in rows}
@@ -56,14 +67,54 @@ def _load_one(key: str) -> ConfValue | None:
 
 
 def snapshot() -> dict[str, ConfValue]:
-    """Return all keys; cached for the current request only (never across requests)."""
+    """Return all small keys: once per request, from this app's memory while the token holds.
+
+    The returned mapping is shared between requests: callers must not mutate it or its values
+    (``get`` of a list is copied by the callers that change it).
+    """
     if has_request_context():
         cached = request.environ.get(_ENVIRON_KEY)
         if cached is None:
-            cached = _load_all()
+            cached = _current_snapshot()
             request.environ[_ENVIRON_KEY] = cached
         return cached
     return _load_all()
+
+
+def _current_snapshot() -> dict[str, ConfValue]:
+    """The app's remembered snapshot when the stored token still matches it, else a fresh read.
+
+    Without a token row (a database emptied by hand, or by the tests) nothing is remembered.
+    The token is read before the rows, so a snapshot is never older than the token it carries.
+    """
+    token = _read_token()
+    extensions = current_app.extensions
+    held = extensions.get(_APP_CACHE_KEY)
+    if token is not None and held is not None and held[0] == token:
+        return held[1]
+    values = _load_all()
+    extensions[_APP_CACHE_KEY] = (token, values) if token is not None else None
+    return values
+
+
+def _read_token() -> str | None:
+    """The stored version token, read in the request's transaction (which this may begin)."""
+    cursor = db.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_READ_TOKEN_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else row[0]
+
+
+def _replace_token() -> None:
+    """Give the configuration a new version token (in the caller's transaction)."""
+    row = db.session.get(ConfVersion, _VERSION_ID)
+    if row is None:
+        db.session.add(ConfVersion(id=_VERSION_ID, token=uuid.uuid4().hex))
+    else:
+        row.token = uuid.uuid4().hex
 
 
 def _forget() -> None:
@@ -137,6 +188,7 @@ def put_many(values: dict[str, Any], *, delete: tuple[str, ...] = ()) -> None:
                 db.session.delete(row)
         if changes:
             audit.record("setting.changed", "setting", ",".join(sorted(changes))[:255], changes=changes)
+        _replace_token()
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -79,7 +79,12 @@ def write_transaction() -> Iterator[None]:
 
 def _on_begin(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _takes_write_lock() else "BEGIN")
+        # Straight to the driver: this runs at the start of every request's transaction.
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if _takes_write_lock() else "BEGIN")
+        finally:
+            cursor.close()
 
 
 def install() -> None:

@@ -171,6 +171,20 @@ class ConfEntry(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class ConfVersion(db.Model):
+    """A random token replaced in the same transaction as every configuration change.
+
+    Each process keeps the configuration it last read, tagged with this token; a request reads
+    only the token (one tiny row) and re-reads the configuration when it changed. A random token
+    rather than a counter, so emptying and refilling the tables can never bring back an old value.
+    """
+
+    __tablename__ = "scimgate_conf_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: a single row
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class SamlOutstandingRequest(db.Model):
     """An AuthnRequest we sent and not yet answered: the SAML replay guard shared by all processes.
 

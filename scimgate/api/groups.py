@@ -42,7 +42,7 @@ def get_group_response(group: DirectoryGroup, projection: Projection, headers: d
 
 GROUPS = ResourceKind(
     schema=schema.GROUP,
-    get=groups.get_group,
+    get=lambda scim_id, projection: groups.get_group(scim_id),
     create=groups.create_group,
     replace=groups.replace_group,
     patch=groups.patch_group,

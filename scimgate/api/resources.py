@@ -26,7 +26,7 @@ class ResourceKind:
     """What the routes need from a resource service."""
 
     schema: ResourceSchema
-    get: Callable[[str], Any]
+    get: Callable[[str, Projection], Any]  # (id, projection): the projection may spare a join
     create: Callable[[dict[str, Any], str], Any]
     replace: Callable[[str, dict[str, Any], str | None], Any]
     patch: Callable[[str, list[Operation], str | None], Any]
@@ -97,7 +97,7 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
 
     def item_get(resource_id: str) -> Response:
         projection = params.projection_from_args(kind.schema)
-        obj = kind.get(resource_id)
+        obj = kind.get(resource_id, projection)
         version = kind.version_of(obj)
         if if_none_match_hits(request.headers.get("If-None-Match"), version):
             return respond(kind.schema.resource_type, "get", ScimResponse(304, None, {"ETag": etag(version)}))

@@ -7,32 +7,45 @@ from typing import Any
 from flask import Blueprint
 
 from scimgate.api.resources import ResourceKind, register_resource
-from scimgate.models import User
 from scimgate.scim import schema
 from scimgate.scim.projection import Projection
-from scimgate.services import users
+from scimgate.services import user_records, users
+from scimgate.services.user_records import UserRecord
 
 
 def render_users(
-    items: list[User], projection: Projection, base: str, *, created: bool = False
+    items: list[UserRecord], projection: Projection, base: str, *, created: bool = False
 ) -> list[dict[str, Any]]:
-    """Render users; their groups come from one statement, and only when ``groups`` is wanted
-    (a user created by this very request belongs to no SCIM group yet: no statement at all)."""
+    """Render users; groups not read with the users come from one statement for the whole page,
+    and only when ``groups`` is wanted (a user created by this very request belongs to no SCIM
+    group yet: no statement at all)."""
     wanted = projection.wants("groups") and not created
-    groups = users.groups_for_users([u.id for u in items]) if wanted else {}
-    return [projection.apply(users.render_user(u, groups.get(u.id, []), base)) for u in items]
+    unread = [u.user_id for u in items if u.groups is None] if wanted else []
+    groups = user_records.groups_for_users(unread) if unread else {}
+    render = user_records.render_user
+    return [
+        projection.apply(render(u, (u.groups if u.groups is not None else groups.get(u.user_id)), base))
+        if wanted
+        else projection.apply(render(u, None, base))
+        for u in items
+    ]
+
+
+def get_user(scim_id: str, projection: Projection) -> UserRecord:
+    """One user by id, with its groups in the same statement when the response shows them."""
+    return user_records.read_user(scim_id, with_groups=projection.wants("groups"))
 
 
 USERS = ResourceKind(
     schema=schema.USER,
-    get=users.get_user,
+    get=get_user,
     create=users.create_user,
     replace=users.replace_user,
     patch=users.patch_user,
     delete=users.delete_user,
     list=users.list_users,
     render_many=render_users,
-    version_of=lambda user: user.scim.version,
+    version_of=lambda user: user.version,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,11 +140,15 @@ def paginate(
     query: ListQuery,
     resource_type: str,
     count_statement: sa.Select | None = None,
+    *,
+    from_row: Callable[[Any], Any] | None = None,
 ) -> Page:
     """Run a count and one page query; the order is the sort attribute, then ``key`` (stable).
 
     ``count_statement`` may give a cheaper way to count the same rows (e.g. one table when
-    there is no filter). Index pagination uses OFFSET (``startIndex`` is 1-based); cursor
+    there is no filter). ``statement`` selects one ORM entity, or, with ``from_row``, plain
+    columns that ``from_row`` turns into an item (trailing columns added here are ignored).
+    Index pagination uses OFFSET (``startIndex`` is 1-based); cursor
     pagination (RFC 9865) seeks past the last row of the previous page, so the last page costs
     what the first one does.
     """
@@ -158,6 +163,8 @@ def paginate(
         if query.count == 0 or query.start_index > total:  # also keeps a huge startIndex out of SQL
             return Page(total, [])
         page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
+        if from_row is not None:
+            return Page(total, [from_row(row) for row in db.session.execute(page)])
         return Page(total, list(db.session.execute(page).unique().scalars().all()))
 
     fingerprint = cursors.fingerprint(resource_type, query)
@@ -167,14 +174,11 @@ def paginate(
     if query.count == 0:
         return Page(total, [])
     columns = [sort_expr if sort_expr is not None else sa.null(), key]
-    rows = (
-        db.session.execute(statement.add_columns(*columns).order_by(*order).limit(query.count + 1))
-        .unique()
-        .all()
-    )
-    items = [row[0] for row in rows[: query.count]]
+    result = db.session.execute(statement.add_columns(*columns).order_by(*order).limit(query.count + 1))
+    rows = result.all() if from_row is not None else result.unique().all()
+    items = [from_row(row) if from_row is not None else row[0] for row in rows[: query.count]]
     next_cursor = None
     if len(rows) > query.count:
         last = rows[query.count - 1]
-        next_cursor = cursors.encode(fingerprint, last[1], last[2])
+        next_cursor = cursors.encode(fingerprint, last[-2], last[-1])
     return Page(total, items, next_cursor)

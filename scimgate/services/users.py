@@ -7,7 +7,6 @@ The reference's rules live here: the username is unique and case-sensitive; one 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scimgate import audit, scim_logging
 from scimgate.extensions import db
-from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile, utcnow
+from scimgate.models import ScimUser, User, UserProfile, utcnow
 from scimgate.payloads import USER_SCHEMA, load
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
@@ -30,16 +29,14 @@ from scimgate.services.common import (
     load_by_scim_id,
     paginate,
     sort_column,
-    timestamp,
 )
-
-
-@dataclass(frozen=True)
-class UserGroupRef:
-    """A group a user belongs to, as the read-only ``groups`` attribute shows it."""
-
-    scim_id: str
-    name: str
+from scimgate.services.user_records import (
+    UserRecord,
+    record_from_row,
+    record_of,
+    render_user,
+    users_statement,
+)
 
 
 def choose_email(emails: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -64,59 +61,6 @@ def get_user(scim_id: str, *, for_update: bool = False) -> User:
     return load_by_scim_id(
         "User", scim_id, _base_user_query(), ScimUser.scim_user_uuid, ScimUser.user_id, for_update=for_update
     )
-
-
-def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
-    """The SCIM groups of many users in one statement (no per-row queries)."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(GroupMembership.user_id, ScimGroup.scim_group_uuid, DirectoryGroup.external_unique_name)
-        .join(DirectoryGroup, DirectoryGroup.id == GroupMembership.group_id)
-        .join(ScimGroup, ScimGroup.group_id == DirectoryGroup.id)
-        .where(GroupMembership.user_id.in_(user_ids))
-        .order_by(DirectoryGroup.external_unique_name)
-    )
-    out: dict[int, list[UserGroupRef]] = {}
-    for user_id, scim_id, name in rows:
-        out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
-    return out
-
-
-def render_user(user: User, groups: list[UserGroupRef] | None, base_url: str) -> dict[str, Any]:
-    """Render the SCIM representation; unassigned attributes are left out (RFC 7643 §2.5)."""
-    link = user.scim
-    assert link is not None, "only SCIM-linked users are rendered"
-    location = f"{base_url}/Users/{link.scim_user_uuid}"
-    resource: dict[str, Any] = {"schemas": [urns.USER], "id": link.scim_user_uuid}
-    if link.external_id:
-        resource["externalId"] = link.external_id
-    resource["userName"] = user.username
-    name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
-    if name:
-        resource["name"] = name
-    if user.profile.display_name:
-        resource["displayName"] = user.profile.display_name
-    if user.email:
-        email: dict[str, Any] = {"value": user.email}
-        if link.email_type:
-            email["type"] = link.email_type
-        if link.email_primary is not None:
-            email["primary"] = link.email_primary
-        resource["emails"] = [email]
-    resource["active"] = bool(user.is_active and not user.profile.is_suspended)
-    if groups:
-        resource["groups"] = [
-            {"value": g.scim_id, "$ref": f"{base_url}/Groups/{g.scim_id}", "display": g.name} for g in groups
-        ]
-    resource["meta"] = {
-        "resourceType": "User",
-        "created": timestamp(link.created),
-        "lastModified": timestamp(link.last_modified),
-        "location": location,
-        "version": f'W/"{link.version}"',
-    }
-    return resource
 
 
 def _apply_fields(user: User, data: dict[str, Any], *, replace: bool) -> dict[str, tuple[Any, Any]]:
@@ -174,7 +118,7 @@ def _commit_or_conflict(username: str) -> None:
         raise Uniqueness(f"userName '{username}' is already in use by another user.") from None
 
 
-def create_user(body: dict[str, Any], client: str) -> User:
+def create_user(body: dict[str, Any], client: str) -> UserRecord:
     """Create a user, or take over an existing account of that username that SCIM did not push.
 
     An account that signed in with SAML before provisioning started has no SCIM link; the IdP's
@@ -221,7 +165,7 @@ def create_user(body: dict[str, Any], client: str) -> User:
         user_id=user.id,
         userName=user.username,
     )
-    return user
+    return record_of(user)
 
 
 def _touch(user: User) -> None:
@@ -230,7 +174,7 @@ def _touch(user: User) -> None:
     user.scim.last_modified = utcnow()
 
 
-def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> User:
+def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> UserRecord:
     """PUT (§3.5.1): writable attributes are replaced; read-only ones in the body are ignored.
 
     An omitted ``active`` keeps the current state (a PUT must not silently disable someone), and
@@ -244,14 +188,14 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     audit.record("user.replaced", "User", scim_id, target_name=user.username, changes=changes)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
-    return user
+    return record_of(user)
 
 
-def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> User:
+def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> UserRecord:
     """PATCH (§3.5.2): apply every operation to the rendered user, validate, then write once."""
     user = get_user(scim_id, for_update=True)
     check_if_match(if_match, user.scim.version)
-    current = render_user(user, None, "")
+    current = render_user(record_of(user), None, "")
     patched = PatchEngine(scim_schema.USER).apply(current, operations)
     if "active" not in patched:
         raise InvalidValue("'active' cannot be removed; replace it with false to deactivate the user.")
@@ -261,7 +205,7 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
     audit.record("user.patched", "User", scim_id, target_name=user.username, changes=changes)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
-    return user
+    return record_of(user)
 
 
 def delete_user(scim_id: str, if_match: str | None) -> None:
@@ -278,12 +222,12 @@ def delete_user(scim_id: str, if_match: str | None) -> None:
 
 
 def list_users(query: ListQuery) -> Page:
-    """A filtered, sorted page of SCIM users: one count and one page statement."""
-    statement = _base_user_query()
+    """A filtered, sorted page of SCIM users: one count and one page statement (Core rows)."""
+    statement = users_statement()
     if query.filter is not None:
         statement = statement.where(to_sql(query.filter, USER_ATTRIBUTES, [urns.USER]))
     column = sort_column(query.sort_by, USER_ATTRIBUTES, urns.USER)
     # Every SCIM link has its user and profile (foreign keys), so without a filter the links
     # alone give the count: one small table instead of a three-table join.
     count = sa.select(sa.func.count()).select_from(ScimUser) if query.filter is None else None
-    return paginate(statement, column, User.id, query, "User", count)
+    return paginate(statement, column, User.id, query, "User", count, from_row=record_from_row)

@@ -1,0 +1,216 @@
+"""Server CPU per request measured in-process: the quick loop for working on hot paths.
+
+``bench/run`` is the benchmark of record (real HTTP, gunicorn, the peer side by side). This
+helper answers a narrower question fast: how much CPU does scimgate's WSGI application itself
+spend per request, next to the floor application (``floor_app.py``), with no HTTP server and no
+network in between? It calls each WSGI application directly with a prepared environ, so the
+figures leave out gunicorn's own per-request work (about the same for every target) and move
+less between runs. Optionally it profiles one scenario with cProfile.
+
+    .venv/bin/python bench/inproc.py [--users 1000] [--repeat 2000] [--profile users.get]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import servers  # noqa: E402
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def call(app: WSGIApp, method: str, path: str, token: str, body: Any = None) -> tuple[int, bytes]:
+    """Serve one request through ``app`` and return (status, body)."""
+    raw = b"" if body is None else json.dumps(body).encode()
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "CONTENT_TYPE": "application/scim+json",
+        "CONTENT_LENGTH": str(len(raw)),
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    status: list[str] = []
+
+    def start_response(line: str, headers: list, exc_info: Any = None) -> None:
+        status.append(line)
+
+    result = app(environ, start_response)
+    try:
+        payload = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return int(status[0].split()[0]), payload
+
+
+def measure(name: str, requests: list[tuple[str, str, Any]], app: WSGIApp, token: str, expect: int) -> float:
+    """CPU milliseconds per request over ``requests`` (after a short warm-up)."""
+    if requests[0][0] == "GET":
+        for method, path, body in requests[:20]:
+            call(app, method, path, token, body)
+    start = time.process_time()
+    for method, path, body in requests:
+        status, payload = call(app, method, path, token, body)
+        if status != expect:
+            raise RuntimeError(f"{name}: {method} {path} answered {status}: {payload[:300]!r}")
+    return (time.process_time() - start) * 1000 / len(requests)
+
+
+def main() -> int:
+    """Seed both applications, then print CPU ms per request for each scenario."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=2000, help="requests per read scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
+    parser.add_argument("--profile", help="profile this scenario with cProfile and print the top entries")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="scimgate-inproc-"))
+    try:
+        return run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
+    """Prepare scimgate and the floor in ``workdir`` and measure."""
+    env, token = servers.prepare_scimgate(workdir / "scimgate")
+    os.environ.update(env)
+    os.chdir(workdir / "scimgate")
+    sys.path.insert(0, str(servers.SOURCE))
+    from floor_app import create_app as create_floor
+    from floor_app import seed as seed_floor
+
+    from scimgate import create_app
+
+    app = create_app()
+    floor_url = f"sqlite:///{workdir / 'floor.db'}"
+    floor_ids = seed_floor(floor_url, args.users)
+    floor = create_floor(floor_url, token="floor")
+
+    ids = []
+    for i in range(args.users):
+        status, payload = call(app, "POST", "/scim/v2/Users", token, user_body(i))
+        if status != 201:
+            raise RuntimeError(f"seeding answered {status}: {payload[:300]!r}")
+        ids.append(json.loads(payload)["id"])
+    reps = args.repeat
+    scenarios: dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], int]] = {
+        "floor.get": (
+            floor,
+            "floor",
+            [("GET", f"/Users/{floor_ids[i % args.users]}", None) for i in range(reps)],
+            200,
+        ),
+        "users.get": (
+            app,
+            token,
+            [("GET", f"/scim/v2/Users/{ids[i % args.users]}", None) for i in range(reps)],
+            200,
+        ),
+        "users.filter_userName": (
+            app,
+            token,
+            [("GET", filter_url(i % args.users), None) for i in range(reps // 2)],
+            200,
+        ),
+        "users.patch_active": (
+            app,
+            token,
+            [
+                ("PATCH", f"/scim/v2/Users/{ids[(i // 2) % len(ids)]}", patch_active(i % 2 == 1))
+                for i in range(reps // 2)
+            ],
+            200,
+        ),
+    }
+    creates = reps // 4
+    profiler = cProfile.Profile() if args.profile else None
+    best: dict[str, float] = {}
+    for round_number in range(args.rounds):
+        # Every round creates users of its own, so each scenario can run again.
+        first = args.users + round_number * creates
+        scenarios["users.create"] = (
+            app,
+            token,
+            [("POST", "/scim/v2/Users", user_body(first + i)) for i in range(creates)],
+            201,
+        )
+        for name, (target, credential, requests, expect) in scenarios.items():
+            profiling = profiler is not None and name == args.profile and round_number == 0
+            if profiling:
+                profiler.enable()
+            ms = measure(name, requests, target, credential, expect)
+            if profiling:
+                profiler.disable()
+            best[name] = min(best.get(name, ms), ms)
+    for name, ms in best.items():
+        print(f"{name:24s} {ms:7.3f} ms CPU/request  (best of {args.rounds} rounds)")
+    floor_ms = best["floor.get"]
+    print(f"users.get / floor.get    {best['users.get'] / floor_ms:7.2f}")
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
+        print(out.getvalue())
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
+        print(out.getvalue())
+    return 0
+
+
+def filter_url(i: int) -> str:
+    """Okta's lookup before a create: ``userName eq "..."``."""
+    return f"/scim/v2/Users?filter=userName%20eq%20%22inproc-user-{i:06d}%40example.com%22"
+
+
+def user_body(i: int) -> dict[str, Any]:
+    """A typical Okta user."""
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"inproc-user-{i:06d}@example.com",
+        "name": {"givenName": "Given", "familyName": f"Family{i}"},
+        "emails": [{"primary": True, "value": f"inproc-user-{i:06d}@example.com", "type": "work"}],
+        "externalId": f"00u{i:017d}",
+        "active": True,
+    }
+
+
+def patch_active(value: bool) -> dict[str, Any]:
+    """Okta's deactivate/reactivate PATCH."""
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": value}}]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

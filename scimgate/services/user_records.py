@@ -1,0 +1,201 @@
+"""How SCIM users are read: plain rows from SQL Core into a ``UserRecord``, rendered from there.
+
+Reads are the bulk of an IdP's traffic (a sync looks every user up before it writes), so they
+skip the ORM: a GET by id is one statement (the user, its profile and SCIM link, and its SCIM
+groups through outer joins), and a page is one statement plus one for the groups of the whole
+page. Writes still go through the ORM (``services.users``) and hand back a record made with
+``record_of`` so both are rendered by the same function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from scimgate.extensions import db
+from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
+from scimgate.scim import urns
+from scimgate.scim.errors import NotFound
+from scimgate.services.common import is_resource_id, timestamp
+
+_user = User.__table__.c
+_profile = UserProfile.__table__.c
+_link = ScimUser.__table__.c
+_group = DirectoryGroup.__table__.c
+_group_link = ScimGroup.__table__.c
+_membership = GroupMembership.__table__.c
+
+
+class UserGroupRef(NamedTuple):
+    """A group a user belongs to, as the read-only ``groups`` attribute shows it."""
+
+    scim_id: str
+    name: str
+
+
+class UserRecord(NamedTuple):
+    """What the SCIM representation of a user is made of (columns in ``USER_COLUMNS`` order).
+
+    ``groups`` is None when not read yet (the renderer then fetches the groups of a whole page).
+    """
+
+    user_id: int
+    scim_id: str
+    external_id: str | None
+    username: str
+    first_name: str
+    last_name: str
+    display_name: str
+    email: str
+    email_type: str | None
+    email_primary: bool | None
+    is_active: bool
+    is_suspended: bool
+    created: Any
+    last_modified: Any
+    version: int
+    groups: tuple[UserGroupRef, ...] | None = None
+
+
+USER_COLUMNS = (
+    _user.id,
+    _link.scim_user_uuid,
+    _link.external_id,
+    _user.username,
+    _user.first_name,
+    _user.last_name,
+    _profile.display_name,
+    _user.email,
+    _link.email_type,
+    _link.email_primary,
+    _user.is_active,
+    _profile.is_suspended,
+    _link.created,
+    _link.last_modified,
+    _link.version,
+)
+_WIDTH = len(USER_COLUMNS)
+_USERS_JOIN = ScimUser.__table__.join(User.__table__, _user.id == _link.user_id).join(
+    UserProfile.__table__, _profile.user_id == _user.id
+)
+
+# A GET by id: the user with its SCIM groups, one row per group (or one row without a group).
+_SCIM_GROUPS = DirectoryGroup.__table__.join(ScimGroup.__table__, _group_link.group_id == _group.id)
+_READ_WITH_GROUPS = (
+    sa.select(*USER_COLUMNS, _group_link.scim_group_uuid, _group.external_unique_name)
+    .select_from(
+        _USERS_JOIN.outerjoin(GroupMembership.__table__, _membership.user_id == _user.id).outerjoin(
+            _SCIM_GROUPS, _group.id == _membership.group_id
+        )
+    )
+    .where(_link.scim_user_uuid == sa.bindparam("scim_id"))
+    .order_by(_group.external_unique_name)
+)
+_READ_ALONE = (
+    sa.select(*USER_COLUMNS).select_from(_USERS_JOIN).where(_link.scim_user_uuid == sa.bindparam("scim_id"))
+)
+
+
+def users_statement() -> sa.Select:
+    """Every SCIM user's columns; callers add filters, order and limits."""
+    return sa.select(*USER_COLUMNS).select_from(_USERS_JOIN)
+
+
+def record_from_row(row: Any) -> UserRecord:
+    """A record from a row that starts with ``USER_COLUMNS`` (extra trailing columns ignored)."""
+    return UserRecord(*row[:_WIDTH])
+
+
+def record_of(user: User) -> UserRecord:
+    """A record of an ORM user just written (its groups unread)."""
+    link, profile = user.scim, user.profile
+    assert link is not None, "only SCIM-linked users are rendered"
+    return UserRecord(
+        user.id,
+        link.scim_user_uuid,
+        link.external_id,
+        user.username,
+        user.first_name,
+        user.last_name,
+        profile.display_name,
+        user.email,
+        link.email_type,
+        link.email_primary,
+        user.is_active,
+        profile.is_suspended,
+        link.created,
+        link.last_modified,
+        link.version,
+    )
+
+
+def read_user(scim_id: str, *, with_groups: bool) -> UserRecord:
+    """A SCIM user by id in one statement (with its groups when asked); unknown ids are 404."""
+    if not is_resource_id(scim_id):
+        raise NotFound(f"User '{scim_id[:100]}' not found.")
+    statement = _READ_WITH_GROUPS if with_groups else _READ_ALONE
+    rows = db.session.execute(statement, {"scim_id": scim_id}).all()
+    if not rows:
+        raise NotFound(f"User '{scim_id}' not found.")
+    record = record_from_row(rows[0])
+    if not with_groups:
+        return record
+    groups = tuple(UserGroupRef(row[_WIDTH], row[_WIDTH + 1]) for row in rows if row[_WIDTH] is not None)
+    return record._replace(groups=groups)
+
+
+def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
+    """The SCIM groups of many users in one statement (no per-row queries)."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(_membership.user_id, _group_link.scim_group_uuid, _group.external_unique_name)
+        .select_from(
+            GroupMembership.__table__.join(DirectoryGroup.__table__, _group.id == _membership.group_id).join(
+                ScimGroup.__table__, _group_link.group_id == _group.id
+            )
+        )
+        .where(_membership.user_id.in_(user_ids))
+        .order_by(_group.external_unique_name)
+    )
+    out: dict[int, list[UserGroupRef]] = {}
+    for user_id, scim_id, name in rows:
+        out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
+    return out
+
+
+def render_user(
+    user: UserRecord, groups: list[UserGroupRef] | tuple[UserGroupRef, ...] | None, base_url: str
+) -> dict[str, Any]:
+    """Render the SCIM representation; unassigned attributes are left out (RFC 7643 §2.5)."""
+    scim_id = user.scim_id
+    resource: dict[str, Any] = {"schemas": [urns.USER], "id": scim_id}
+    if user.external_id:
+        resource["externalId"] = user.external_id
+    resource["userName"] = user.username
+    name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
+    if name:
+        resource["name"] = name
+    if user.display_name:
+        resource["displayName"] = user.display_name
+    if user.email:
+        email: dict[str, Any] = {"value": user.email}
+        if user.email_type:
+            email["type"] = user.email_type
+        if user.email_primary is not None:
+            email["primary"] = user.email_primary
+        resource["emails"] = [email]
+    resource["active"] = bool(user.is_active and not user.is_suspended)
+    if groups:
+        resource["groups"] = [
+            {"value": g.scim_id, "$ref": f"{base_url}/Groups/{g.scim_id}", "display": g.name} for g in groups
+        ]
+    resource["meta"] = {
+        "resourceType": "User",
+        "created": timestamp(user.created),
+        "lastModified": timestamp(user.last_modified),
+        "location": f"{base_url}/Users/{scim_id}",
+        "version": f'W/"{user.version}"',
+    }
+    return resource
