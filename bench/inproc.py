@@ -31,6 +31,7 @@ sys.path.insert(0, str(BENCH))
 
 import servers  # noqa: E402
 
+BATCH = 100
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -75,16 +76,24 @@ def call(app: WSGIApp, method: str, path: str, token: str, body: Any = None) -> 
 
 
 def measure(name: str, requests: list[tuple[str, str, Any]], app: WSGIApp, token: str, expect: int) -> float:
-    """CPU milliseconds per request over ``requests`` (after a short warm-up)."""
+    """CPU milliseconds per request: the cheapest batch of 100 (after a short warm-up).
+
+    The cheapest batch rather than the mean, because what other processes do to this one (cache
+    misses, interrupts) only ever adds time; the minimum over many batches moves least.
+    """
     if requests[0][0] == "GET":
         for method, path, body in requests[:20]:
             call(app, method, path, token, body)
-    start = time.process_time()
-    for method, path, body in requests:
-        status, payload = call(app, method, path, token, body)
-        if status != expect:
-            raise RuntimeError(f"{name}: {method} {path} answered {status}: {payload[:300]!r}")
-    return (time.process_time() - start) * 1000 / len(requests)
+    best = float("inf")
+    for first in range(0, len(requests), BATCH):
+        batch = requests[first : first + BATCH]
+        start = time.process_time()
+        for method, path, body in batch:
+            status, payload = call(app, method, path, token, body)
+            if status != expect:
+                raise RuntimeError(f"{name}: {method} {path} answered {status}: {payload[:300]!r}")
+        best = min(best, (time.process_time() - start) * 1000 / len(batch))
+    return best
 
 
 def main() -> int:
@@ -134,6 +143,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             [("GET", f"/Users/{floor_ids[i % args.users]}", None) for i in range(reps)],
             200,
         ),
+        "floor.healthz": (floor, "floor", [("GET", "/healthz", None)] * reps, 200),
+        "scimgate.healthz": (app, token, [("GET", "/healthz", None)] * reps, 200),
         "users.get": (
             app,
             token,
@@ -177,7 +188,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                 profiler.disable()
             best[name] = min(best.get(name, ms), ms)
     for name, ms in best.items():
-        print(f"{name:24s} {ms:7.3f} ms CPU/request  (best of {args.rounds} rounds)")
+        print(f"{name:24s} {ms:7.3f} ms CPU/request  (cheapest batch of {BATCH}, {args.rounds} rounds)")
     floor_ms = best["floor.get"]
     print(f"users.get / floor.get    {best['users.get'] / floor_ms:7.2f}")
     if profiler is not None:

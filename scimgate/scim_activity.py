@@ -40,7 +40,6 @@ BATCH_DEFAULT = 50
 FLUSH_SECONDS_DEFAULT = 0.5
 _BUFFER_KEY = "scimgate_activity_buffer"
 PATH_MAX = 500
-_ENVIRON_START = "scimgate.activity_start"
 _EXTENSION_KEY = "scimgate_activity_engine"
 _engine_lock = threading.Lock()
 
@@ -94,11 +93,6 @@ def _engine(app: Flask) -> sa.Engine:
     return engine
 
 
-def _start() -> None:
-    if is_scim_path(request.path):
-        request.environ[_ENVIRON_START] = time.perf_counter()
-
-
 class _Buffer:
     """Rows recorded by this process and not yet written; one per app."""
 
@@ -145,7 +139,7 @@ def _record(response: Response) -> Response:
     if not is_scim_path(request.path):
         return response
     try:
-        start = request.environ.get(_ENVIRON_START, time.perf_counter())
+        start = scim_logging.request_started_at()
         row = {
             "at": utcnow(),
             "method": request.method[:10],
@@ -207,8 +201,7 @@ def write_rows(app: Flask, rows: list[dict]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Record every /scim/v2 request of this app."""
-    app.before_request(_start)
+    """Record every /scim/v2 request of this app (its start time is the one scim_logging keeps)."""
     app.after_request(_record)
 
 

@@ -247,3 +247,49 @@ def test_service_provider_config_advertises_both_pagination_methods(scim):
     pagination = scim.get("/ServiceProviderConfig").get_json()["pagination"]
     assert pagination["cursor"] is True and pagination["index"] is True
     assert pagination["maxPageSize"] == 1000
+
+
+def _statements_for(app, scim, **params) -> tuple[dict, list[str]]:
+    with count_statements(app) as statements:
+        response = scim.get("/Users", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), statements
+
+
+@pytest.mark.parametrize("attribute", ["userName", "urn:ietf:params:scim:schemas:core:2.0:User:userName"])
+def test_username_lookup_is_one_statement_with_the_groups(app, scim, attribute):
+    """The IdP's lookup before a create: the user and its groups in one SELECT."""
+    user = new_user(scim, "bjensen", emails=[{"value": "b@example.com", "type": "work", "primary": True}])
+    new_user(scim, "other")
+    group = new_group(scim, "Tour Guides", members=[user["id"]])
+    body, statements = _statements_for(app, scim, filter=f'{attribute} eq "bjensen"')
+    assert body["totalResults"] == 1 and body["itemsPerPage"] == 1 and body["startIndex"] == 1
+    found = body["Resources"][0]
+    assert found == scim.get(f"/Users/{user['id']}").get_json()
+    assert found["groups"] == [
+        {
+            "value": group["id"],
+            "$ref": f"http://localhost/scim/v2/Groups/{group['id']}",
+            "display": "Tour Guides",
+        }
+    ]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1
+
+
+def test_lookups_by_username_and_id_keep_list_semantics(scim):
+    user = new_user(scim, "bjensen")
+    assert listing(scim, filter='userName eq "BJENSEN"')["totalResults"] == 0  # case-sensitive
+    assert names(listing(scim, filter=f'id eq "{user["id"]}"')) == ["bjensen"]
+    assert listing(scim, filter='id eq "not-a-uuid"')["totalResults"] == 0
+    beyond = listing(scim, filter='userName eq "bjensen"', startIndex=2)
+    assert beyond["totalResults"] == 1 and beyond["Resources"] == [] and beyond["startIndex"] == 2
+    counted = listing(scim, filter='userName eq "bjensen"', count=0)
+    assert counted["totalResults"] == 1 and counted["Resources"] == []
+    narrowed = listing(scim, filter='userName eq "bjensen"', attributes="userName")
+    assert narrowed["Resources"] == [{"schemas": [urns.USER], "id": user["id"], "userName": "bjensen"}]
+    assert_error(
+        scim.get("/Users", query_string={"filter": 'userName eq "x"', "sortBy": "nope"}), 400, "invalidValue"
+    )
+    missing = listing(scim, filter='userName eq "nobody"')
+    assert missing["totalResults"] == 0 and missing["Resources"] == []

@@ -9,12 +9,19 @@ from flask import Response, current_app, request
 
 from scimgate.scim import urns
 
+_ENVIRON_BASE_URL = "scimgate.base_url"
+
 
 def base_url() -> str:
-    """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request."""
-    configured = current_app.config.get("BASE_URL") or ""
-    root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
-    return f"{root}/scim/v2"
+    """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request
+    (worked out once per request)."""
+    environ = request.environ
+    known = environ.get(_ENVIRON_BASE_URL)
+    if known is None:
+        configured = current_app.config.get("BASE_URL") or ""
+        root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
+        known = environ[_ENVIRON_BASE_URL] = f"{root}/scim/v2"
+    return known
 
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -40,7 +40,8 @@ def load_by_scim_id(
     """
     if not is_resource_id(scim_id):
         raise NotFound(f"{label} '{scim_id[:100]}' not found.")
-    if for_update:
+    if for_update and db.session.get_bind().dialect.name != "sqlite":
+        # SQLite has no row locks: a write request's BEGIN IMMEDIATE already holds the database's.
         db.session.execute(sa.select(lock_column).where(uuid_column == scim_id).with_for_update())
     found = db.session.execute(statement.where(uuid_column == scim_id)).unique().scalar_one_or_none()
     if found is None:

@@ -80,26 +80,38 @@ _USERS_JOIN = ScimUser.__table__.join(User.__table__, _user.id == _link.user_id)
     UserProfile.__table__, _profile.user_id == _user.id
 )
 
-# A GET by id: the user with its SCIM groups, one row per group (or one row without a group).
+# One user by a unique key (its SCIM id, or its userName: both have unique indexes), built once:
+# alone, or with its SCIM groups (one row per group, or one row without a group).
 _SCIM_GROUPS = DirectoryGroup.__table__.join(ScimGroup.__table__, _group_link.group_id == _group.id)
-_READ_WITH_GROUPS = (
-    sa.select(*USER_COLUMNS, _group_link.scim_group_uuid, _group.external_unique_name)
-    .select_from(
-        _USERS_JOIN.outerjoin(GroupMembership.__table__, _membership.user_id == _user.id).outerjoin(
-            _SCIM_GROUPS, _group.id == _membership.group_id
+UNIQUE_KEYS = {"id": _link.scim_user_uuid, "username": _user.username}
+
+
+def _by_key(column: Any, *, with_groups: bool) -> sa.Select:
+    if not with_groups:
+        return sa.select(*USER_COLUMNS).select_from(_USERS_JOIN).where(column == sa.bindparam("key"))
+    return (
+        sa.select(*USER_COLUMNS, _group_link.scim_group_uuid, _group.external_unique_name)
+        .select_from(
+            _USERS_JOIN.outerjoin(GroupMembership.__table__, _membership.user_id == _user.id).outerjoin(
+                _SCIM_GROUPS, _group.id == _membership.group_id
+            )
         )
+        .where(column == sa.bindparam("key"))
+        .order_by(_group.external_unique_name)
     )
-    .where(_link.scim_user_uuid == sa.bindparam("scim_id"))
-    .order_by(_group.external_unique_name)
-)
-_READ_ALONE = (
-    sa.select(*USER_COLUMNS).select_from(_USERS_JOIN).where(_link.scim_user_uuid == sa.bindparam("scim_id"))
-)
+
+
+_BY_KEY = {
+    (name, with_groups): _by_key(column, with_groups=with_groups)
+    for name, column in UNIQUE_KEYS.items()
+    for with_groups in (False, True)
+}
+_USERS = sa.select(*USER_COLUMNS).select_from(_USERS_JOIN)
 
 
 def users_statement() -> sa.Select:
-    """Every SCIM user's columns; callers add filters, order and limits."""
-    return sa.select(*USER_COLUMNS).select_from(_USERS_JOIN)
+    """Every SCIM user's columns (built once); callers add filters, order and limits."""
+    return _USERS
 
 
 def record_from_row(row: Any) -> UserRecord:
@@ -130,19 +142,27 @@ def record_of(user: User) -> UserRecord:
     )
 
 
-def read_user(scim_id: str, *, with_groups: bool) -> UserRecord:
-    """A SCIM user by id in one statement (with its groups when asked); unknown ids are 404."""
-    if not is_resource_id(scim_id):
-        raise NotFound(f"User '{scim_id[:100]}' not found.")
-    statement = _READ_WITH_GROUPS if with_groups else _READ_ALONE
-    rows = db.session.execute(statement, {"scim_id": scim_id}).all()
+def find_user(key: str, value: str, *, with_groups: bool) -> UserRecord | None:
+    """The SCIM user whose unique ``key`` (``id`` or ``username``) is ``value``, in one statement
+    (with its groups when asked), or None."""
+    rows = db.session.execute(_BY_KEY[key, with_groups], {"key": value}).all()
     if not rows:
-        raise NotFound(f"User '{scim_id}' not found.")
+        return None
     record = record_from_row(rows[0])
     if not with_groups:
         return record
     groups = tuple(UserGroupRef(row[_WIDTH], row[_WIDTH + 1]) for row in rows if row[_WIDTH] is not None)
     return record._replace(groups=groups)
+
+
+def read_user(scim_id: str, *, with_groups: bool) -> UserRecord:
+    """A SCIM user by id in one statement (with its groups when asked); unknown ids are 404."""
+    if not is_resource_id(scim_id):
+        raise NotFound(f"User '{scim_id[:100]}' not found.")
+    record = find_user("id", scim_id, with_groups=with_groups)
+    if record is None:
+        raise NotFound(f"User '{scim_id}' not found.")
+    return record
 
 
 def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:

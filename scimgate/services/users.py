@@ -20,7 +20,9 @@ from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
 from scimgate.scim.errors import InvalidValue, Uniqueness
 from scimgate.scim.filter_sql import to_sql
+from scimgate.scim.filters import Compare, Expr
 from scimgate.scim.patch import Operation, PatchEngine
+from scimgate.services import user_records
 from scimgate.services.attribute_maps import USER_ATTRIBUTES
 from scimgate.services.common import (
     ListQuery,
@@ -221,12 +223,40 @@ def delete_user(scim_id: str, if_match: str | None) -> None:
     scim_logging.lifecycle("user.deleted", scim_id=scim_id, user_id=user_id, userName=username)
 
 
+def unique_lookup(expr: Expr | None) -> tuple[str, str] | None:
+    """``(key, value)`` when the filter is ``userName eq "..."`` or ``id eq "..."``, else None.
+
+    That is how every IdP looks a user up before creating it, and both keys are unique, so such
+    a list is answered by one statement that finds at most one user (with its groups).
+    """
+    if not isinstance(expr, Compare) or expr.op != "eq" or not isinstance(expr.value, str):
+        return None
+    path = expr.path
+    if path.sub_attr is not None or (path.schema is not None and path.schema.lower() != urns.USER.lower()):
+        return None
+    key = path.attr.lower()
+    return (key, expr.value) if key in user_records.UNIQUE_KEYS else None
+
+
+def _lookup_page(key: str, value: str, query: ListQuery) -> Page:
+    """The page of a unique lookup: the user (when found and the page reaches it) and the total."""
+    with_groups = query.projection is None or query.projection.wants("groups")
+    found = user_records.find_user(key, value, with_groups=with_groups)
+    total = 0 if found is None else 1
+    if found is None or query.count == 0 or query.start_index > 1:
+        return Page(total, [])
+    return Page(total, [found])
+
+
 def list_users(query: ListQuery) -> Page:
     """A filtered, sorted page of SCIM users: one count and one page statement (Core rows)."""
+    column = sort_column(query.sort_by, USER_ATTRIBUTES, urns.USER)  # validates sortBy first
+    lookup = unique_lookup(query.filter) if query.cursor is None else None
+    if lookup is not None:
+        return _lookup_page(*lookup, query)
     statement = users_statement()
     if query.filter is not None:
         statement = statement.where(to_sql(query.filter, USER_ATTRIBUTES, [urns.USER]))
-    column = sort_column(query.sort_by, USER_ATTRIBUTES, urns.USER)
     # Every SCIM link has its user and profile (foreign keys), so without a filter the links
     # alone give the count: one small table instead of a three-table join.
     count = sa.select(sa.func.count()).select_from(ScimUser) if query.filter is None else None

@@ -9,8 +9,9 @@ from flask import Blueprint, Flask
 def init_app(app: Flask) -> None:
     """Register the pages, their security headers, and the development IdP only when allowed."""
     from scimgate import dev_idp
-    from scimgate.web import admin, pages, profile, security, signin
+    from scimgate.web import admin, pages, profile, security, session_interface, signin
 
+    session_interface.init_app(app)
     security.init_app(app)
     pages.init_app(app)
     app.register_blueprint(

@@ -1,0 +1,33 @@
+"""Cookie sessions only where a browser uses them.
+
+Flask opens the signed cookie session at the start of every request, which costs a serializer
+and an HMAC set-up even when nothing reads it. SCIM clients and load-balancer probes never send a
+session cookie and must never get one, so their paths get Flask's ``NullSession`` (reading it
+finds nothing; writing it raises) and the per-request cost is gone from the SCIM hot path.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+SESSIONLESS_PREFIXES = ("/scim/", "/healthz", "/readyz")
+
+
+def is_sessionless(path: str) -> bool:
+    """True for the SCIM API and the health probes."""
+    return path == "/scim" or path.startswith(SESSIONLESS_PREFIXES)
+
+
+class BrowserOnlySessionInterface(SecureCookieSessionInterface):
+    """The usual signed cookie session, except on paths no browser signs in to."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if is_sessionless(request.path):
+            return self.make_null_session(app)  # type: ignore[return-value]
+        return super().open_session(app, request)
+
+
+def init_app(app: Flask) -> None:
+    """Install the interface."""
+    app.session_interface = BrowserOnlySessionInterface()
