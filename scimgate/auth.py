@@ -32,7 +32,7 @@ def scim_error_response(error: ScimError) -> Response:
     return render_scim_error(error)
 
 
-def _allowed_schemes() -> list[str]:
+def _allowed_schemes() -> tuple[str, ...]:
     """The schemes the active client's plugin allows (e.g. Entra ID: Bearer only)."""
     from scimgate.api.hooks import active_hooks  # the API imports this module
 

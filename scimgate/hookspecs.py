@@ -58,7 +58,8 @@ def scimgate_auth_schemes(client: ClientProfile) -> list[str] | None:
     """Return the Authorization schemes (``"bearer"``, ``"basic"``) the client may use.
 
     The first non-None answer wins; the core default allows both. A refused scheme is a 401
-    whose reason (``scheme not allowed``) goes to scim-info.log.
+    whose reason (``scheme not allowed``) goes to scim-info.log. Asked once per client in each
+    process and remembered: answer from the profile alone.
     """
     raise NotImplementedError
 

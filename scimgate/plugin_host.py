@@ -49,6 +49,7 @@ class ClientHooks:
 
     def __init__(self, host: PluginHost, profile: ClientProfile) -> None:
         self.profile = profile
+        self._auth_schemes: tuple[str, ...] | None = None
         self._callers = {
             name: host.manager.subset_hook_caller(
                 name, remove_plugins=host.other_clients_plugins(profile.name)
@@ -56,10 +57,16 @@ class ClientHooks:
             for name in host.hook_names
         }
 
-    def auth_schemes(self) -> list[str]:
-        """The Authorization schemes (lower-case) this client may use."""
-        schemes = self._callers["scimgate_auth_schemes"](client=self.profile)
-        return [s.lower() for s in schemes or []]
+    def auth_schemes(self) -> tuple[str, ...]:
+        """The Authorization schemes (lower-case) this client may use.
+
+        Asked once per client and process (the hook sees only the client's profile), because
+        every SCIM request needs the answer before anything else.
+        """
+        if self._auth_schemes is None:
+            schemes = self._callers["scimgate_auth_schemes"](client=self.profile)
+            self._auth_schemes = tuple(s.lower() for s in schemes or [])
+        return self._auth_schemes
 
     def normalize_request(self, resource_type: str, action: str, payload: Any) -> None:
         """Let the client's plugins rewrite a parsed body in place."""

@@ -293,3 +293,17 @@ def test_lookups_by_username_and_id_keep_list_semantics(scim):
     )
     missing = listing(scim, filter='userName eq "nobody"')
     assert missing["totalResults"] == 0 and missing["Resources"] == []
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_startindex_pages_cover_every_user_once_in_order(scim, order):
+    """Unfiltered pages skip their offset in the link table's key index, then join the rows."""
+    created = [new_user(scim, f"walker{i:02d}")["userName"] for i in range(11)]
+    expected = created if order == "ascending" else list(reversed(created))
+    seen = []
+    for start in range(1, 13, 3):
+        body = listing(scim, startIndex=start, count=3, sortOrder=order)
+        assert body["totalResults"] == 11 and body["startIndex"] == start
+        seen += names(body)
+    assert seen == expected
+    assert listing(scim, startIndex=11, count=5)["itemsPerPage"] == 1

@@ -143,12 +143,16 @@ def paginate(
     count_statement: sa.Select | None = None,
     *,
     from_row: Callable[[Any], Any] | None = None,
+    narrow_key: ColumnElement | None = None,
 ) -> Page:
     """Run a count and one page query; the order is the sort attribute, then ``key`` (stable).
 
     ``count_statement`` may give a cheaper way to count the same rows (e.g. one table when
     there is no filter). ``statement`` selects one ORM entity, or, with ``from_row``, plain
     columns that ``from_row`` turns into an item (trailing columns added here are ignored).
+    ``narrow_key`` (a column equal to ``key`` in a one-table index, e.g. the link table's key)
+    lets an unsorted ``startIndex`` page skip its OFFSET rows in that index only, then join the
+    page's rows: the last page of 100k users no longer walks 100k joined rows.
     Index pagination uses OFFSET (``startIndex`` is 1-based); cursor
     pagination (RFC 9865) seeks past the last row of the previous page, so the last page costs
     what the first one does.
@@ -163,7 +167,12 @@ def paginate(
     if query.cursor is None:
         if query.count == 0 or query.start_index > total:  # also keeps a huge startIndex out of SQL
             return Page(total, [])
-        page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
+        if narrow_key is not None and sort_expr is None:
+            direction = narrow_key.desc() if query.descending else narrow_key.asc()
+            keys = sa.select(narrow_key).order_by(direction).offset(query.start_index - 1).limit(query.count)
+            page = statement.where(key.in_(keys.scalar_subquery())).order_by(*order)
+        else:
+            page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
         if from_row is not None:
             return Page(total, [from_row(row) for row in db.session.execute(page)])
         return Page(total, list(db.session.execute(page).unique().scalars().all()))

@@ -165,22 +165,24 @@ def read_user(scim_id: str, *, with_groups: bool) -> UserRecord:
     return record
 
 
+_GROUPS_OF_USERS = (
+    sa.select(_membership.user_id, _group_link.scim_group_uuid, _group.external_unique_name)
+    .select_from(
+        GroupMembership.__table__.join(DirectoryGroup.__table__, _group.id == _membership.group_id).join(
+            ScimGroup.__table__, _group_link.group_id == _group.id
+        )
+    )
+    .where(_membership.user_id.in_(sa.bindparam("user_ids", expanding=True)))
+    .order_by(_group.external_unique_name)
+)
+
+
 def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
-    """The SCIM groups of many users in one statement (no per-row queries)."""
+    """The SCIM groups of many users in one statement (built once; no per-row queries)."""
     if not user_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(_membership.user_id, _group_link.scim_group_uuid, _group.external_unique_name)
-        .select_from(
-            GroupMembership.__table__.join(DirectoryGroup.__table__, _group.id == _membership.group_id).join(
-                ScimGroup.__table__, _group_link.group_id == _group.id
-            )
-        )
-        .where(_membership.user_id.in_(user_ids))
-        .order_by(_group.external_unique_name)
-    )
     out: dict[int, list[UserGroupRef]] = {}
-    for user_id, scim_id, name in rows:
+    for user_id, scim_id, name in db.session.execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
         out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
     return out
 

@@ -170,6 +170,14 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     return record_of(user)
 
 
+def _with_groups(user: User) -> UserRecord:
+    """The record of a user being written, with its groups read in the same transaction (the
+    response shows them; reading them after the commit would cost a transaction of its own)."""
+    with db.session.no_autoflush:  # the write is flushed by the commit, where 409 is decided
+        groups = user_records.groups_for_users([user.id]).get(user.id, [])
+    return record_of(user)._replace(groups=tuple(groups))
+
+
 def _touch(user: User) -> None:
     assert user.scim is not None
     user.scim.version += 1
@@ -188,9 +196,10 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     changes = _apply_fields(user, data, replace=True)
     _touch(user)
     audit.record("user.replaced", "User", scim_id, target_name=user.username, changes=changes)
+    written = _with_groups(user)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
-    return record_of(user)
+    return written
 
 
 def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> UserRecord:
@@ -205,9 +214,10 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
     changes = _apply_fields(user, data, replace=False)
     _touch(user)
     audit.record("user.patched", "User", scim_id, target_name=user.username, changes=changes)
+    written = _with_groups(user)
     _commit_or_conflict(data["userName"])
     _log_changes(user, changes)
-    return record_of(user)
+    return written
 
 
 def delete_user(scim_id: str, if_match: str | None) -> None:
@@ -260,4 +270,7 @@ def list_users(query: ListQuery) -> Page:
     # Every SCIM link has its user and profile (foreign keys), so without a filter the links
     # alone give the count: one small table instead of a three-table join.
     count = sa.select(sa.func.count()).select_from(ScimUser) if query.filter is None else None
-    return paginate(statement, column, User.id, query, "User", count, from_row=record_from_row)
+    narrow = ScimUser.user_id if query.filter is None else None
+    return paginate(
+        statement, column, User.id, query, "User", count, from_row=record_from_row, narrow_key=narrow
+    )

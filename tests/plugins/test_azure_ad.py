@@ -185,8 +185,8 @@ def test_entra_plugin_registers_its_client_and_allows_bearer_only(app):
     """``azure_ad.scimgate_register_clients`` and ``azure_ad.scimgate_auth_schemes`` (row 22)."""
     host = get_host(app)
     assert host.manager.get_name(host.served_by[CLIENT]) == "scimgate_plugins.azure_ad"
-    assert host.hooks_for(CLIENT).auth_schemes() == ["bearer"]
-    assert host.hooks_for("okta").auth_schemes() == ["bearer", "basic"]
+    assert host.hooks_for(CLIENT).auth_schemes() == ("bearer",)
+    assert host.hooks_for("okta").auth_schemes() == ("bearer", "basic")
 
 
 BASIC_USER = "scim_account@example.com"

@@ -9,7 +9,7 @@ def test_default_auth_schemes_allow_bearer_and_basic(app):
     """``default_hooks.scimgate_auth_schemes``: both schemes unless a client's plugin says otherwise."""
     host = get_host(app)
     for client in ("okta", "pingfederate", "sailpoint", "one_identity", "an_unknown_client"):
-        assert host.hooks_for(client).auth_schemes() == ["bearer", "basic"]
+        assert host.hooks_for(client).auth_schemes() == ("bearer", "basic")
 
 
 def test_default_filter_is_kept_as_sent(app):

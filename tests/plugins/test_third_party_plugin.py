@@ -143,7 +143,7 @@ def test_onelogin_plugin_is_discovered_selected_and_used_end_to_end(onelogin_app
     assert stored_group(app, group["id"]) == ("OneLogin Role", {user["id"]})
 
     # scimgate_auth_schemes: OneLogin configures a bearer token only.
-    assert host.hooks_for(CLIENT).auth_schemes() == ["bearer"]
+    assert host.hooks_for(CLIENT).auth_schemes() == ("bearer",)
     assert scim.get("/Users", headers={"Authorization": "Basic b2w6cGFzcw=="}).status_code == 401
 
 
