@@ -31,7 +31,7 @@ sys.path.insert(0, str(BENCH))
 
 import servers  # noqa: E402
 
-BATCH = 100
+BATCH = 50
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -145,6 +145,15 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         ),
         "floor.healthz": (floor, "floor", [("GET", "/healthz", None)] * reps, 200),
         "scimgate.healthz": (app, token, [("GET", "/healthz", None)] * reps, 200),
+        "users.page_100": (
+            app,
+            token,
+            [
+                ("GET", f"/scim/v2/Users?count=100&startIndex={1 + (i * 100) % args.users}", None)
+                for i in range(reps // 20)
+            ],
+            200,
+        ),
         "users.get": (
             app,
             token,

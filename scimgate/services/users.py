@@ -270,7 +270,8 @@ def list_users(query: ListQuery) -> Page:
     # Every SCIM link has its user and profile (foreign keys), so without a filter the links
     # alone give the count: one small table instead of a three-table join.
     count = sa.select(sa.func.count()).select_from(ScimUser) if query.filter is None else None
-    narrow = ScimUser.user_id if query.filter is None else None
-    return paginate(
-        statement, column, User.id, query, "User", count, from_row=record_from_row, narrow_key=narrow
-    )
+    # Table columns (not ORM attributes) as keys keep an unfiltered, unsorted page (an IdP's
+    # full sync) a plain Core statement, without the ORM's per-row result machinery.
+    narrow = ScimUser.__table__.c.user_id if query.filter is None else None
+    key = User.__table__.c.id
+    return paginate(statement, column, key, query, "User", count, from_row=record_from_row, narrow_key=narrow)
