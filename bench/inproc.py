@@ -32,6 +32,7 @@ sys.path.insert(0, str(BENCH))
 import servers  # noqa: E402
 
 BATCH = 50
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -136,6 +137,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             raise RuntimeError(f"seeding answered {status}: {payload[:300]!r}")
         ids.append(json.loads(payload)["id"])
     reps = args.repeat
+    status, payload = call(app, "POST", "/scim/v2/Groups", token, {"schemas": [GROUP], "displayName": "Big"})
+    group_id = json.loads(payload)["id"]
+    for first in range(0, len(ids), 100):
+        members = [{"value": value} for value in ids[first : first + 100]]
+        call(app, "PATCH", f"/scim/v2/Groups/{group_id}", token, member_patch("add", members))
     scenarios: dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], int]] = {
         "floor.get": (
             floor,
@@ -151,6 +157,21 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             [
                 ("GET", f"/scim/v2/Users?count=100&startIndex={1 + (i * 100) % args.users}", None)
                 for i in range(reps // 20)
+            ],
+            200,
+        ),
+        "group.remove_add_one_member": (
+            app,
+            token,
+            [
+                (
+                    "PATCH",
+                    f"/scim/v2/Groups/{group_id}",
+                    member_patch("remove", None, f'members[value eq "{ids[(i // 2) % len(ids)]}"]')
+                    if i % 2 == 0
+                    else member_patch("add", [{"value": ids[(i // 2) % len(ids)]}]),
+                )
+                for i in range(reps // 4)
             ],
             200,
         ),
@@ -225,6 +246,14 @@ def user_body(i: int) -> dict[str, Any]:
         "externalId": f"00u{i:017d}",
         "active": True,
     }
+
+
+def member_patch(op: str, value: Any, path: str = "members") -> dict[str, Any]:
+    """Okta's member add (a list of values) and remove (a value filter)."""
+    operation: dict[str, Any] = {"op": op, "path": path}
+    if value is not None:
+        operation["value"] = value
+    return {"schemas": [PATCH_OP], "Operations": [operation]}
 
 
 def patch_active(value: bool) -> dict[str, Any]:
