@@ -84,24 +84,34 @@ def test_requests_are_written_in_batches_off_the_request_path(
 ) -> None:
     """Nothing is written per request; a full buffer is written in one INSERT; the background
     thread writes the rest within the flush interval."""
+    import threading
     import time
 
+    scim_activity.flush(app)
     monkeypatch.setitem(app.config, "SCIM_ACTIVITY_BATCH", 5)
     writes: list[int] = []
     original = scim_activity.write_rows
+    original_background = scim_activity.background_flush
+    background_may_run = threading.Event()
 
     def counting(application: Flask, batch: list[dict]) -> None:
         writes.append(len(batch))
         original(application, batch)
 
+    def held_background(application: Flask) -> int:
+        background_may_run.wait(10)  # the thread's interval must not split the batch below
+        return original_background(application)
+
     monkeypatch.setattr(scim_activity, "write_rows", counting)
+    monkeypatch.setattr(scim_activity, "background_flush", held_background)
     for _ in range(7):
         scim.get("/ServiceProviderConfig")
-    assert writes[:1] == [5]  # the fifth request wrote the five queued rows at once
+    assert writes == [5]  # the fifth request wrote the five queued rows at once; no other write
+    background_may_run.set()
     deadline = time.monotonic() + 5
     while sum(writes) < 7 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sum(writes) == 7 and len(writes) == 2  # the background flush wrote the last two
+    assert writes == [5, 2]  # the background flush wrote the last two
 
 
 def test_a_failing_write_never_breaks_the_scim_response(
