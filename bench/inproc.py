@@ -76,7 +76,9 @@ def call(app: WSGIApp, method: str, path: str, token: str, body: Any = None) -> 
     return int(status[0].split()[0]), payload
 
 
-def measure(name: str, requests: list[tuple[str, str, Any]], app: WSGIApp, token: str, expect: int) -> float:
+def measure(
+    name: str, requests: list[tuple[str, str, Any]], app: WSGIApp, token: str, expect: int | tuple[int, ...]
+) -> float:
     """CPU milliseconds per request: the cheapest batch of 100 (after a short warm-up).
 
     The cheapest batch rather than the mean, because what other processes do to this one (cache
@@ -91,7 +93,7 @@ def measure(name: str, requests: list[tuple[str, str, Any]], app: WSGIApp, token
         start = time.process_time()
         for method, path, body in batch:
             status, payload = call(app, method, path, token, body)
-            if status != expect:
+            if status not in (expect if isinstance(expect, tuple) else (expect,)):
                 raise RuntimeError(f"{name}: {method} {path} answered {status}: {payload[:300]!r}")
         best = min(best, (time.process_time() - start) * 1000 / len(batch))
     return best
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     for first in range(0, len(ids), 100):
         members = [{"value": value} for value in ids[first : first + 100]]
         call(app, "PATCH", f"/scim/v2/Groups/{group_id}", token, member_patch("add", members))
-    scenarios: dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], int]] = {
+    scenarios: dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], Any]] = {
         "floor.get": (
             floor,
             "floor",
@@ -173,7 +175,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                 )
                 for i in range(reps // 4)
             ],
-            200,
+            (200, 204),  # 204 above SCIM_PATCH_BODY_MAX_MEMBERS (1000) members
         ),
         "users.get": (
             app,

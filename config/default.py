@@ -14,8 +14,9 @@ class DefaultConfig:
     # Paging: RFC 7644 §3.4.2.4 lets the provider cap ``count``; /ServiceProviderConfig advertises it.
     SCIM_MAX_RESULTS = 1000
     SCIM_DEFAULT_COUNT = 100
-    # A group PATCH answers 204 instead of the full group once it has more active members than
-    # this: an IdP's one-member change must not cost a 100k-member response (RFC 7644 §3.5.2).
+    # A group PATCH answers 204 instead of the full group once it has more members (deactivated
+    # ones count) than this: an IdP's one-member change must not cost a 100k-member response
+    # (RFC 7644 §3.5.2).
     SCIM_PATCH_BODY_MAX_MEMBERS = 1000
     # A GET of a group with more active members than this streams its member list.
     SCIM_STREAM_MEMBERS_ABOVE = 5000

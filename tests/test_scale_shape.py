@@ -168,3 +168,43 @@ def test_a_100k_member_group_streams_in_bounded_batches(app, scim):
     assert len(members) == 100_000
     assert len(chunks) >= 20  # written batch by batch (5001 members each), not as one string
     assert len(statements) < 15
+
+
+def test_the_204_threshold_counts_deactivated_members_and_joins_nothing(app, scim):
+    """The check reads the membership index only: a deactivated member counts toward the limit."""
+    users = [new_user(scim, f"d{i}")["id"] for i in range(4)]
+    group = new_group(scim, "g", members=users[:3])
+    scim.patch(
+        f"/Users/{users[0]}",
+        json={"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]},
+    )
+    body = {
+        "schemas": [urns.PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[3]}]}],
+    }
+    app.config["SCIM_PATCH_BODY_MAX_MEMBERS"] = 3
+    try:
+        with count_statements(app) as statements:
+            response = scim.patch(f"/Groups/{group['id']}", json=body)
+    finally:
+        app.config["SCIM_PATCH_BODY_MAX_MEMBERS"] = 1000
+    assert response.status_code == 204  # 4 membership rows > 3, although only 3 members are active
+    checks = [s for s in statements if "OFFSET" in s.upper() and "group_membership" in s]
+    assert len(checks) == 1 and "auth_user" not in checks[0] and "userprofile" not in checks[0]
+    assert len(scim.get(f"/Groups/{group['id']}").get_json()["members"]) == 3  # the inactive one is hidden
+
+
+def test_okta_single_member_removal_removes_only_that_member(app, scim):
+    users = [new_user(scim, f"r{i}")["id"] for i in range(3)]
+    group = new_group(scim, "g", members=users)
+    remove = {
+        "schemas": [urns.PATCH_OP],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{users[1]}"]'}],
+    }
+    assert scim.patch(f"/Groups/{group['id']}", json=remove).status_code == 200
+    assert {m["value"] for m in scim.get(f"/Groups/{group['id']}").get_json()["members"]} == {
+        users[0],
+        users[2],
+    }
+    again = scim.patch(f"/Groups/{group['id']}", json=remove)  # a non-member: nothing to remove, no error
+    assert again.status_code == 200 and len(again.get_json()["members"]) == 2

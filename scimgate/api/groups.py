@@ -27,12 +27,13 @@ def render_groups(
 
 
 def patch_without_body(group: DirectoryGroup, projection: Projection) -> bool:
-    """A PATCH of a group with more active members than ``SCIM_PATCH_BODY_MAX_MEMBERS`` answers
-    204 (RFC 7644 §3.5.2 allows it): one member change must not cost a 100k-member response."""
+    """A PATCH of a group with more members than ``SCIM_PATCH_BODY_MAX_MEMBERS`` answers 204
+    (RFC 7644 §3.5.2 allows it): one member change must not cost a 100k-member response. The
+    count includes deactivated members, so the check reads one index and nothing else."""
     if not projection.wants("members"):
         return False
     limit = current_app.config["SCIM_PATCH_BODY_MAX_MEMBERS"]
-    return memberships.has_more_active_members_than(group.id, limit)
+    return memberships.has_more_members_than(group.id, limit)
 
 
 def get_group_response(group: DirectoryGroup, projection: Projection, headers: dict[str, str]):

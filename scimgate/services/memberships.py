@@ -19,7 +19,7 @@ from scimgate import scim_logging
 from scimgate.extensions import db
 from scimgate.models import GroupMembership, ScimUser, User, UserProfile
 from scimgate.scim.filter_sql import to_sql
-from scimgate.scim.filters import Expr
+from scimgate.scim.filters import Compare, Expr
 from scimgate.services.attribute_maps import MEMBER_FILTER_ATTRIBUTES, MEMBER_FILTER_TABLES, user_is_active
 
 CHUNK = 900  # stays below every SQLite build's bound-parameter limit
@@ -116,8 +116,38 @@ def remove_members(group_id: int, values: list[str]) -> list[str]:
     return removed
 
 
+_membership = GroupMembership.__table__.c
+_REMOVE_BY_SCIM_ID = sa.delete(GroupMembership.__table__).where(
+    _membership.group_id == sa.bindparam("group_id"),
+    _membership.user_id.in_(
+        sa.select(ScimUser.__table__.c.user_id).where(
+            ScimUser.__table__.c.scim_user_uuid == sa.bindparam("scim_id")
+        )
+    ),
+)
+
+
+def _single_member_id(value_filter: Expr) -> str | None:
+    """The id in ``members[value eq "<id>"]`` (Okta's removal of one member), else None."""
+    if (
+        not isinstance(value_filter, Compare)
+        or value_filter.op != "eq"
+        or not isinstance(value_filter.value, str)
+    ):
+        return None
+    path = value_filter.path
+    if path.schema is not None or path.sub_attr is not None or path.attr.lower() != "value":
+        return None
+    return value_filter.value
+
+
 def remove_members_matching(group_id: int, value_filter: Expr) -> int:
-    """Remove the members a path filter selects (``members[value eq "..."]``), in one statement."""
+    """Remove the members a path filter selects (``members[value eq "..."]``), in one statement
+    (a prebuilt one for the usual single ``value eq`` removal)."""
+    scim_id = _single_member_id(value_filter)
+    if scim_id is not None:
+        result = db.session.execute(_REMOVE_BY_SCIM_ID, {"group_id": group_id, "scim_id": scim_id})
+        return result.rowcount or 0
     link, user, profile = MEMBER_FILTER_TABLES
     condition: ColumnElement[bool] = to_sql(value_filter, MEMBER_FILTER_ATTRIBUTES, [])
     selected = (
@@ -140,17 +170,22 @@ def clear_members(group_id: int) -> int:
     return result.rowcount or 0
 
 
-def has_more_active_members_than(group_id: int, limit: int) -> bool:
-    """True when the group has more than ``limit`` active members; reads at most limit+1 rows."""
-    statement = (
-        sa.select(GroupMembership.user_id)
-        .join(User, User.id == GroupMembership.user_id)
-        .join(UserProfile, UserProfile.user_id == GroupMembership.user_id)
-        .where(GroupMembership.group_id == group_id, user_is_active())
-        .offset(limit)
-        .limit(1)
-    )
-    return db.session.execute(statement).first() is not None
+_MEMBER_BEYOND = (
+    sa.select(_membership.user_id)
+    .where(_membership.group_id == sa.bindparam("group_id"))
+    .order_by(_membership.user_id)
+    .offset(sa.bindparam("limit"))
+    .limit(1)
+)
+
+
+def has_more_members_than(group_id: int, limit: int) -> bool:
+    """True when the group has more than ``limit`` membership rows (active or not).
+
+    Reads at most limit+1 entries of the membership key index and joins nothing, so deciding
+    to answer a big group's PATCH with 204 stays cheap whatever the group's size.
+    """
+    return db.session.execute(_MEMBER_BEYOND, {"group_id": group_id, "limit": limit}).first() is not None
 
 
 def _active_member_rows(group_id: int) -> sa.Select:
