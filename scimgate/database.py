@@ -29,7 +29,11 @@ from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-RETRY_ATTEMPTS = 5
+# Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
+# lose several times in a row under SERIALIZABLE; ten attempts with capped exponential backoff
+# (at most about 8 s of waiting in all) keep that a retry, never a 503.
+RETRY_ATTEMPTS = 10
+RETRY_BACKOFF_DOUBLINGS = 5
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 _installed = False
 
@@ -135,7 +139,7 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
                     raise ScimError(
                         "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}
                     ) from error
-                time.sleep(random.uniform(0.01, 0.05) * (2**attempt))
+                time.sleep(random.uniform(0.01, 0.05) * (2 ** min(attempt, RETRY_BACKOFF_DOUBLINGS)))
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
