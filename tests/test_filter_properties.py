@@ -65,7 +65,8 @@ values = st.one_of(
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(st.characters(exclude_characters="\x00"), max_size=12),  # NUL: see the test below
+    # NUL and lone surrogates no database can store: refused on purpose (see the test below).
+    st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12),
 )
 paths = st.builds(AttrPath, schemas, names, st.none() | names)
 plain_paths = st.builds(AttrPath, st.none(), names, st.none())
