@@ -190,3 +190,20 @@ def test_logs_contain_no_secret_after_using_every_credential(
         assert "$argon2" not in text
     assert "principal=basic:" in read_log(log_dir, "scim-info.log")
     _assert_every_line_has_a_request_id(log_dir)
+
+
+def test_log_lines_are_exactly_what_logging_formats():
+    """The hand-built line of the hot path equals ``logging.Formatter(FORMAT)``'s, tracebacks too."""
+    import logging
+
+    from scimgate.scim_logging import FORMAT, _LineFormatter
+
+    ours, reference = _LineFormatter(FORMAT), logging.Formatter(FORMAT)
+    for created in (1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.5):
+        record = logging.makeLogRecord(
+            {"msg": "request %s", "args": ("status=200",), "levelname": "INFO", "request_id": "abc123"}
+        )
+        record.created, record.msecs = created, int((created - int(created)) * 1000)
+        assert ours.format(record) == reference.format(record)
+    multi = logging.makeLogRecord({"msg": "boom\nline two", "levelname": "ERROR", "request_id": "r1"})
+    assert ours.format(multi) == reference.format(multi).replace("\n", "\n[r1] | ")

@@ -448,3 +448,16 @@ def test_profile_fields_can_be_changed_while_scim_is_off(app: Flask, client: Fla
         carol = db.session.scalars(db.select(User).where(User.username == "carol")).one()
         assert (carol.profile.display_name, carol.email) == ("Carol C.", "carol@example.com")
     assert post(client, "/profile", {"email": "not-an-address"}).status_code == 400
+
+
+def test_no_cookie_session_is_opened_for_scim_or_the_probes(app: Flask) -> None:
+    """SCIM clients and load balancers never sign in: their paths get Flask's null session."""
+    from flask import request
+
+    interface = app.session_interface
+    for path in ("/scim/v2/Users", "/scim/v2", "/healthz", "/readyz"):
+        with app.test_request_context(path):
+            assert interface.is_null_session(interface.open_session(app, request)), path
+    for path in ("/login", "/profile", "/admin/users", "/scimx"):
+        with app.test_request_context(path):
+            assert not interface.is_null_session(interface.open_session(app, request)), path

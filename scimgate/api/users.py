@@ -19,15 +19,12 @@ def render_users(
     """Render users; groups not read with the users come from one statement for the whole page,
     and only when ``groups`` is wanted (a user created by this very request belongs to no SCIM
     group yet: no statement at all)."""
-    wanted = projection.wants("groups") and not created
-    unread = [u.user_id for u in items if u.groups is None] if wanted else []
-    groups = user_records.groups_for_users(unread) if unread else {}
-    render = user_records.render_user
+    if not projection.wants("groups") or created:
+        return [projection.apply(user_records.render_user(u, None, base)) for u in items]
+    unread = [u.user_id for u in items if u.groups is None]
+    fetched = user_records.groups_for_users(unread) if unread else {}
     return [
-        projection.apply(render(u, (u.groups if u.groups is not None else groups.get(u.user_id)), base))
-        if wanted
-        else projection.apply(render(u, None, base))
-        for u in items
+        projection.apply(user_records.render_user(u, fetched.get(u.user_id, u.groups), base)) for u in items
     ]
 
 

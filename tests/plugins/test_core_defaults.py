@@ -28,3 +28,21 @@ def test_client_plugins_run_only_for_their_client():
     assert payload["Operations"][0] == {"op": "Replace", "path": "active", "value": "False"}
     host.hooks_for("azure_active_directory").normalize_request("User", "patch", payload)
     assert payload["Operations"][0] == {"op": "replace", "path": "active", "value": False}
+
+
+def test_auth_schemes_are_asked_once_per_client_and_process():
+    """Every SCIM request needs the schemes first, so the answer is remembered per client."""
+    from scimgate.hookspecs import hookimpl
+
+    calls: list[str] = []
+
+    class CountingPlugin:
+        @hookimpl(tryfirst=True)
+        def scimgate_auth_schemes(self, client):
+            calls.append(client.name)
+
+    host = PluginHost(load_entry_points=False, extra_plugins=(CountingPlugin(),))
+    for _ in range(3):
+        assert host.hooks_for("okta").auth_schemes() == ("bearer", "basic")
+    assert host.hooks_for("azure_active_directory").auth_schemes() == ("bearer",)
+    assert calls == ["okta", "azure_active_directory"]
