@@ -152,10 +152,9 @@ def paginate(
     columns that ``from_row`` turns into an item (trailing columns added here are ignored).
     ``narrow_key`` (a column equal to ``key`` in a one-table index, e.g. the link table's key)
     lets an unsorted ``startIndex`` page skip its OFFSET rows in that index only, then join the
-    page's rows: the last page of 100k users no longer walks 100k joined rows.
-    Index pagination uses OFFSET (``startIndex`` is 1-based); cursor
-    pagination (RFC 9865) seeks past the last row of the previous page, so the last page costs
-    what the first one does.
+    page's rows: the last page of 100k users no longer walks 100k joined rows. Index pagination
+    uses OFFSET (``startIndex`` is 1-based); cursor pagination (RFC 9865) seeks past the last row
+    of the previous page, so the last page costs what the first one does.
     """
     from scimgate.services import cursors
 
