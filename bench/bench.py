@@ -301,7 +301,9 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "clock_ticks_per_s": driver.CLK_TCK,
+        "cpu_clock": "schedstat ns"
+        if os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/schedstat")
+        else f"stat ticks ({driver.CLK_TCK}/s)",
         "scimgate": source,
     }
 

@@ -1,10 +1,18 @@
 """SCIM workload driver: runs scenarios against any SCIM base URL and measures each one.
 
 Per scenario it reports ops/s, p50/p95/p99 latency (client side, one request at a time over
-loopback) and the SERVER's CPU milliseconds per operation: the utime+stime of the server's worker
-processes (``/proc/<pid>/stat``, in ``SC_CLK_TCK`` ticks) read around every request and summed
-per scenario, divided by the number of operations. With gunicorn the workers are the children of
-the master pid given; the master's own CPU (it only supervises) is left out.
+loopback) and the SERVER's CPU milliseconds per operation: the CPU time of the server's worker
+processes, all threads, in nanoseconds (``/proc/<pid>/task/<tid>/schedstat``; ``/proc/<pid>/stat``
+ticks where schedstat is missing), summed per scenario and divided by the number of operations.
+With gunicorn the workers are the children of the master pid given; the master's own CPU (it only
+supervises) is left out.
+
+Each request is charged from the moment it is sent until the next request is sent (the last one
+until the workers are idle again), not only while the client waits for the answer: a server
+keeps working after the client has the whole response (the end of a chunked body, its access log,
+closing the connection, a background flush), and a running thread's CPU reaches ``/proc`` only
+when it sleeps or at a timer tick. Reading around the response lost most of a fast in-memory
+server's CPU (the peer's GET: 0.26 of 0.61 ms, see docs/performance.md).
 
 Standalone use (the orchestrator ``bench/bench.py`` calls the same functions)::
 
@@ -34,7 +42,11 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-MS_PER_TICK = 1000 / CLK_TCK
+NS_PER_TICK = 1_000_000_000 // CLK_TCK
+# After a stream's last request: how long the workers must stay idle before their CPU is read, and
+# the longest wait (scimgate's activity thread flushes every 0.5 s: one flush is in the figure).
+SETTLE_QUIET_S = 0.05
+SETTLE_MAX_S = 1.5
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,6 +75,31 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
+def _process_cpu_ns(pid: int) -> int:
+    """CPU time of every thread of ``pid`` in ns: schedstat's precise run time, else stat's ticks.
+
+    A vanished thread or process counts 0 (its time left with it, as a worker restart would).
+    """
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    total = 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as handle:
+                total += int(handle.read().split()[0])
+        except FileNotFoundError:
+            try:
+                fields = _stat_fields(pid)
+            except OSError:
+                return total
+            return (int(fields[11]) + int(fields[12])) * NS_PER_TICK  # utime, stime: whole process
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _status_kb(pid: int, key: str) -> int:
     with open(f"/proc/{pid}/status") as handle:
         for line in handle:
@@ -89,19 +126,24 @@ class ServerProbe:
             self._workers = children_of(self.master_pid) or [self.master_pid]
         return self._workers
 
-    def ticks(self) -> int | None:
-        """Sum of utime+stime of the workers, in clock ticks."""
+    def cpu_ns(self) -> int | None:
+        """CPU time of the workers (every thread), in nanoseconds."""
         pids = self.workers()
         if not pids:
             return None
-        total = 0
-        for pid in pids:
-            try:
-                fields = _stat_fields(pid)
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return total
+        return sum(_process_cpu_ns(pid) for pid in pids)
+
+    def settle(self, quiet_s: float = SETTLE_QUIET_S, max_s: float = SETTLE_MAX_S) -> int | None:
+        """Wait until the workers' CPU stops moving for ``quiet_s`` (at most ``max_s``); return it."""
+        deadline = time.monotonic() + max_s
+        last = self.cpu_ns()
+        while time.monotonic() < deadline:
+            time.sleep(quiet_s)
+            now = self.cpu_ns()
+            if now == last:
+                break
+            last = now
+        return last
 
     def rss_kb(self) -> int | None:
         """Current resident memory of the largest worker."""
@@ -227,7 +269,7 @@ class ScenarioResult:
     p99_ms: float | None = None
     mean_ms: float | None = None
     cpu_ms_per_op: float | None = None
-    cpu_ticks: int | None = None
+    cpu_ns: int | None = None
     first_error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -241,7 +283,7 @@ class _Accumulator:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     first_error: str | None = None
-    ticks: int = 0
+    cpu_ns: int = 0
     seconds: float = 0.0
 
 
@@ -260,8 +302,10 @@ def run(
 ) -> dict[str, ScenarioResult]:
     """Send ``requests`` one after the other; return one result per bucket, in first-seen order.
 
-    The server CPU of each request is the change of the workers' ticks around it, so buckets
-    interleaved in one stream (remove one member, add it back, ...) are still measured apart.
+    The server CPU of each request is the change of the workers' CPU from its start to the
+    next request's start (after the last one: until the workers are idle), so buckets
+    interleaved in one stream (remove one member, add it back, ...) are still measured apart and
+    nothing a request costs after its response is lost.
     ``requests`` may be a generator that reads what ``on_reply`` stored (e.g. a next cursor).
     Past ``max_seconds`` it stops before the next request of the stream's first bucket, so the
     operation counts are bounded in time as well.
@@ -269,21 +313,23 @@ def run(
     buckets: dict[str, _Accumulator] = {}
     deadline = time.monotonic() + max_seconds
     first_bucket: str | None = None
+    pending: _Accumulator | None = None  # the previous request's bucket, charged until now
+    mark = probe.settle()
     for req in requests:
         first_bucket = first_bucket or req.bucket
         if req.bucket == first_bucket and time.monotonic() > deadline:
             break  # only at the start of a cycle, so a remove is always followed by its add
         acc = buckets.setdefault(req.bucket, _Accumulator())
-        before = probe.ticks()
+        now = probe.cpu_ns()
+        if pending is not None and mark is not None and now is not None:
+            pending.cpu_ns += now - mark
+        mark, pending = now, acc
         start = time.perf_counter()
         try:
             reply = client.request(req.method, req.path, req.body, req.params)
         except (http.client.HTTPException, OSError) as error:
             reply = Reply(0, str(error).encode(), time.perf_counter() - start)
         wall = time.perf_counter() - start
-        after = probe.ticks()
-        if before is not None and after is not None:
-            acc.ticks += after - before
         acc.seconds += wall
         acc.latencies.append(reply.seconds * 1000)
         if reply.status not in req.expect:
@@ -292,6 +338,9 @@ def run(
                 acc.first_error = f"{req.method} {req.path} -> {reply.status}: {reply.body[:300]!r}"
         if on_reply is not None:
             on_reply(req, reply)
+    end = probe.settle()
+    if pending is not None and mark is not None and end is not None:
+        pending.cpu_ns += end - mark
     results = {}
     for name, acc in buckets.items():
         ordered = sorted(acc.latencies)
@@ -306,10 +355,8 @@ def run(
             p95_ms=round(_percentile(ordered, 0.95), 3) if ops else None,
             p99_ms=round(_percentile(ordered, 0.99), 3) if ops else None,
             mean_ms=round(statistics.fmean(ordered), 3) if ops else None,
-            cpu_ms_per_op=round(acc.ticks * MS_PER_TICK / ops, 3)
-            if ops and probe.master_pid is not None
-            else None,
-            cpu_ticks=acc.ticks if probe.master_pid is not None else None,
+            cpu_ms_per_op=round(acc.cpu_ns / 1e6 / ops, 3) if ops and probe.master_pid is not None else None,
+            cpu_ns=acc.cpu_ns if probe.master_pid is not None else None,
             first_error=acc.first_error,
             extra={"loadavg_1m": round(os.getloadavg()[0], 2)},
         )
