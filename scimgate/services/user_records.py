@@ -3,8 +3,8 @@
 Reads are the bulk of an IdP's traffic (a sync looks every user up before it writes), so they
 skip the ORM: a GET by id is one statement (the user, its profile and SCIM link, and its SCIM
 groups through outer joins), and a page is one statement plus one for the groups of the whole
-page. Writes still go through the ORM (``services.users``) and hand back a record made with
-``record_of`` so both are rendered by the same function.
+page. Writes (``services.user_writes``) read with the same statement and hand back the record as
+written, so every response is rendered by the same function.
 """
 
 from __future__ import annotations
@@ -117,29 +117,6 @@ def users_statement() -> sa.Select:
 def record_from_row(row: Any) -> UserRecord:
     """A record from a row that starts with ``USER_COLUMNS`` (extra trailing columns ignored)."""
     return UserRecord(*row[:_WIDTH])
-
-
-def record_of(user: User) -> UserRecord:
-    """A record of an ORM user just written (its groups unread)."""
-    link, profile = user.scim, user.profile
-    assert link is not None, "only SCIM-linked users are rendered"
-    return UserRecord(
-        user.id,
-        link.scim_user_uuid,
-        link.external_id,
-        user.username,
-        user.first_name,
-        user.last_name,
-        profile.display_name,
-        user.email,
-        link.email_type,
-        link.email_primary,
-        user.is_active,
-        profile.is_suspended,
-        link.created,
-        link.last_modified,
-        link.version,
-    )
 
 
 def find_user(key: str, value: str, *, with_groups: bool) -> UserRecord | None:

@@ -2,11 +2,14 @@
 
 The reference's rules live here: the username is unique and case-sensitive; one email is stored
 (primary first, else alphabetically first); ``active`` maps to ``is_active``/``is_suspended``.
+Reads come from ``user_records`` and writes go through ``user_writes`` (SQL Core, no ORM).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scimgate import audit, scim_logging
 from scimgate.extensions import db
-from scimgate.models import ScimUser, User, UserProfile, utcnow
+from scimgate.models import ScimUser, User, utcnow
 from scimgate.payloads import USER_SCHEMA, load
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
@@ -22,23 +25,22 @@ from scimgate.scim.errors import InvalidValue, Uniqueness
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.filters import Compare, Expr
 from scimgate.scim.patch import Operation, PatchEngine
-from scimgate.services import user_records
+from scimgate.services import user_records, user_writes
 from scimgate.services.attribute_maps import USER_ATTRIBUTES
 from scimgate.services.common import (
     ListQuery,
     Page,
     check_if_match,
-    load_by_scim_id,
     paginate,
     sort_column,
 )
 from scimgate.services.user_records import (
     UserRecord,
     record_from_row,
-    record_of,
     render_user,
     users_statement,
 )
+from scimgate.services.user_writes import Changes
 
 
 def choose_email(emails: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -54,69 +56,62 @@ def choose_email(emails: list[dict[str, Any]] | None) -> dict[str, Any]:
     return min(primaries or candidates, key=lambda e: (e["value"].casefold(), e["value"]))
 
 
-def _base_user_query() -> sa.Select:
-    return sa.select(User).join(ScimUser, ScimUser.user_id == User.id).join(UserProfile)
+def user_values(data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
+    """The record fields a validated body sets, by the reference's rules.
 
-
-def get_user(scim_id: str, *, for_update: bool = False) -> User:
-    """Load a SCIM user by id (its profile and link joined in); unknown ids are 404."""
-    return load_by_scim_id(
-        "User", scim_id, _base_user_query(), ScimUser.scim_user_uuid, ScimUser.user_id, for_update=for_update
-    )
-
-
-def _apply_fields(user: User, data: dict[str, Any], *, replace: bool) -> dict[str, tuple[Any, Any]]:
-    """Copy validated attributes onto the rows; return {field: (before, after)} of what changed."""
-    link = user.scim
-    assert link is not None
-    changes: dict[str, tuple[Any, Any]] = {}
-
-    def put(obj: Any, attr: str, value: Any, label: str) -> None:
-        before = getattr(obj, attr)
-        if before != value:
-            setattr(obj, attr, value)
-            changes[label] = (before, value)
-
+    One email is stored (``choose_email``). ``active: true`` also lifts a suspension; ``active:
+    false`` deactivates; an omitted ``active`` keeps the current state. An omitted
+    ``externalId`` is kept on PUT (the IdP's link id) and cleared on PATCH's full result.
+    """
     name = data.get("name") or {}
     email = choose_email(data.get("emails"))
-    put(user, "username", data["userName"], "userName")
-    put(user, "first_name", name.get("givenName") or "", "name.givenName")
-    put(user, "last_name", name.get("familyName") or "", "name.familyName")
-    put(user.profile, "display_name", data.get("displayName") or "", "displayName")
-    put(user, "email", email.get("value", ""), "emails")
-    put(link, "email_type", email.get("type"), "emails.type")
-    put(link, "email_primary", email.get("primary"), "emails.primary")
+    values: dict[str, Any] = {
+        "username": data["userName"],
+        "first_name": name.get("givenName") or "",
+        "last_name": name.get("familyName") or "",
+        "display_name": data.get("displayName") or "",
+        "email": email.get("value", ""),
+        "email_type": email.get("type"),
+        "email_primary": email.get("primary"),
+    }
     if "externalId" in data or replace is False:
-        put(link, "external_id", data.get("externalId"), "externalId")
+        values["external_id"] = data.get("externalId")
     active = data.get("active")
     if active is True:
-        put(user, "is_active", True, "active")
-        put(user.profile, "is_suspended", False, "suspended")
+        values["is_active"] = True
+        values["is_suspended"] = False
     elif active is False:
-        put(user, "is_active", False, "active")
-    return changes
+        values["is_active"] = False
+    return values
 
 
-def _log_changes(user: User, changes: dict[str, tuple[Any, Any]]) -> None:
-    scim_id = user.scim.scim_user_uuid if user.scim else None
+def _log_changes(user: UserRecord, changes: Changes) -> None:
     if "active" in changes or "suspended" in changes:
-        event = "user.activated" if user.is_active and not user.profile.is_suspended else "user.deactivated"
-        scim_logging.lifecycle(event, scim_id=scim_id, user_id=user.id, userName=user.username)
+        event = "user.activated" if user.is_active and not user.is_suspended else "user.deactivated"
+        scim_logging.lifecycle(event, scim_id=user.scim_id, user_id=user.user_id, userName=user.username)
     other = sorted(k for k in changes if k not in {"active", "suspended"})
     if other:
         scim_logging.lifecycle(
-            "user.updated", scim_id=scim_id, user_id=user.id, userName=user.username, fields=",".join(other)
+            "user.updated",
+            scim_id=user.scim_id,
+            user_id=user.user_id,
+            userName=user.username,
+            fields=",".join(other),
         )
 
 
-def _commit_or_conflict(username: str) -> None:
-    """Commit; a unique-constraint failure on the username (the database decides) is 409."""
+@contextmanager
+def _username_conflicts(username: str) -> Iterator[None]:
+    """Turn a unique-constraint failure on the username (the database decides) into 409.
+
+    Any other integrity failure is a genuine server fault and is left to surface as one.
+    """
     try:
-        db.session.commit()
+        yield
     except IntegrityError:
         db.session.rollback()
-        if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
-            raise  # not the username: a genuine server fault, logged as unexpected
+        if user_writes.account_named(username) is None:
+            raise
         raise Uniqueness(f"userName '{username}' is already in use by another user.") from None
 
 
@@ -126,62 +121,46 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     An account that signed in with SAML before provisioning started has no SCIM link; the IdP's
     POST links it instead of failing forever with 409. An account that already has a link is a
     duplicate, and a built-in account (local password) is never taken over: both are 409
-    ``uniqueness``, the former decided by the database's unique constraints.
+    ``uniqueness``, a race between two creates decided by the database's unique constraints.
     """
     data = load(USER_SCHEMA, body, urns.USER)
-    user = (
-        db.session.execute(sa.select(User).where(User.username == data["userName"]))
-        .unique()
-        .scalar_one_or_none()
-    )
-    adopted = user is not None
-    if user is not None and user.scim is not None:
-        raise Uniqueness(f"userName '{data['userName']}' is already in use by another user.")
-    if user is not None and user.is_builtin:
+    username = data["userName"]
+    account = user_writes.account_named(username)
+    if account is not None and account.linked:
+        raise Uniqueness(f"userName '{username}' is already in use by another user.")
+    if account is not None and account.is_builtin:
         raise Uniqueness(
-            f"userName '{data['userName']}' belongs to a built-in account of the application "
+            f"userName '{username}' belongs to a built-in account of the application "
             "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts."
         )
-    if user is None:
-        user = User(username=data["userName"], is_active=True)
-        user.profile = UserProfile(display_name="", is_suspended=False)
-        db.session.add(user)
-    now = utcnow()
-    user.scim = ScimUser(
-        scim_user_uuid=str(uuid.uuid4()), client=client, created=now, last_modified=now, version=1
-    )
     if "active" not in data:
         data["active"] = True
-    changes = _apply_fields(user, data, replace=False)
-    audit.record(
-        "user.adopted" if adopted else "user.created",
-        "User",
-        user.scim.scim_user_uuid,
-        target_name=user.username,
-        changes=changes,
-    )
-    _commit_or_conflict(data["userName"])
-    scim_logging.lifecycle(
-        "user.adopted" if adopted else "user.created",
-        scim_id=user.scim.scim_user_uuid,
-        user_id=user.id,
-        userName=user.username,
-    )
-    return record_of(user)
+    values = user_values(data, replace=False)
+    action = "user.created" if account is None else "user.adopted"
+    scim_id = str(uuid.uuid4())
+    with _username_conflicts(username):
+        written = user_writes.insert(values, scim_id, client, utcnow(), account)
+        before = account.record if account is not None else _EMPTY
+        changes = user_writes.changes_between(before, values)
+        audit.record(action, "User", scim_id, target_name=username, changes=changes)
+        db.session.commit()
+    scim_logging.lifecycle(action, scim_id=scim_id, user_id=written.user_id, userName=username)
+    return written
 
 
-def _with_groups(user: User) -> UserRecord:
-    """The record of a user being written, with its groups read in the same transaction (the
-    response shows them; reading them after the commit would cost a transaction of its own)."""
-    with db.session.no_autoflush:  # the write is flushed by the commit, where 409 is decided
-        groups = user_records.groups_for_users([user.id]).get(user.id, [])
-    return record_of(user)._replace(groups=tuple(groups))
+# What a created user's fields are compared with for the audit trail: nothing was set.
+_EMPTY = UserRecord(0, "", None, None, None, None, None, None, None, None, None, None, None, None, 0)
 
 
-def _touch(user: User) -> None:
-    assert user.scim is not None
-    user.scim.version += 1
-    user.scim.last_modified = utcnow()
+def _write(action: str, record: UserRecord, data: dict[str, Any], *, replace: bool) -> UserRecord:
+    values = user_values(data, replace=replace)
+    changes = user_writes.changes_between(record, values)
+    with _username_conflicts(data["userName"]):
+        written = user_writes.update(record, values, utcnow())
+        audit.record(action, "User", record.scim_id, target_name=written.username, changes=changes)
+        db.session.commit()
+    _log_changes(written, changes)
+    return written
 
 
 def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> UserRecord:
@@ -191,46 +170,31 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     an omitted ``externalId`` keeps the IdP's link id; other omitted attributes are cleared.
     """
     data = load(USER_SCHEMA, body, urns.USER)
-    user = get_user(scim_id, for_update=True)
-    check_if_match(if_match, user.scim.version)
-    changes = _apply_fields(user, data, replace=True)
-    _touch(user)
-    audit.record("user.replaced", "User", scim_id, target_name=user.username, changes=changes)
-    written = _with_groups(user)
-    _commit_or_conflict(data["userName"])
-    _log_changes(user, changes)
-    return written
+    record = user_writes.read_for_write(scim_id)
+    check_if_match(if_match, record.version)
+    return _write("user.replaced", record, data, replace=True)
 
 
 def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> UserRecord:
     """PATCH (§3.5.2): apply every operation to the rendered user, validate, then write once."""
-    user = get_user(scim_id, for_update=True)
-    check_if_match(if_match, user.scim.version)
-    current = render_user(record_of(user), None, "")
+    record = user_writes.read_for_write(scim_id)
+    check_if_match(if_match, record.version)
+    current = render_user(record, None, "")
     patched = PatchEngine(scim_schema.USER).apply(current, operations)
     if "active" not in patched:
         raise InvalidValue("'active' cannot be removed; replace it with false to deactivate the user.")
     data = load(USER_SCHEMA, patched, urns.USER)
-    changes = _apply_fields(user, data, replace=False)
-    _touch(user)
-    audit.record("user.patched", "User", scim_id, target_name=user.username, changes=changes)
-    written = _with_groups(user)
-    _commit_or_conflict(data["userName"])
-    _log_changes(user, changes)
-    return written
+    return _write("user.patched", record, data, replace=False)
 
 
 def delete_user(scim_id: str, if_match: str | None) -> None:
     """DELETE (§3.6): the account, its SCIM link and its memberships go in one transaction."""
-    user = get_user(scim_id, for_update=True)
-    check_if_match(if_match, user.scim.version)
-    user_id, username = user.id, user.username
-    audit.record("user.deleted", "User", scim_id, target_name=username)
-    # One statement: the database's ON DELETE CASCADE removes the profile, link and memberships.
-    db.session.execute(sa.delete(User).where(User.id == user_id))
-    db.session.expunge(user)
+    record = user_writes.read_for_write(scim_id)
+    check_if_match(if_match, record.version)
+    audit.record("user.deleted", "User", scim_id, target_name=record.username)
+    user_writes.delete(record)
     db.session.commit()
-    scim_logging.lifecycle("user.deleted", scim_id=scim_id, user_id=user_id, userName=username)
+    scim_logging.lifecycle("user.deleted", scim_id=scim_id, user_id=record.user_id, userName=record.username)
 
 
 def unique_lookup(expr: Expr | None) -> tuple[str, str] | None:

@@ -48,7 +48,7 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
             .where(GroupMembership.group_id.in_(group_ids))
             .group_by(GroupMembership.group_id)
         )
-        counts.update(dict(db.session.execute(statement).tuples().all()))
+        counts.update(dict(db.session.execute(statement).all()))
     return counts
 
 

@@ -1,0 +1,160 @@
+"""How a user write reaches the database: one read, then only the rows whose values change.
+
+Asserted as statements and as the rows left behind, through real HTTP requests and a real
+database (never timings).
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from scimgate.audit import AuditEvent
+from scimgate.extensions import db
+from scimgate.models import ScimUser, User, UserProfile
+from scimgate.scim import urns
+from tests.config_helpers import add_local_user
+from tests.sql_counter import count_statements
+from tests.test_users import assert_error, new_user
+
+
+def _patch(scim, user_id: str, value: dict, **headers):
+    body = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "value": value}]}
+    return scim.patch(f"/Users/{user_id}", json=body, headers=headers)
+
+
+def _updates(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(f"UPDATE {table.upper()} ")]
+
+
+def _user_reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT") and "auth_user" in s]
+
+
+def test_a_patch_updates_only_the_tables_whose_values_change(app, scim):
+    user = new_user(scim, "writer", displayName="Writer", externalId="ext-1")
+
+    with count_statements(app) as deactivate:
+        assert _patch(scim, user["id"], {"active": False}).status_code == 200
+    assert len(_updates(deactivate, "auth_user")) == 1  # is_active
+    assert _updates(deactivate, "userprofile") == []
+    assert len(_updates(deactivate, "scim_user")) == 1  # version, lastModified
+    assert len(_user_reads(deactivate)) == 1  # the user and its groups, in one statement
+
+    with count_statements(app) as relink:
+        assert _patch(scim, user["id"], {"externalId": "ext-2"}).status_code == 200
+    assert _updates(relink, "auth_user") == []
+    assert _updates(relink, "userprofile") == []
+    assert len(_updates(relink, "scim_user")) == 1
+
+    with count_statements(app) as rename:
+        assert _patch(scim, user["id"], {"displayName": "Renamed"}).status_code == 200
+    assert _updates(rename, "auth_user") == []
+    assert len(_updates(rename, "userprofile")) == 1
+
+    shown = scim.get(f"/Users/{user['id']}").get_json()
+    assert (shown["active"], shown["externalId"], shown["displayName"]) == (False, "ext-2", "Renamed")
+    assert shown["meta"]["version"] == 'W/"4"'
+
+
+def test_reactivation_lifts_a_suspension_in_the_profile_row(app, scim):
+    user = new_user(scim, "suspended.one")
+    with app.app_context():
+        user_pk = db.session.scalar(sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid == user["id"]))
+        db.session.execute(
+            sa.update(UserProfile).where(UserProfile.user_id == user_pk).values(is_suspended=True)
+        )
+        db.session.commit()
+    assert scim.get(f"/Users/{user['id']}").get_json()["active"] is False
+
+    with count_statements(app) as statements:
+        assert _patch(scim, user["id"], {"active": True}).get_json()["active"] is True
+    assert len(_updates(statements, "userprofile")) == 1
+    assert _updates(statements, "auth_user") == []  # is_active was already true
+    with app.app_context():
+        assert db.session.get(UserProfile, user_pk).is_suspended is False
+
+
+def test_a_patch_to_a_taken_username_is_409_and_changes_nothing(app, scim):
+    new_user(scim, "taken")
+    mine = new_user(scim, "mine", displayName="Mine")
+    assert_error(
+        _patch(scim, mine["id"], {"userName": "taken", "displayName": "X"}), 409, "uniqueness", "taken"
+    )
+    assert scim.get(f"/Users/{mine['id']}").get_json() == mine
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target_id == mine["id"]))
+        assert list(actions) == ["user.created"]
+
+
+def test_a_stale_if_match_writes_nothing(app, scim):
+    user = new_user(scim, "etagged")
+    with count_statements(app) as statements:
+        response = _patch(scim, user["id"], {"active": False}, **{"If-Match": 'W/"7"'})
+    assert_error(response, 412, None, 'W/"1"')
+    assert not [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) and "scim_activity" not in s
+    ]
+    assert scim.get(f"/Users/{user['id']}").get_json() == user
+
+
+def test_adoption_keeps_the_account_row_and_records_what_the_idp_changed(app, scim):
+    with app.app_context():
+        local = add_local_user("early.bird")
+        local_pk = local.id
+    body = {
+        "userName": "early.bird",
+        "name": {"givenName": "Early", "familyName": "Bird"},
+        "displayName": "Early Bird",
+        "emails": [{"value": "early@example.com", "type": "work", "primary": True}],
+        "externalId": "00u-early",
+    }
+    created = new_user(scim, **body)
+    assert created["displayName"] == "Early Bird" and created["active"] is True
+    assert created["emails"] == [{"value": "early@example.com", "type": "work", "primary": True}]
+    assert scim.get(f"/Users/{created['id']}").get_json() == created
+    with app.app_context():
+        link = db.session.scalar(sa.select(ScimUser).where(ScimUser.scim_user_uuid == created["id"]))
+        assert link.user_id == local_pk  # the application's own references to the account survive
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.adopted"))
+        changes = json.loads(event.changes)
+        assert changes["displayName"] == {"before": "early.bird", "after": "Early Bird"}
+        assert changes["externalId"] == {"before": None, "after": "00u-early"}
+        assert "userName" not in changes  # the same name: nothing changed there
+
+
+def test_an_account_without_a_profile_row_is_adopted_with_one(app, scim):
+    with app.app_context():
+        db.session.execute(sa.insert(User).values(username="bare", is_active=True))
+        db.session.commit()
+    created = new_user(scim, "bare", displayName="Bare Bones")
+    assert scim.get(f"/Users/{created['id']}").get_json()["displayName"] == "Bare Bones"
+    with app.app_context():
+        user_pk = db.session.scalar(sa.select(User.id).where(User.username == "bare"))
+        assert db.session.get(UserProfile, user_pk).display_name == "Bare Bones"
+
+
+def test_a_created_user_has_the_applications_defaults(app, scim):
+    """The columns the SCIM body does not set get the same values an ORM-made account gets."""
+    created = new_user(scim, "defaults", active=False)
+    with app.app_context():
+        row = db.session.execute(
+            sa.select(
+                User.is_builtin, User.role, User.approval_pending, User.date_joined, User.is_active
+            ).where(User.username == "defaults")
+        ).one()
+        assert (row.is_builtin, row.role, row.approval_pending, row.is_active) == (
+            False,
+            "viewer",
+            False,
+            False,
+        )
+        assert row.date_joined is not None
+        profile = db.session.execute(
+            sa.select(UserProfile.is_suspended).join(User).where(User.username == "defaults")
+        ).scalar_one()
+        assert profile is False
+    assert created["active"] is False
