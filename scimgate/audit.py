@@ -64,6 +64,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# A Core INSERT run at once in the caller's transaction: an ORM object would bring the unit of
+# work's flush into every write's commit just for this row.
+_INSERT = sa.insert(AuditEvent.__table__)
+
+
 def record(
     action: str,
     target_type: str,
@@ -72,7 +77,7 @@ def record(
     target_name: str | None = None,
     changes: dict[str, tuple[Any, Any]] | dict[str, Any] | None = None,
 ) -> None:
-    """Add an event to the current transaction (the caller commits it with its change).
+    """Write an event in the current transaction (the caller commits it with its change).
 
     ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
     "before" (e.g. the members added).
@@ -83,18 +88,20 @@ def record(
         key: {"before": _jsonable(v[0]), "after": _jsonable(v[1])} if isinstance(v, tuple) else _jsonable(v)
         for key, v in (changes or {}).items()
     }
-    db.session.add(
-        AuditEvent(
-            at=utcnow(),
-            actor=actor()[:255],
-            request_id=current_request_id() if has_request_context() else None,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target_name=(target_name or "")[:1000] or None,
-            changes=json.dumps(rendered, ensure_ascii=False, sort_keys=True),
+    with db.session.no_autoflush:  # the caller's own pending changes flush at its commit
+        db.session.execute(
+            _INSERT,
+            {
+                "at": utcnow(),
+                "actor": actor()[:255],
+                "request_id": current_request_id() if has_request_context() else None,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "target_name": (target_name or "")[:1000] or None,
+                "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
+            },
         )
-    )
 
 
 def prune(now: dt.datetime | None = None) -> int:
