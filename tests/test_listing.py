@@ -307,3 +307,24 @@ def test_startindex_pages_cover_every_user_once_in_order(scim, order):
         seen += names(body)
     assert seen == expected
     assert listing(scim, startIndex=11, count=5)["itemsPerPage"] == 1
+    for count in (1, 2, 4, 5, 11, 20):  # pages in both halves, read from either end
+        seen = []
+        for start in range(1, 12, count):
+            seen += names(listing(scim, startIndex=start, count=count, sortOrder=order))
+        assert seen == expected, count
+
+
+def test_a_page_in_the_second_half_is_read_from_the_other_end(app, scim):
+    """OFFSET walks the rows it skips: the last page must skip none, whatever the total."""
+    for i in range(10):
+        new_user(scim, f"ender{i:02d}")
+
+    def key_reads(**params) -> list[str]:
+        with count_statements(app) as recorded:
+            assert scim.get("/Users", query_string=params).status_code == 200
+        return [s for s in recorded if "ORDER BY scim_user.user_id" in s]
+
+    first, last = key_reads(startIndex=1, count=3), key_reads(startIndex=8, count=3)
+    assert "ORDER BY scim_user.user_id ASC" in first[0]
+    assert "ORDER BY scim_user.user_id DESC" in last[0]
+    assert "ORDER BY scim_user.user_id ASC" in key_reads(startIndex=8, count=3, sortOrder="descending")[0]

@@ -134,6 +134,24 @@ def sort_column(sort_by: str | None, attribute_map: dict, schema_urn: str) -> Co
     return spec.expr
 
 
+def _page_keys(narrow_key: ColumnElement, query: ListQuery, total: int) -> sa.Select:
+    """The keys of an unsorted ``startIndex`` page, read from the nearer end of the key index.
+
+    An OFFSET walks the rows it skips, so a page in the second half is read backwards from the
+    other end (then put in order by the caller's ORDER BY): the last page skips nothing, and no
+    page walks more than half the index. ``total`` is the count just taken; a row written in
+    between moves a page by a row, as it would with OFFSET from the front.
+    """
+    skip = query.start_index - 1
+    size = min(query.count, total - skip)
+    from_end = total - skip - size
+    read_descending = query.descending
+    if from_end < skip:
+        skip, read_descending = from_end, not read_descending
+    direction = narrow_key.desc() if read_descending else narrow_key.asc()
+    return sa.select(narrow_key).order_by(direction).offset(skip).limit(size)
+
+
 def paginate(
     statement: sa.Select,
     sort_expr: ColumnElement | None,
@@ -152,7 +170,8 @@ def paginate(
     columns that ``from_row`` turns into an item (trailing columns added here are ignored).
     ``narrow_key`` (a column equal to ``key`` in a one-table index, e.g. the link table's key)
     lets an unsorted ``startIndex`` page skip its OFFSET rows in that index only, then join the
-    page's rows: the last page of 100k users no longer walks 100k joined rows. Index pagination
+    page's rows, reading the index from whichever end is nearer (``_page_keys``): the last page
+    of 100k users costs what the first one does. Index pagination
     uses OFFSET (``startIndex`` is 1-based); cursor pagination (RFC 9865) seeks past the last row
     of the previous page, so the last page costs what the first one does.
     """
@@ -167,8 +186,7 @@ def paginate(
         if query.count == 0 or query.start_index > total:  # also keeps a huge startIndex out of SQL
             return Page(total, [])
         if narrow_key is not None and sort_expr is None:
-            direction = narrow_key.desc() if query.descending else narrow_key.asc()
-            keys = sa.select(narrow_key).order_by(direction).offset(query.start_index - 1).limit(query.count)
+            keys = _page_keys(narrow_key, query, total)
             page = statement.where(key.in_(keys.scalar_subquery())).order_by(*order)
         else:
             page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
