@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate.extensions import db
+from scimgate.extensions import core, db
 from scimgate.models import utcnow
 
 
@@ -88,20 +88,21 @@ def record(
         key: {"before": _jsonable(v[0]), "after": _jsonable(v[1])} if isinstance(v, tuple) else _jsonable(v)
         for key, v in (changes or {}).items()
     }
-    with db.session.no_autoflush:  # the caller's own pending changes flush at its commit
-        db.session.execute(
-            _INSERT,
-            {
-                "at": utcnow(),
-                "actor": actor()[:255],
-                "request_id": current_request_id() if has_request_context() else None,
-                "action": action,
-                "target_type": target_type,
-                "target_id": target_id,
-                "target_name": (target_name or "")[:1000] or None,
-                "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
-            },
-        )
+    # On the session's connection: no autoflush, so a caller's pending ORM change (a group
+    # rename) is still flushed at its commit, where a taken name becomes 409.
+    core().execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "actor": actor()[:255],
+            "request_id": current_request_id() if has_request_context() else None,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "target_name": (target_name or "")[:1000] or None,
+            "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
+        },
+    )
 
 
 def prune(now: dt.datetime | None = None) -> int:

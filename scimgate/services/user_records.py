@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from scimgate.extensions import db
+from scimgate.extensions import core
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
 from scimgate.scim import urns
 from scimgate.scim.errors import NotFound
@@ -122,7 +122,7 @@ def record_from_row(row: Any) -> UserRecord:
 def find_user(key: str, value: str, *, with_groups: bool) -> UserRecord | None:
     """The SCIM user whose unique ``key`` (``id`` or ``username``) is ``value``, in one statement
     (with its groups when asked), or None."""
-    rows = db.session.execute(_BY_KEY[key, with_groups], {"key": value}).all()
+    rows = core().execute(_BY_KEY[key, with_groups], {"key": value}).all()
     if not rows:
         return None
     record = record_from_row(rows[0])
@@ -159,7 +159,7 @@ def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
     if not user_ids:
         return {}
     out: dict[int, list[UserGroupRef]] = {}
-    for user_id, scim_id, name in db.session.execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
+    for user_id, scim_id, name in core().execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
         out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
     return out
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from scimgate.accounts.roles import DEFAULT_ROLE
-from scimgate.extensions import db
+from scimgate.extensions import core
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.scim.errors import NotFound
 from scimgate.services import user_records
@@ -86,8 +86,8 @@ def read_for_write(scim_id: str) -> UserRecord:
     """
     if not is_resource_id(scim_id):
         raise NotFound(f"User '{scim_id[:100]}' not found.")
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(_LOCK, {"key": scim_id})
+    if core().dialect.name != "sqlite":
+        core().execute(_LOCK, {"key": scim_id})
     record = user_records.find_user("id", scim_id, with_groups=True)
     if record is None:
         raise NotFound(f"User '{scim_id}' not found.")
@@ -100,7 +100,7 @@ def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDA
         if fields is _LINK_FIELDS or any(getattr(after, f) != getattr(before, f) for f in fields):
             params = {f"new_{f}": getattr(after, f) for f in fields}
             params["row_key"] = before.user_id
-            db.session.execute(statement, params)
+            core().execute(statement, params)
 
 
 def update(record: UserRecord, values: dict[str, Any], now: dt.datetime) -> UserRecord:
@@ -150,7 +150,7 @@ _ACCOUNT_BY_USERNAME = (
 
 def account_named(username: str) -> Account | None:
     """The account with exactly this username (case-sensitive), linked or not, or None."""
-    row = db.session.execute(_ACCOUNT_BY_USERNAME, {"key": username}).first()
+    row = core().execute(_ACCOUNT_BY_USERNAME, {"key": username}).first()
     if row is None:
         return None
     user_id, is_builtin, linked, profile, name, first, last, display, email, active, suspended = row
@@ -190,21 +190,25 @@ def insert(
     if adopt is None:
         before = UserRecord(0, scim_id, None, "", "", "", "", "", None, None, True, False, now, now, 1)
         written = before._replace(**values)
-        user_id = db.session.execute(
-            _INSERT_USER,
-            {
-                "username": written.username,
-                "first_name": written.first_name,
-                "last_name": written.last_name,
-                "email": written.email,
-                "is_active": written.is_active,
-                "date_joined": now,
-                "is_builtin": False,
-                "role": DEFAULT_ROLE.value,
-                "approval_pending": False,
-            },
-        ).scalar_one()
-        db.session.execute(
+        user_id = (
+            core()
+            .execute(
+                _INSERT_USER,
+                {
+                    "username": written.username,
+                    "first_name": written.first_name,
+                    "last_name": written.last_name,
+                    "email": written.email,
+                    "is_active": written.is_active,
+                    "date_joined": now,
+                    "is_builtin": False,
+                    "role": DEFAULT_ROLE.value,
+                    "approval_pending": False,
+                },
+            )
+            .scalar_one()
+        )
+        core().execute(
             _INSERT_PROFILE,
             {"user_id": user_id, "display_name": written.display_name, "is_suspended": written.is_suspended},
         )
@@ -212,12 +216,10 @@ def insert(
     else:
         user_id = adopt.user_id
         if not adopt.has_profile:
-            db.session.execute(
-                _INSERT_PROFILE, {"user_id": user_id, "display_name": "", "is_suspended": False}
-            )
+            core().execute(_INSERT_PROFILE, {"user_id": user_id, "display_name": "", "is_suspended": False})
         written = adopt.record._replace(scim_id=scim_id, created=now, last_modified=now, version=1, **values)
         _write_changed(adopt.record, written, _UPDATES[:2])  # the link row is inserted below
-    db.session.execute(
+    core().execute(
         _INSERT_LINK,
         {
             "user_id": user_id,
@@ -236,4 +238,4 @@ def insert(
 
 def delete(record: UserRecord) -> None:
     """Delete the account: ``ON DELETE CASCADE`` removes its profile, link and memberships."""
-    db.session.execute(_DELETE, {"row_key": record.user_id})
+    core().execute(_DELETE, {"row_key": record.user_id})
