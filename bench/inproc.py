@@ -230,6 +230,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
         print(out.getvalue())
+        callers_of = os.environ.get("SCIMGATE_PROFILE_CALLERS")
+        if callers_of:  # e.g. "local.py:310": who calls it, how often
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_callers(callers_of)
+            print(out.getvalue())
     return 0
 
 
