@@ -207,3 +207,72 @@ def test_log_lines_are_exactly_what_logging_formats():
         assert ours.format(record) == reference.format(record)
     multi = logging.makeLogRecord({"msg": "boom\nline two", "levelname": "ERROR", "request_id": "r1"})
     assert ours.format(multi) == reference.format(multi).replace("\n", "\n[r1] | ")
+
+
+def test_the_request_line_goes_through_logging_when_something_else_listens(
+    client: FlaskClient, scim_headers: dict[str, str], log_dir: Path
+) -> None:
+    """The request line skips the logging machinery only while the info logger is untouched: a
+    handler a deployment adds gets every line, and the file's lines are the same either way."""
+    direct = client.get("/scim/v2/Users?count=1", headers=scim_headers)
+    (direct_line,) = lines_with(log_dir, "scim-info.log", direct.headers["X-Request-Id"])
+
+    class Collect(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    extra = Collect()
+    logger = logging.getLogger(scim_logging.INFO_LOGGER)
+    logger.addHandler(extra)
+    try:
+        routed = client.get("/scim/v2/Users?count=1", headers=scim_headers)
+    finally:
+        logger.removeHandler(extra)
+    (routed_line,) = lines_with(log_dir, "scim-info.log", routed.headers["X-Request-Id"])
+    assert [m for m in extra.messages if m.startswith("request ")] == [routed_line.split("] ", 1)[1]]
+
+    def message(line: str) -> str:  # after the time, level and request id; the duration differs
+        return re.sub(r"duration_ms=[\d.]+", "duration_ms=D", line.split("] ", 1)[1])
+
+    assert LINE.match(direct_line) and LINE.match(routed_line)
+    assert " INFO [" in direct_line and " INFO [" in routed_line
+    assert message(direct_line) == message(routed_line)
+    assert message(direct_line).startswith("request method=GET path=/scim/v2/Users status=200 duration_ms=D ")
+
+
+def test_the_direct_request_line_equals_what_logging_formats(app: Flask) -> None:
+    """The direct path's line is ``_LineFormatter.format`` of the same record, to the millisecond."""
+    from scimgate.scim_logging import FORMAT, _LineFormatter
+
+    formatter = _LineFormatter(FORMAT)
+    for created in (1_700_000_000.0, 1_700_000_000.9996, 1_700_000_001.5):
+        record = logging.makeLogRecord({"msg": "request status=200", "levelname": "INFO", "request_id": "r9"})
+        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
+        assert formatter.line(created, "INFO", "r9", "request status=200") == logging.Formatter(
+            FORMAT
+        ).format(record)
+
+
+def test_a_rotated_log_file_is_reopened_within_a_second(
+    app: Flask, client: FlaskClient, scim_headers: dict[str, str], log_dir: Path
+) -> None:
+    """After logrotate moves scim-info.log, lines go to a new file at the same path (the rotation
+    check runs at most once a second; until then they land in the moved file)."""
+    handler = app.extensions["scimgate_scim_logging"][scim_logging.INFO_LOGGER]
+    first = client.get("/scim/v2/Users?count=1", headers=scim_headers).headers["X-Request-Id"]
+    (log_dir / "scim-info.log").rename(log_dir / "scim-info.log.1")
+    try:
+        handler.ROTATION_CHECK_SECONDS = 3600  # however slow this machine: still within the window
+        soon = client.get("/scim/v2/Users?count=1", headers=scim_headers).headers["X-Request-Id"]
+        handler.ROTATION_CHECK_SECONDS = 0  # the window has passed
+        later = client.get("/scim/v2/Users?count=1", headers=scim_headers).headers["X-Request-Id"]
+    finally:
+        del handler.ROTATION_CHECK_SECONDS
+    moved = (log_dir / "scim-info.log.1").read_text()
+    current = (log_dir / "scim-info.log").read_text()
+    assert first in moved and soon in moved and later not in moved
+    assert later in current and first not in current
