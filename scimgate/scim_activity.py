@@ -136,18 +136,20 @@ def _buffer(app: Flask) -> _Buffer:
 
 def _record(response: Response) -> Response:
     """Queue this SCIM request's row; never let a failure reach the client."""
-    if not is_scim_path(request.path):
+    path = request.path
+    if not is_scim_path(path):
         return response
     try:
         start = scim_logging.request_started_at()
+        principal = g.get("scim_principal")
         row = {
             "at": utcnow(),
-            "method": request.method[:10],
-            "path": request.path[:PATH_MAX],
+            "method": request.environ.get("REQUEST_METHOD", "")[:10],
+            "path": path[:PATH_MAX],
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - start) * 1000, 2),
             "request_id": scim_logging.current_request_id()[:128],
-            "principal": (str(g.get("scim_principal")) if g.get("scim_principal") else None),
+            "principal": str(principal) if principal else None,
         }
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if _buffer(app).add(row):
