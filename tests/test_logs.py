@@ -212,8 +212,9 @@ def test_log_lines_are_exactly_what_logging_formats():
 def test_the_request_line_goes_through_logging_when_something_else_listens(
     client: FlaskClient, scim_headers: dict[str, str], log_dir: Path
 ) -> None:
-    """The request line skips the logging machinery only while the info logger is untouched: a
-    handler a deployment adds gets every line, and the file's lines are the same either way."""
+    """Lines skip the logging machinery only while their logger is untouched: a handler a
+    deployment adds gets every line (request lines, lifecycle events), and the file's lines are
+    the same either way."""
     direct = client.get("/scim/v2/Users?count=1", headers=scim_headers)
     (direct_line,) = lines_with(log_dir, "scim-info.log", direct.headers["X-Request-Id"])
 
@@ -225,15 +226,25 @@ def test_the_request_line_goes_through_logging_when_something_else_listens(
         def emit(self, record: logging.LogRecord) -> None:
             self.messages.append(record.getMessage())
 
-    extra = Collect()
-    logger = logging.getLogger(scim_logging.INFO_LOGGER)
+    extra, extra_debug = Collect(), Collect()
+    logger, debug_logger = (
+        logging.getLogger(scim_logging.INFO_LOGGER),
+        logging.getLogger(scim_logging.DEBUG_LOGGER),
+    )
     logger.addHandler(extra)
+    debug_logger.addHandler(extra_debug)
     try:
         routed = client.get("/scim/v2/Users?count=1", headers=scim_headers)
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "listened.to"}
+        created = client.post("/scim/v2/Users", json=body, headers=scim_headers)
     finally:
         logger.removeHandler(extra)
+        debug_logger.removeHandler(extra_debug)
     (routed_line,) = lines_with(log_dir, "scim-info.log", routed.headers["X-Request-Id"])
-    assert [m for m in extra.messages if m.startswith("request ")] == [routed_line.split("] ", 1)[1]]
+    assert next(m for m in extra.messages if m.startswith("request ")) == routed_line.split("] ", 1)[1]
+    (event,) = [m for m in extra_debug.messages if m.startswith("user.created ")]
+    (event_line,) = lines_with(log_dir, "scim-debug.log", created.headers["X-Request-Id"])
+    assert event_line.endswith("] " + event) and created.get_json()["id"] in event
 
     def message(line: str) -> str:  # after the time, level and request id; the duration differs
         return re.sub(r"duration_ms=[\d.]+", "duration_ms=D", line.split("] ", 1)[1])
