@@ -44,7 +44,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NS_PER_TICK = 1_000_000_000 // CLK_TCK
 # After a stream's last request: how long the workers must stay idle before their CPU is read, and
-# the longest wait (scimgate's activity thread flushes every 0.5 s: one flush is in the figure).
+# the longest wait.
 SETTLE_QUIET_S = 0.05
 SETTLE_MAX_S = 1.5
 
