@@ -59,5 +59,23 @@ def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
         ) from None
     except RecursionError:
         raise InvalidSyntax(f"The body's JSON is nested deeper than {max_depth} levels.") from None
-    _check_tree(document, max_depth)
+    if _may_break_rules(text, max_depth):
+        _check_tree(document, max_depth)
     return document
+
+
+def _may_break_rules(text: str, max_depth: int) -> bool:
+    """False when the parsed ``text`` cannot hold a NUL, a lone surrogate or deep nesting, so the
+    walk over every value (most of the cost of reading a body) can be skipped.
+
+    Strict JSON has no raw control characters in strings, so a NUL or a surrogate can only come
+    from a ``\\u`` escape or, for a surrogate, from ``text`` itself (which ``encode`` finds); and a
+    document cannot nest deeper than it has brackets.
+    """
+    if "\\u" in text or text.count("{") + text.count("[") > max_depth:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
