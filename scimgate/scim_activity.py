@@ -12,18 +12,21 @@ duration, request id, credential). Recording stays off the request's own work:
 - each write also deletes all but the latest ``SCIM_ACTIVITY_KEEP`` rows (one indexed DELETE);
 - any failure is written to scim-error.log (with the request ids) and swallowed.
 
-The rows of a process reach the table within a flush interval; a worker killed before its next
-flush loses at most that much activity (the audit trail and scim-info.log are the durable record).
-Readers flush their own process's buffer first. The query string is not recorded (filters can
-carry names and emails); the scim-info.log line of the same request id has the rest.
+The rows of a process reach the table within a flush interval, and at exit (``flush_all``); a
+worker killed before its next flush loses at most that much activity (the audit trail and
+scim-info.log are the durable record). Readers flush their own process's buffer first. The query
+string is not recorded (filters can carry names and emails); the scim-info.log line of the same
+request id has the rest.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -126,12 +129,35 @@ class _Buffer:
                 background_flush(self.app)
 
 
+# Every app's buffer in this process, so the rows still queued can be written at exit.
+_LIVE_BUFFERS: weakref.WeakSet[_Buffer] = weakref.WeakSet()
+
+
 def _buffer(app: Flask) -> _Buffer:
     buffer = app.extensions.get(_BUFFER_KEY)
     if buffer is None:
         with _engine_lock:
-            buffer = app.extensions.setdefault(_BUFFER_KEY, _Buffer(app))
+            buffer = app.extensions.get(_BUFFER_KEY)
+            if buffer is None:
+                buffer = app.extensions[_BUFFER_KEY] = _Buffer(app)
+                _LIVE_BUFFERS.add(buffer)
     return buffer
+
+
+def flush_all() -> int:
+    """Write the queued rows of every app of this process; return how many.
+
+    Registered with ``atexit``: a worker that stops gracefully (a deploy, a gunicorn restart)
+    keeps the activity of its last half second instead of dropping it.
+    """
+    written = 0
+    for buffer in list(_LIVE_BUFFERS):
+        with buffer.app.app_context():
+            written += flush(buffer.app)
+    return written
+
+
+atexit.register(flush_all)
 
 
 def _record(response: Response) -> Response:

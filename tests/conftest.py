@@ -82,7 +82,9 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     with application.app_context():
         from scimgate import scim_activity
 
-        scim_activity.flush(application)  # rows this test queued land before the tables are emptied
+        # Rows this test queued, in this app or a sibling app, land before the tables are emptied
+        # (a sibling's half-second flush would otherwise write into the next test's tables).
+        scim_activity.flush_all()
         db.session.remove()
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):

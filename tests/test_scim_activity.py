@@ -188,3 +188,20 @@ def test_refused_writes_are_recorded_without_waiting_for_a_lock(app: Flask, scim
     assert scim.post("/Users", json={"userName": 5}).status_code == 400
     assert time.monotonic() - started < 5  # not the 15 s SQLite busy timeout
     assert [r.status for r in rows(app)] == [201, 409, 400]
+
+
+def test_rows_still_queued_in_any_app_are_written_by_flush_all(
+    app: Flask, scim: ScimClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What runs at exit: every app of the process writes what it still holds."""
+    held: list[Flask] = []
+    monkeypatch.setattr(scim_activity, "background_flush", lambda a: held.append(a) or 0)
+    other = sibling_app(app, tmp_path)
+    scim.get("/ServiceProviderConfig")
+    other.test_client().get("/scim/v2/Users")  # no credentials: 401, recorded by the sibling
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ScimActivity)) == 0
+    assert scim_activity.flush_all() == 2
+    with app.app_context():
+        statuses = sorted(db.session.scalars(sa.select(ScimActivity.status)))
+    assert statuses == [200, 401]
