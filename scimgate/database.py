@@ -29,6 +29,8 @@ from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SCIM_PATH = "/scim/"
+_COMMITTED_SCIM_WRITE = "scimgate_scim_write_committed"
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
 # lose several times in a row under SERIALIZABLE; ten attempts with capped exponential backoff
 # (at most about 8 s of waiting in all) keep that a retry, never a 503.
@@ -61,10 +63,23 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _takes_write_lock() -> bool:
     """Write requests, work outside a request (CLI, set-up) and ``write_transaction`` blocks
-    lock the database up front."""
+    lock the database up front.
+
+    A SCIM write request commits once, in its service; what it reads afterwards (a group's
+    members for the response, the 204 decision) runs in a plain read transaction, so it does not
+    queue for the write lock a second time behind the other workers' writes.
+    """
     if not has_request_context():
         return True
-    return request.method in WRITE_METHODS or bool(g.get("scimgate_write_lock"))
+    if g.get("scimgate_write_lock"):
+        return True
+    return request.method in WRITE_METHODS and not g.get(_COMMITTED_SCIM_WRITE)
+
+
+def _on_commit(connection: Connection) -> None:
+    """Remember that this SCIM request's write is committed (see ``_takes_write_lock``)."""
+    if has_request_context() and request.path.startswith(SCIM_PATH):
+        g.setdefault(_COMMITTED_SCIM_WRITE, True)
 
 
 @contextmanager
@@ -97,6 +112,7 @@ def install() -> None:
     if not _installed:
         sa.event.listen(Engine, "connect", _on_connect)
         sa.event.listen(Engine, "begin", _on_begin)
+        sa.event.listen(Engine, "commit", _on_commit)
         _installed = True
 
 
@@ -120,6 +136,7 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         for attempt in range(RETRY_ATTEMPTS):
+            g.pop(_COMMITTED_SCIM_WRITE, None)  # a retried write starts over, lock first
             try:
                 return view(*args, **kwargs)
             except DBAPIError as error:
