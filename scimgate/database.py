@@ -5,6 +5,7 @@ WAL lets readers proceed during a write, and the busy timeout makes a writer wai
 instead of failing with "database is locked". Write requests open their SQLite transaction with
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails at once (no
 waiting) when another process wrote in between, which would surface as an error under load.
+After a SCIM write request's one commit, its remaining reads use a plain ``BEGIN``.
 
 On PostgreSQL, deadlocks and serialization failures are retried by ``retry_transaction`` so a
 client never sees them.
