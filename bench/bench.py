@@ -367,8 +367,9 @@ def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[Scenar
     """Normal mode: the three targets run side by side, driven in turn one scenario at a time.
 
     All servers are up together (an idle sync worker uses no CPU) and each scenario runs on the
-    floor, the peer and scimgate back to back, so a change of load on a shared machine hits all
-    three alike instead of whichever target happened to run then.
+    floor, the peer and scimgate back to back; the four with a target against the peer or the
+    floor (create, GET, filter, PATCH) run in ``driver.INTERLEAVE_PARTS`` parts taken in turns. So a
+    change of load on a shared machine hits all three alike instead of whichever target ran then.
     """
     w = driver.Workload(users=args.users, groups=args.groups)
     steps: dict[str, Iterator[list[ScenarioResult]]] = {}
@@ -400,7 +401,7 @@ def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[Scenar
             profile = RESULTS / f"{args.stamp}-scimgate-normal.folded" if args.profile else None
             stack.enter_context(profiled(mine, profile))
             steps["scimgate"] = driver.standard_steps(client, probe, w)
-        print(f"running the workload on {', '.join(steps)}, one scenario at a time on each ...", flush=True)
+        print(f"running the workload on {', '.join(steps)}, taking turns ...", flush=True)
         for name in steps:
             out[name] = []
         active = dict(steps)

@@ -33,7 +33,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -46,6 +46,8 @@ NS_PER_TICK = 1_000_000_000 // CLK_TCK
 # After a stream's last request: how long the workers must stay idle before their CPU is read, and
 # the longest wait.
 SETTLE_QUIET_S = 0.05
+# The scenarios with a target against the peer or the floor run in this many parts, in turns.
+INTERLEAVE_PARTS = 4
 SETTLE_MAX_S = 1.5
 
 
@@ -299,8 +301,12 @@ def run(
     requests: Iterable[Request],
     on_reply: Callable[[Request, Reply], None] | None = None,
     max_seconds: float = 900,
+    buckets: dict[str, _Accumulator] | None = None,
 ) -> dict[str, ScenarioResult]:
     """Send ``requests`` one after the other; return one result per bucket, in first-seen order.
+
+    ``buckets`` (from an earlier call) continues a scenario sent in parts (see ``in_parts``): the
+    results then cover every part so far.
 
     The server CPU of each request is the change of the workers' CPU from its start to the
     next request's start (after the last one: until the workers are idle), so buckets
@@ -310,7 +316,7 @@ def run(
     Past ``max_seconds`` it stops before the next request of the stream's first bucket, so the
     operation counts are bounded in time as well.
     """
-    buckets: dict[str, _Accumulator] = {}
+    buckets = {} if buckets is None else buckets
     deadline = time.monotonic() + max_seconds
     first_bucket: str | None = None
     pending: _Accumulator | None = None  # the previous request's bucket, charged until now
@@ -463,7 +469,13 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
         out.extend(results)
         return results
 
-    yield step(
+    def parts(
+        requests: Iterable[Request], on_reply: Callable[[Request, Reply], None] | None = None
+    ) -> Iterator[list[ScenarioResult]]:
+        results = yield from in_parts(client, probe, list(requests), on_reply)
+        out.extend(results)
+
+    yield from parts(
         (
             Request("users.create", "POST", "/Users", user_body(w.prefix, i), expect=(201,))
             for i in range(w.users)
@@ -472,8 +484,10 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
     )
     if not user_ids:
         return
-    yield step(Request("users.get", "GET", f"/Users/{uid}") for _ in range(w.get_rounds) for uid in user_ids)
-    yield step(
+    yield from parts(
+        Request("users.get", "GET", f"/Users/{uid}") for _ in range(w.get_rounds) for uid in user_ids
+    )
+    yield from parts(
         Request(
             "users.filter_userName",
             "GET",
@@ -482,7 +496,7 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
         )
         for i in range(len(user_ids))
     )
-    yield step(
+    yield from parts(
         Request(
             "users.patch_active",
             "PATCH",
@@ -563,12 +577,35 @@ def floor_workload(
 def floor_steps(
     client: ScimClient, probe: ServerProbe, ids: list[str], rounds: int
 ) -> Iterator[list[ScenarioResult]]:
-    """The floor's scenario as steps aligned with :func:`standard_steps` (GET by id is its 2nd)."""
-    yield []
+    """The floor's scenario as steps aligned with :func:`standard_steps`: its GET by id comes
+    after the others' user creation, in as many parts."""
+    for _ in range(INTERLEAVE_PARTS):  # while the others create their users
+        yield []
     for uid in ids[:50]:
         client.request("GET", f"/Users/{uid}")
-    requests = (Request("users.get", "GET", f"/Users/{uid}") for _ in range(rounds) for uid in ids)
-    yield list(run(client, probe, requests).values())
+    requests = [Request("users.get", "GET", f"/Users/{uid}") for _ in range(rounds) for uid in ids]
+    yield from in_parts(client, probe, requests)
+
+
+def in_parts(
+    client: ScimClient,
+    probe: ServerProbe,
+    requests: list[Request],
+    on_reply: Callable[[Request, Reply], None] | None = None,
+) -> Generator[list[ScenarioResult], None, list[ScenarioResult]]:
+    """Send a scenario in ``INTERLEAVE_PARTS`` parts, yielding after each, so the orchestrator can
+    drive the other targets in between (floor, peer and scimgate then take turns every few hundred
+    requests, and a drift of the machine's speed hits all three alike). The last part yields the
+    results of all parts, and they are also the generator's return value."""
+    buckets: dict[str, _Accumulator] = {}
+    size = max(1, -(-len(requests) // INTERLEAVE_PARTS))
+    results: list[ScenarioResult] = []
+    for first in range(0, max(len(requests), 1), size):
+        results = list(run(client, probe, requests[first : first + size], on_reply, buckets=buckets).values())
+        if first + size < len(requests):
+            yield []
+    yield results
+    return results
 
 
 # --------------------------------------------------------------------------------------------
