@@ -230,8 +230,10 @@ def format_fields(fields: dict[str, Any]) -> str:
             text = value
         elif value is None or isinstance(value, bool):
             text = _JSON_CONSTANTS[value]
-        elif isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-            text = repr(value)  # what json.dumps writes for these, without its encoder set-up
+        elif isinstance(value, int):
+            text = int.__repr__(value)  # what json.dumps writes, also for an IntEnum
+        elif isinstance(value, float) and math.isfinite(value):
+            text = float.__repr__(value)
         else:
             text = json.dumps(value, default=str, ensure_ascii=False)
         parts.append(f"{key}={text}")

@@ -287,3 +287,27 @@ def test_a_rotated_log_file_is_reopened_within_a_second(
     current = (log_dir / "scim-info.log").read_text()
     assert first in moved and soon in moved and later not in moved
     assert later in current and first not in current
+
+
+def test_field_values_are_written_as_json_writes_them() -> None:
+    """The fast spellings of numbers, booleans and null are exactly json.dumps's."""
+    import enum
+    import http
+    import json
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    values = {
+        "n": 1,
+        "f": 1.5,
+        "neg": -0.25,
+        "none": None,
+        "t": True,
+        "e": Level.HIGH,
+        "status": http.HTTPStatus.OK,
+        "nan": float("nan"),
+        "text": "two words",
+    }
+    expected = " ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
+    assert scim_logging.format_fields(values) == expected
