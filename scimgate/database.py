@@ -25,12 +25,12 @@ from flask import g, has_request_context, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from scimgate import scim_logging
 from scimgate.extensions import db
 from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SCIM_PATH = "/scim/"
 _COMMITTED_SCIM_WRITE = "scimgate_scim_write_committed"
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
 # lose several times in a row under SERIALIZABLE; ten attempts with capped exponential backoff
@@ -79,7 +79,7 @@ def _takes_write_lock() -> bool:
 
 def _on_commit(connection: Connection) -> None:
     """Remember that this SCIM request's write is committed (see ``_takes_write_lock``)."""
-    if has_request_context() and request.path.startswith(SCIM_PATH):
+    if has_request_context() and request.path.startswith(scim_logging.SCIM_PATH_PREFIX + "/"):
         g.setdefault(_COMMITTED_SCIM_WRITE, True)
 
 
@@ -148,8 +148,6 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
                     ) from error
                 if not is_retryable(error):
                     raise
-                from scimgate import scim_logging
-
                 scim_logging.info(
                     "db.retry", attempt=attempt + 1, sqlstate=getattr(error.orig, "sqlstate", None)
                 )

@@ -158,3 +158,13 @@ def test_a_created_user_has_the_applications_defaults(app, scim):
         ).scalar_one()
         assert profile is False
     assert created["active"] is False
+
+
+def test_a_delete_reads_the_user_without_its_groups(app, scim):
+    """A DELETE answers 204: reading the user's groups for it would be work for nothing."""
+    user = new_user(scim, "leaving")
+    with count_statements(app) as statements:
+        assert scim.delete(f"/Users/{user['id']}").status_code == 204
+    reads = _user_reads(statements)
+    assert len(reads) == 1 and "group_membership" not in reads[0]
+    assert scim.get(f"/Users/{user['id']}").status_code == 404

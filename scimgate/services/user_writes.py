@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.extensions import core
 from scimgate.models import ScimUser, User, UserProfile
-from scimgate.scim.errors import NotFound
 from scimgate.services import user_records
 from scimgate.services.common import is_resource_id
 from scimgate.services.user_records import UserRecord
@@ -77,21 +76,17 @@ def changes_between(record: UserRecord, values: dict[str, Any]) -> Changes:
     return out
 
 
-def read_for_write(scim_id: str) -> UserRecord:
-    """The user a write is about, with its groups (the response shows them); unknown ids are 404.
+def read_for_write(scim_id: str, *, with_groups: bool = True) -> UserRecord:
+    """The user a write is about (with its groups when the response shows them), read as a GET
+    reads it; unknown or malformed ids are 404.
 
     On PostgreSQL the link row is locked by a statement of its own first: under READ COMMITTED a
     ``FOR UPDATE`` that waited re-reads only the locked row, so joined rows could be stale. SQLite
     has no row locks; the write request's ``BEGIN IMMEDIATE`` already holds the database's.
     """
-    if not is_resource_id(scim_id):
-        raise NotFound(f"User '{scim_id[:100]}' not found.")
-    if core().dialect.name != "sqlite":
+    if core().dialect.name != "sqlite" and is_resource_id(scim_id):
         core().execute(_LOCK, {"key": scim_id})
-    record = user_records.find_user("id", scim_id, with_groups=True)
-    if record is None:
-        raise NotFound(f"User '{scim_id}' not found.")
-    return record
+    return user_records.read_user(scim_id, with_groups=with_groups)
 
 
 def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDATES) -> None:

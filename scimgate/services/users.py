@@ -189,7 +189,7 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
 
 def delete_user(scim_id: str, if_match: str | None) -> None:
     """DELETE (§3.6): the account, its SCIM link and its memberships go in one transaction."""
-    record = user_writes.read_for_write(scim_id)
+    record = user_writes.read_for_write(scim_id, with_groups=False)
     check_if_match(if_match, record.version)
     audit.record("user.deleted", "User", scim_id, target_name=record.username)
     user_writes.delete(record)
