@@ -78,7 +78,11 @@ def _takes_write_lock() -> bool:
 
 
 def _on_commit(connection: Connection) -> None:
-    """Remember that this SCIM request's write is committed (see ``_takes_write_lock``)."""
+    """Remember that this SCIM request's write is committed (see ``_takes_write_lock``).
+
+    Only SQLite's ``BEGIN`` reads the flag, and SQLite transactions are never retried (a lock
+    timeout is 503 at once), so a retried view never starts with it set.
+    """
     if has_request_context() and request.path.startswith(scim_logging.SCIM_PATH_PREFIX + "/"):
         g.setdefault(_COMMITTED_SCIM_WRITE, True)
 
@@ -137,7 +141,6 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         for attempt in range(RETRY_ATTEMPTS):
-            g.pop(_COMMITTED_SCIM_WRITE, None)  # a retried write starts over, lock first
             try:
                 return view(*args, **kwargs)
             except DBAPIError as error:
