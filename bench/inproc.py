@@ -8,6 +8,9 @@ figures leave out gunicorn's own per-request work (about the same for every targ
 less between runs. Optionally it profiles one scenario with cProfile.
 
     .venv/bin/python bench/inproc.py [--users 1000] [--repeat 2000] [--profile users.get]
+
+With ``--profile``, ``SCIMGATE_PROFILE_CALLERS=<function>`` (e.g. ``local.py:310``) also prints
+who calls that function and how often.
 """
 
 from __future__ import annotations
