@@ -2,12 +2,14 @@
 
 ``bench/run`` is the benchmark of record (real HTTP, gunicorn, the peer side by side). This
 helper answers a narrower question fast: how much CPU does scimgate's WSGI application itself
-spend per request, next to the floor application (``floor_app.py``), with no HTTP server and no
-network in between? It calls each WSGI application directly with a prepared environ, so the
+spend per request, next to the floor application (``floor_app.py``) and, when ``scim2-server`` is
+installed (run it with ``bench/.venv/bin/python``), the peer (``peer_app.py``), with no HTTP
+server and no network in between? It calls each WSGI application directly with a prepared environ, so the
 figures leave out gunicorn's own per-request work (about the same for every target) and move
 less between runs. Optionally it profiles one scenario with cProfile.
 
     .venv/bin/python bench/inproc.py [--users 1000] [--repeat 2000] [--profile users.get]
+    bench/.venv/bin/python bench/inproc.py      # the same, with the peer's scenarios and ratios
 
 With ``--profile``, ``SCIMGATE_PROFILE_CALLERS=<function>`` (e.g. ``local.py:310``) also prints
 who calls that function and how often.
@@ -135,6 +137,14 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     floor_ids = seed_floor(floor_url, args.users)
     floor = create_floor(floor_url, token="floor")
 
+    peer = peer_app(token)
+    peer_ids = []
+    if peer is not None:
+        for i in range(args.users):
+            status, payload = call(peer, "POST", "/v2/Users", token, user_body(i))
+            if status != 201:
+                raise RuntimeError(f"seeding the peer answered {status}: {payload[:300]!r}")
+            peer_ids.append(json.loads(payload)["id"])
     ids = []
     for i in range(args.users):
         status, payload = call(app, "POST", "/scim/v2/Users", token, user_body(i))
@@ -202,6 +212,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             200,
         ),
     }
+    if peer is not None:
+        scenarios.update(peer_scenarios(peer, token, peer_ids, reps))
     creates = reps // 4
     profiler = cProfile.Profile() if args.profile else None
     best: dict[str, float] = {}
@@ -214,6 +226,13 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             [("POST", "/scim/v2/Users", user_body(first + i)) for i in range(creates)],
             201,
         )
+        if peer is not None:
+            scenarios["peer.create"] = (
+                peer,
+                token,
+                [("POST", "/v2/Users", user_body(first + i)) for i in range(creates)],
+                201,
+            )
         for name, (target, credential, requests, expect) in scenarios.items():
             profiling = profiler is not None and name == args.profile and round_number == 0
             if profiling:
@@ -226,6 +245,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"{name:24s} {ms:7.3f} ms CPU/request  (cheapest batch of {BATCH}, {args.rounds} rounds)")
     floor_ms = best["floor.get"]
     print(f"users.get / floor.get    {best['users.get'] / floor_ms:7.2f}")
+    for name in ("create", "patch_active", "filter_userName", "get"):
+        if f"peer.{name}" in best:
+            ratio = best[f"users.{name}"] / best[f"peer.{name}"]
+            print(f"users.{name} / peer".ljust(25) + f"{ratio:7.2f}")
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
@@ -239,6 +262,44 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_callers(callers_of)
             print(out.getvalue())
     return 0
+
+
+def peer_app(token: str) -> WSGIApp | None:
+    """The peer's WSGI application with ``token``, or None when scim2-server is not installed."""
+    try:
+        from peer_app import create_app as create_peer
+    except ModuleNotFoundError:
+        return None
+    return create_peer(token)
+
+
+def peer_scenarios(
+    peer: WSGIApp, token: str, ids: list[str], reps: int
+) -> dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], Any]]:
+    """The peer's side of the scenarios with a target against it (its base URL is ``/v2``)."""
+    return {
+        "peer.get": (
+            peer,
+            token,
+            [("GET", f"/v2/Users/{ids[i % len(ids)]}", None) for i in range(reps)],
+            200,
+        ),
+        "peer.filter_userName": (
+            peer,
+            token,
+            [("GET", filter_url(i % len(ids)).replace("/scim/v2/", "/v2/"), None) for i in range(reps // 2)],
+            200,
+        ),
+        "peer.patch_active": (
+            peer,
+            token,
+            [
+                ("PATCH", f"/v2/Users/{ids[(i // 2) % len(ids)]}", patch_active(i % 2 == 1))
+                for i in range(reps // 2)
+            ],
+            (200, 204),  # the peer answers 204 (RFC 7644 §3.5.2 allows either)
+        ),
+    }
 
 
 def filter_url(i: int) -> str:

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate.extensions import core, db
+from scimgate.extensions import db
 from scimgate.models import utcnow
+from scimgate.prepared_sql import Prepared
 
 
 class AuditEvent(db.Model):
@@ -66,7 +67,10 @@ def _jsonable(value: Any) -> Any:
 
 # A Core INSERT run at once in the caller's transaction: an ORM object would bring the unit of
 # work's flush into every write's commit just for this row.
-_INSERT = sa.insert(AuditEvent.__table__)
+_INSERT = Prepared(
+    sa.insert(AuditEvent.__table__),
+    keys=("at", "actor", "request_id", "action", "target_type", "target_id", "target_name", "changes"),
+)
 
 
 def record(
@@ -90,8 +94,7 @@ def record(
     }
     # On the session's connection: no autoflush, so a caller's pending ORM change (a group
     # rename) is still flushed at its commit, where a taken name becomes 409.
-    core().execute(
-        _INSERT,
+    _INSERT.run(
         {
             "at": utcnow(),
             "actor": actor()[:255],
@@ -101,7 +104,7 @@ def record(
             "target_id": target_id,
             "target_name": (target_name or "")[:1000] or None,
             "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
-        },
+        }
     )
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from scimgate.extensions import core
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
+from scimgate.prepared_sql import Prepared
 from scimgate.scim import urns
 from scimgate.scim.errors import NotFound
 from scimgate.services.common import is_resource_id, timestamp
@@ -102,7 +103,7 @@ def _by_key(column: Any, *, with_groups: bool) -> sa.Select:
 
 
 _BY_KEY = {
-    (name, with_groups): _by_key(column, with_groups=with_groups)
+    (name, with_groups): Prepared(_by_key(column, with_groups=with_groups))
     for name, column in UNIQUE_KEYS.items()
     for with_groups in (False, True)
 }
@@ -122,7 +123,7 @@ def record_from_row(row: Any) -> UserRecord:
 def find_user(key: str, value: str, *, with_groups: bool) -> UserRecord | None:
     """The SCIM user whose unique ``key`` (``id`` or ``username``) is ``value``, in one statement
     (with its groups when asked), or None."""
-    rows = core().execute(_BY_KEY[key, with_groups], {"key": value}).all()
+    rows = _BY_KEY[key, with_groups].rows({"key": value})
     if not rows:
         return None
     record = record_from_row(rows[0])

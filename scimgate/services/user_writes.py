@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.extensions import core
 from scimgate.models import ScimUser, User, UserProfile
+from scimgate.prepared_sql import Prepared
 from scimgate.services import user_records
 from scimgate.services.common import is_resource_id
 from scimgate.services.user_records import UserRecord
@@ -58,12 +59,14 @@ def _update(table: sa.Table, key: sa.Column, fields: tuple[str, ...]) -> sa.Upda
 
 
 _UPDATES = (
-    (_USER_FIELDS, _update(User.__table__, _user.id, _USER_FIELDS)),
-    (_PROFILE_FIELDS, _update(UserProfile.__table__, _profile.user_id, _PROFILE_FIELDS)),
-    (_LINK_FIELDS, _update(ScimUser.__table__, _link.user_id, _LINK_FIELDS)),
+    (_USER_FIELDS, Prepared(_update(User.__table__, _user.id, _USER_FIELDS))),
+    (_PROFILE_FIELDS, Prepared(_update(UserProfile.__table__, _profile.user_id, _PROFILE_FIELDS))),
+    (_LINK_FIELDS, Prepared(_update(ScimUser.__table__, _link.user_id, _LINK_FIELDS))),
 )
-_LOCK = sa.select(_link.user_id).where(_link.scim_user_uuid == sa.bindparam("key")).with_for_update()
-_DELETE = sa.delete(User.__table__).where(_user.id == sa.bindparam("row_key"))
+_LOCK = Prepared(
+    sa.select(_link.user_id).where(_link.scim_user_uuid == sa.bindparam("key")).with_for_update()
+)
+_DELETE = Prepared(sa.delete(User.__table__).where(_user.id == sa.bindparam("row_key")))
 
 
 def changes_between(record: UserRecord, values: dict[str, Any]) -> Changes:
@@ -85,7 +88,7 @@ def read_for_write(scim_id: str, *, with_groups: bool = True) -> UserRecord:
     has no row locks; the write request's ``BEGIN IMMEDIATE`` already holds the database's.
     """
     if core().dialect.name != "sqlite" and is_resource_id(scim_id):
-        core().execute(_LOCK, {"key": scim_id})
+        _LOCK.rows({"key": scim_id})
     return user_records.read_user(scim_id, with_groups=with_groups)
 
 
@@ -95,7 +98,7 @@ def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDA
         if fields is _LINK_FIELDS or any(getattr(after, f) != getattr(before, f) for f in fields):
             params = {f"new_{f}": getattr(after, f) for f in fields}
             params["row_key"] = before.user_id
-            core().execute(statement, params)
+            statement.run(params)
 
 
 def update(record: UserRecord, values: dict[str, Any], now: dt.datetime) -> UserRecord:
@@ -120,7 +123,7 @@ class Account(NamedTuple):
     record: UserRecord  # its current fields, as the "before" of an adoption (link fields empty)
 
 
-_ACCOUNT_BY_USERNAME = (
+_ACCOUNT_BY_USERNAME = Prepared(
     sa.select(
         _user.id,
         _user.is_builtin,
@@ -145,7 +148,7 @@ _ACCOUNT_BY_USERNAME = (
 
 def account_named(username: str) -> Account | None:
     """The account with exactly this username (case-sensitive), linked or not, or None."""
-    row = core().execute(_ACCOUNT_BY_USERNAME, {"key": username}).first()
+    row = _ACCOUNT_BY_USERNAME.first({"key": username})
     if row is None:
         return None
     user_id, is_builtin, linked, profile, name, first, last, display, email, active, suspended = row
@@ -169,9 +172,35 @@ def account_named(username: str) -> Account | None:
     return Account(user_id, bool(is_builtin), linked is not None, profile is not None, record)
 
 
-_INSERT_USER = sa.insert(User.__table__).returning(_user.id)
-_INSERT_PROFILE = sa.insert(UserProfile.__table__)
-_INSERT_LINK = sa.insert(ScimUser.__table__)
+_INSERT_USER = Prepared(
+    sa.insert(User.__table__).returning(_user.id),
+    keys=(
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "is_active",
+        "date_joined",
+        "is_builtin",
+        "role",
+        "approval_pending",
+    ),
+)
+_INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", "display_name", "is_suspended"))
+_INSERT_LINK = Prepared(
+    sa.insert(ScimUser.__table__),
+    keys=(
+        "user_id",
+        "scim_user_uuid",
+        "client",
+        "external_id",
+        "email_type",
+        "email_primary",
+        "created",
+        "last_modified",
+        "version",
+    ),
+)
 
 
 def insert(
@@ -185,37 +214,30 @@ def insert(
     if adopt is None:
         before = UserRecord(0, scim_id, None, "", "", "", "", "", None, None, True, False, now, now, 1)
         written = before._replace(**values)
-        user_id = (
-            core()
-            .execute(
-                _INSERT_USER,
-                {
-                    "username": written.username,
-                    "first_name": written.first_name,
-                    "last_name": written.last_name,
-                    "email": written.email,
-                    "is_active": written.is_active,
-                    "date_joined": now,
-                    "is_builtin": False,
-                    "role": DEFAULT_ROLE.value,
-                    "approval_pending": False,
-                },
-            )
-            .scalar_one()
+        user_id = _INSERT_USER.scalar(
+            {
+                "username": written.username,
+                "first_name": written.first_name,
+                "last_name": written.last_name,
+                "email": written.email,
+                "is_active": written.is_active,
+                "date_joined": now,
+                "is_builtin": False,
+                "role": DEFAULT_ROLE.value,
+                "approval_pending": False,
+            }
         )
-        core().execute(
-            _INSERT_PROFILE,
-            {"user_id": user_id, "display_name": written.display_name, "is_suspended": written.is_suspended},
+        _INSERT_PROFILE.run(
+            {"user_id": user_id, "display_name": written.display_name, "is_suspended": written.is_suspended}
         )
         written = written._replace(user_id=user_id)
     else:
         user_id = adopt.user_id
         if not adopt.has_profile:
-            core().execute(_INSERT_PROFILE, {"user_id": user_id, "display_name": "", "is_suspended": False})
+            _INSERT_PROFILE.run({"user_id": user_id, "display_name": "", "is_suspended": False})
         written = adopt.record._replace(scim_id=scim_id, created=now, last_modified=now, version=1, **values)
         _write_changed(adopt.record, written, _UPDATES[:2])  # the link row is inserted below
-    core().execute(
-        _INSERT_LINK,
+    _INSERT_LINK.run(
         {
             "user_id": user_id,
             "scim_user_uuid": scim_id,
@@ -233,4 +255,4 @@ def insert(
 
 def delete(record: UserRecord) -> None:
     """Delete the account: ``ON DELETE CASCADE`` removes its profile, link and memberships."""
-    core().execute(_DELETE, {"row_key": record.user_id})
+    _DELETE.run({"row_key": record.user_id})
