@@ -260,3 +260,37 @@ def test_attributes_and_excluded_attributes_on_a_read(scim):
     without = scim.get(url, query_string={"excludedAttributes": "name,meta,id"}).get_json()
     assert "name" not in without and "meta" not in without
     assert without["id"] == created["id"]  # returned "always"
+
+
+def test_locations_follow_each_requests_host_and_scheme(app, scim):
+    """The base URL of ``Location``/``meta.location`` is remembered per host, never mixed up."""
+    created = new_user(scim, "hosted")
+    path = f"/Users/{created['id']}"
+    seen = []
+    for host, scheme in [
+        ("a.example", "http"),
+        ("b.example:8443", "https"),
+        ("a.example", "https"),
+        ("a.example", "http"),
+    ]:
+        response = scim.get(path, base_url=f"{scheme}://{host}")
+        seen.append(response.get_json()["meta"]["location"])
+    assert seen == [
+        f"http://a.example/scim/v2{path}",
+        f"https://b.example:8443/scim/v2{path}",
+        f"https://a.example/scim/v2{path}",
+        f"http://a.example/scim/v2{path}",
+    ]
+    for i in range(70):  # more hosts than are remembered: each is still right
+        response = scim.get(path, headers={"Host": f"h{i}.example"})
+        assert response.get_json()["meta"]["location"] == f"http://h{i}.example/scim/v2{path}"
+
+
+def test_a_single_resource_read_with_and_without_query_string_projects_alike(scim):
+    created = new_user(scim, "projected", displayName="Projected")
+    path = f"/Users/{created['id']}"
+    full = scim.get(path).get_json()
+    assert full["displayName"] == "Projected"
+    assert scim.get(path + "?").get_json() == full
+    narrowed = scim.get(path + "?attributes=userName").get_json()
+    assert set(narrowed) == {"schemas", "id", "userName"}

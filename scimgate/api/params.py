@@ -113,6 +113,8 @@ def list_query(source: Mapping[str, Any], schema: ResourceSchema | None) -> List
 
 def projection_from_args(schema: ResourceSchema) -> Projection:
     """The attributes/excludedAttributes query parameters of a single-resource request."""
+    if not request.environ.get("QUERY_STRING"):  # the usual case: no query string to parse
+        return Projection.parse(schema)
     return Projection.parse(
         schema,
         _string(request.args.get("attributes"), "attributes"),

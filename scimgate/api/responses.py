@@ -10,6 +10,8 @@ from flask import Response, current_app, request
 from scimgate.scim import urns
 
 _ENVIRON_BASE_URL = "scimgate.base_url"
+_ROOTS_KEY = "scimgate.request_roots"
+_ROOTS_MAX = 64
 
 
 def base_url() -> str:
@@ -19,9 +21,31 @@ def base_url() -> str:
     known = environ.get(_ENVIRON_BASE_URL)
     if known is None:
         configured = current_app.config.get("BASE_URL") or ""
-        root = configured.rstrip("/") if configured else request.host_url.rstrip("/")
+        root = configured.rstrip("/") if configured else _request_root(environ)
         known = environ[_ENVIRON_BASE_URL] = f"{root}/scim/v2"
     return known
+
+
+def _request_root(environ: dict[str, Any]) -> str:
+    """``request.host_url`` without its trailing slash, remembered per app for the environ values
+    it is made of (scheme, host, server, script root): werkzeug's URL building and IRI decoding
+    were 3-4 % of a GET. The app's host check runs on the first request of each combination; at
+    most ``_ROOTS_MAX`` are kept, so made-up Host headers only cost the usual work."""
+    key = (
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME", ""),
+    )
+    roots: dict[tuple[Any, ...], str] = current_app.extensions.setdefault(_ROOTS_KEY, {})
+    root = roots.get(key)
+    if root is None:
+        root = request.host_url.rstrip("/")
+        if len(roots) >= _ROOTS_MAX:
+            roots.clear()
+        roots[key] = root
+    return root
 
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
