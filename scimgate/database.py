@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -31,7 +31,9 @@ from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_COMMITTED_SCIM_WRITE = "scimgate_scim_write_committed"
+_COMMITTED_SCIM_WRITE = "scimgate.scim_write_committed"
+_WRITE_LOCK = "scimgate.write_lock"
+_SCIM_PATH = scim_logging.SCIM_PATH_PREFIX + "/"
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
 # lose several times in a row under SERIALIZABLE; ten attempts with capped exponential backoff
 # (at most about 8 s of waiting in all) keep that a retry, never a 503.
@@ -68,13 +70,15 @@ def _takes_write_lock() -> bool:
 
     A SCIM write request commits once, in its service; what it reads afterwards (a group's
     members for the response, the 204 decision) runs in a plain read transaction, so it does not
-    queue for the write lock a second time behind the other workers' writes.
+    queue for the write lock a second time behind the other workers' writes. (The flags live in
+    the WSGI environ: one dict per request, read without Flask's proxies on every ``BEGIN``.)
     """
     if not has_request_context():
         return True
-    if g.get("scimgate_write_lock"):
+    environ = request.environ
+    if environ.get(_WRITE_LOCK):
         return True
-    return request.method in WRITE_METHODS and not g.get(_COMMITTED_SCIM_WRITE)
+    return environ["REQUEST_METHOD"] in WRITE_METHODS and not environ.get(_COMMITTED_SCIM_WRITE)
 
 
 def _on_commit(connection: Connection) -> None:
@@ -83,8 +87,11 @@ def _on_commit(connection: Connection) -> None:
     Only SQLite's ``BEGIN`` reads the flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
-    if has_request_context() and request.path.startswith(scim_logging.SCIM_PATH_PREFIX + "/"):
-        g.setdefault(_COMMITTED_SCIM_WRITE, True)
+    if has_request_context():
+        environ = request.environ
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(_SCIM_PATH):
+            environ[_COMMITTED_SCIM_WRITE] = True
 
 
 @contextmanager
@@ -92,13 +99,14 @@ def write_transaction() -> Iterator[None]:
     """Run a block that writes, inside a read-only request (e.g. recording a failed login), in a
     transaction of its own that takes SQLite's write lock up front."""
     db.session.rollback()
-    previous = g.get("scimgate_write_lock", False)
-    g.scimgate_write_lock = True
+    environ = request.environ if has_request_context() else {}
+    previous = environ.get(_WRITE_LOCK, False)
+    environ[_WRITE_LOCK] = True
     try:
         yield
     finally:
         db.session.rollback()
-        g.scimgate_write_lock = previous
+        environ[_WRITE_LOCK] = previous
 
 
 def _on_begin(connection: Connection) -> None:

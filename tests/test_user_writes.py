@@ -168,3 +168,38 @@ def test_a_delete_reads_the_user_without_its_groups(app, scim):
     reads = _user_reads(statements)
     assert len(reads) == 1 and "group_membership" not in reads[0]
     assert scim.get(f"/Users/{user['id']}").status_code == 404
+
+
+def _inserts(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(f"INSERT INTO {table.upper()} ")]
+
+
+def test_creating_a_new_username_is_one_insert_per_row_and_no_lookup(app, scim):
+    with count_statements(app) as statements:
+        new_user(scim, "fresh", displayName="Fresh")
+    assert _user_reads(statements) == []  # no "is the name taken?" SELECT first
+    assert len(_inserts(statements, "auth_user")) == 1
+    assert len(_inserts(statements, "userprofile")) == 1
+    assert len(_inserts(statements, "scim_user")) == 1
+    assert len(_inserts(statements, "audit_event")) == 1
+
+
+def test_a_taken_username_writes_nothing_and_only_then_is_looked_up(app, scim):
+    first = new_user(scim, "twice", displayName="First")
+    with app.app_context():
+        counts = [
+            db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (User, ScimUser, AuditEvent)
+        ]
+    with count_statements(app) as statements:
+        response = scim.post(
+            "/Users", json={"schemas": [urns.USER], "userName": "twice", "displayName": "Second"}
+        )
+    assert_error(response, 409, "uniqueness", "twice")
+    assert len(_inserts(statements, "auth_user")) == 1  # tried, and wrote nothing
+    assert len(_user_reads(statements)) == 1  # then the existing account was looked up
+    assert _inserts(statements, "scim_user") == []
+    with app.app_context():
+        assert [
+            db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (User, ScimUser, AuditEvent)
+        ] == counts
+    assert scim.get(f"/Users/{first['id']}").get_json()["displayName"] == "First"

@@ -16,6 +16,7 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.extensions import core
@@ -172,20 +173,30 @@ def account_named(username: str) -> Account | None:
     return Account(user_id, bool(is_builtin), linked is not None, profile is not None, record)
 
 
-_INSERT_USER = Prepared(
-    sa.insert(User.__table__).returning(_user.id),
-    keys=(
-        "username",
-        "first_name",
-        "last_name",
-        "email",
-        "is_active",
-        "date_joined",
-        "is_builtin",
-        "role",
-        "approval_pending",
-    ),
+_USER_INSERT_KEYS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "date_joined",
+    "is_builtin",
+    "role",
+    "approval_pending",
 )
+_INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=_USER_INSERT_KEYS)
+# The usual create: the account row, unless that username exists (then no row comes back and the
+# caller decides between adoption and 409), in one statement instead of a lookup and an insert.
+# Both supported databases (SQLite 3.35+, PostgreSQL) have INSERT ... ON CONFLICT DO NOTHING.
+_INSERT_NEW_USER = {
+    dialect.__name__.rsplit(".", 1)[-1]: Prepared(
+        dialect.insert(User.__table__)
+        .on_conflict_do_nothing(index_elements=[_user.username])
+        .returning(_user.id),
+        keys=_USER_INSERT_KEYS,
+    )
+    for dialect in (sqlite, postgresql)
+}
 _INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", "display_name", "is_suspended"))
 _INSERT_LINK = Prepared(
     sa.insert(ScimUser.__table__),
@@ -203,6 +214,16 @@ _INSERT_LINK = Prepared(
 )
 
 
+def insert_if_new(values: dict[str, Any], scim_id: str, client: str, now: dt.datetime) -> UserRecord | None:
+    """Create the rows of a new SCIM user, or write nothing and return None when an account of
+    that username exists (linked or not: the caller looks it up with ``account_named``)."""
+    written = _new_record(values, scim_id, now)
+    rows = _INSERT_NEW_USER[core().dialect.name].rows(_user_row(written, now))
+    if not rows:
+        return None
+    return _link(written._replace(user_id=rows[0][0]), client, now, new_profile=True)
+
+
 def insert(
     values: dict[str, Any], scim_id: str, client: str, now: dt.datetime, adopt: Account | None
 ) -> UserRecord:
@@ -212,35 +233,42 @@ def insert(
     A username or link that another request created first raises ``IntegrityError`` here.
     """
     if adopt is None:
-        before = UserRecord(0, scim_id, None, "", "", "", "", "", None, None, True, False, now, now, 1)
-        written = before._replace(**values)
-        user_id = _INSERT_USER.scalar(
-            {
-                "username": written.username,
-                "first_name": written.first_name,
-                "last_name": written.last_name,
-                "email": written.email,
-                "is_active": written.is_active,
-                "date_joined": now,
-                "is_builtin": False,
-                "role": DEFAULT_ROLE.value,
-                "approval_pending": False,
-            }
-        )
-        _INSERT_PROFILE.run(
-            {"user_id": user_id, "display_name": written.display_name, "is_suspended": written.is_suspended}
-        )
-        written = written._replace(user_id=user_id)
-    else:
-        user_id = adopt.user_id
-        if not adopt.has_profile:
-            _INSERT_PROFILE.run({"user_id": user_id, "display_name": "", "is_suspended": False})
-        written = adopt.record._replace(scim_id=scim_id, created=now, last_modified=now, version=1, **values)
-        _write_changed(adopt.record, written, _UPDATES[:2])  # the link row is inserted below
+        written = _new_record(values, scim_id, now)
+        written = written._replace(user_id=_INSERT_USER.scalar(_user_row(written, now)))
+        return _link(written, client, now, new_profile=True)
+    written = adopt.record._replace(scim_id=scim_id, created=now, last_modified=now, version=1, **values)
+    _write_changed(adopt.record, written, _UPDATES[:2])  # the link row is inserted by _link
+    return _link(written, client, now, new_profile=not adopt.has_profile)
+
+
+def _new_record(values: dict[str, Any], scim_id: str, now: dt.datetime) -> UserRecord:
+    before = UserRecord(0, scim_id, None, "", "", "", "", "", None, None, True, False, now, now, 1)
+    return before._replace(**values)
+
+
+def _user_row(written: UserRecord, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "username": written.username,
+        "first_name": written.first_name,
+        "last_name": written.last_name,
+        "email": written.email,
+        "is_active": written.is_active,
+        "date_joined": now,
+        "is_builtin": False,
+        "role": DEFAULT_ROLE.value,
+        "approval_pending": False,
+    }
+
+
+def _link(written: UserRecord, client: str, now: dt.datetime, *, new_profile: bool) -> UserRecord:
+    """Insert the profile row (when the account has none) and the SCIM link of ``written``."""
+    if new_profile:
+        profile = {"display_name": written.display_name, "is_suspended": written.is_suspended}
+        _INSERT_PROFILE.run({"user_id": written.user_id, **profile})
     _INSERT_LINK.run(
         {
-            "user_id": user_id,
-            "scim_user_uuid": scim_id,
+            "user_id": written.user_id,
+            "scim_user_uuid": written.scim_id,
             "client": client,
             "external_id": written.external_id,
             "email_type": written.email_type,

@@ -122,10 +122,34 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     POST links it instead of failing forever with 409. An account that already has a link is a
     duplicate, and a built-in account (local password) is never taken over: both are 409
     ``uniqueness``, a race between two creates decided by the database's unique constraints.
+    The usual case, a new username, is one ``INSERT`` that writes nothing when the name is taken;
+    only then is the existing account looked up.
     """
     data = load(USER_SCHEMA, body, urns.USER)
     username = data["userName"]
-    account = user_writes.account_named(username)
+    if "active" not in data:
+        data["active"] = True
+    values = user_values(data, replace=False)
+    scim_id = str(uuid.uuid4())
+    now = utcnow()
+    with _username_conflicts(username):
+        written = user_writes.insert_if_new(values, scim_id, client, now)
+        action, before = "user.created", _EMPTY
+        if written is None:
+            account = user_writes.account_named(username)
+            _refuse_takeover(account, username)
+            written = user_writes.insert(values, scim_id, client, now, account)
+            if account is not None:
+                action, before = "user.adopted", account.record
+        changes = user_writes.changes_between(before, values)
+        audit.record(action, "User", scim_id, target_name=username, changes=changes)
+        db.session.commit()
+    scim_logging.lifecycle(action, scim_id=scim_id, user_id=written.user_id, userName=username)
+    return written
+
+
+def _refuse_takeover(account: user_writes.Account | None, username: str) -> None:
+    """409 for an account SCIM must not link: one already linked, or a built-in account."""
     if account is not None and account.linked:
         raise Uniqueness(f"userName '{username}' is already in use by another user.")
     if account is not None and account.is_builtin:
@@ -133,19 +157,6 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
             f"userName '{username}' belongs to a built-in account of the application "
             "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts."
         )
-    if "active" not in data:
-        data["active"] = True
-    values = user_values(data, replace=False)
-    action = "user.created" if account is None else "user.adopted"
-    scim_id = str(uuid.uuid4())
-    with _username_conflicts(username):
-        written = user_writes.insert(values, scim_id, client, utcnow(), account)
-        before = account.record if account is not None else _EMPTY
-        changes = user_writes.changes_between(before, values)
-        audit.record(action, "User", scim_id, target_name=username, changes=changes)
-        db.session.commit()
-    scim_logging.lifecycle(action, scim_id=scim_id, user_id=written.user_id, userName=username)
-    return written
 
 
 # What a created user's fields are compared with for the audit trail: nothing was set.
