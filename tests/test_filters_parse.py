@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scimgate.scim import urns
@@ -421,3 +423,18 @@ def test_patch_path_error_does_not_mention_filter_operators() -> None:
         parse_patch_path("members value")
     detail = caught.value.detail
     assert "comparison operator" not in detail and "end of the input" in detail
+
+
+def test_patch_paths_are_remembered_only_as_what_they_parse_to() -> None:
+    """Repeated paths come from memory; refusals are never remembered as successes."""
+    assert parse_patch_path("active") == parse_patch_path("active") == PatchPath(a("active"))
+    long_path = "members[value eq " + json.dumps("x" * 300) + "]"
+    assert parse_patch_path(long_path) == PatchPath(a("members"), Compare(a("value"), "eq", "x" * 300))
+    for _ in range(2):
+        with pytest.raises(InvalidPath):
+            parse_patch_path("members[")
+    for not_text in (["members"], {"a": 1}, 7, None):
+        with pytest.raises(InvalidPath, match="must be a string"):
+            parse_patch_path(not_text)  # type: ignore[arg-type]
+    with pytest.raises(InvalidPath, match="at most 4"):
+        parse_patch_path("active", max_length=4)  # the limits are part of what is remembered
