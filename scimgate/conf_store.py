@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 
-from scimgate.extensions import db
+from scimgate.extensions import core, db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
 
 _ENVIRON_KEY = "scimgate.conf_snapshot"
@@ -99,7 +99,7 @@ def _current_snapshot() -> dict[str, ConfValue]:
 
 def _read_token() -> str | None:
     """The stored version token, read in the request's transaction (which this may begin)."""
-    cursor = db.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = core().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_READ_TOKEN_SQL)
         row = cursor.fetchone()

@@ -130,3 +130,18 @@ def _audit_values(at: dt.datetime) -> dict[str, object]:
         "target_type": "User",
         "changes": "{}",
     }
+
+
+def test_core_is_always_the_connection_of_the_sessions_current_transaction(app):
+    with app.test_request_context():
+        first = core()
+        assert core() is first is db.session.connection()
+        db.session.commit()  # the transaction ends; the next one may get another connection
+        assert core() is db.session.connection()
+        assert db.session().get_transaction() is not None
+        before_rollback = db.session().get_transaction()
+        db.session.rollback()
+        assert core() is db.session.connection()
+        assert db.session().get_transaction() is not before_rollback
+        assert core().in_transaction()
+        db.session.rollback()
