@@ -42,23 +42,46 @@ class _Lenient(Schema):
         return data
 
 
-class NameSchema(_Lenient):
-    givenName = _text(models.FIRST_NAME_MAX)
-    familyName = _text(models.LAST_NAME_MAX)
+class SubAttributes(fields.Field):
+    """A complex attribute (``name``, one of ``emails``): a JSON object whose few sub-attributes
+    are plain fields, read like a lenient nested schema (unknown keys dropped, ``null`` = not
+    given, errors keyed by sub-attribute) without a whole ``Schema.load`` per value, which was
+    two thirds of a user's validation."""
+
+    default_error_messages = {"type": "Must be a JSON object."}
+
+    def __init__(self, members: dict[str, fields.Field], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.members = members
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.make_error("type")
+        out: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for key, field in self.members.items():
+            raw = value.get(key)
+            if raw is None:
+                continue
+            try:
+                out[key] = field.deserialize(raw, key, value)
+            except ValidationError as error:
+                errors[key] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        return out
 
 
-class EmailSchema(_Lenient):
-    value = _text(models.EMAIL_MAX)
-    type = _text(64)
-    primary = StrictBoolean(allow_none=True)
+NAME = {"givenName": _text(models.FIRST_NAME_MAX), "familyName": _text(models.LAST_NAME_MAX)}
+EMAIL = {"value": _text(models.EMAIL_MAX), "type": _text(64), "primary": StrictBoolean(allow_none=True)}
 
 
 class UserSchema(_Lenient):
     schemas = fields.List(fields.String(), allow_none=True)
     userName = _text(models.USERNAME_MAX, required=True, min_length=1)
-    name = fields.Nested(NameSchema, allow_none=True)
+    name = SubAttributes(NAME, allow_none=True)
     displayName = _text(models.DISPLAY_NAME_MAX)
-    emails = fields.List(fields.Nested(EmailSchema), allow_none=True)
+    emails = fields.List(SubAttributes(EMAIL), allow_none=True)
     active = StrictBoolean(allow_none=True)
     externalId = _text(models.EXTERNAL_ID_MAX)
 

@@ -294,3 +294,30 @@ def test_a_single_resource_read_with_and_without_query_string_projects_alike(sci
     assert scim.get(path + "?").get_json() == full
     narrowed = scim.get(path + "?attributes=userName").get_json()
     assert set(narrowed) == {"schemas", "id", "userName"}
+
+
+def test_complex_attributes_name_each_offending_sub_attribute(scim):
+    body = {
+        "userName": "c",
+        "name": "Ann",
+        "emails": [{"value": "a@x.io"}, "b@x.io", {"value": 5, "primary": "yes"}],
+    }
+    detail = assert_error(scim.post("/Users", json=body), 400, "invalidValue")["detail"]
+    assert detail.split("; ") == [
+        "name: Must be a JSON object.",
+        "emails[1]: Must be a JSON object.",
+        "emails[2].value: Not a valid string.",
+        "emails[2].primary: Not a valid boolean.",
+    ]
+    assert scim.get("/Users", query_string={"filter": 'userName eq "c"'}).get_json()["totalResults"] == 0
+
+
+def test_complex_attributes_drop_nulls_and_unknown_sub_attributes(scim):
+    created = new_user(
+        scim,
+        "d",
+        name={"givenName": "Dee", "familyName": None, "honorificPrefix": "Dr."},
+        emails=[{"value": "d@x.io", "type": None, "display": "ignored", "primary": True}],
+    )
+    assert created["name"] == {"givenName": "Dee"}
+    assert created["emails"] == [{"value": "d@x.io", "primary": True}]

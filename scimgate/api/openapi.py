@@ -90,14 +90,11 @@ def _length(field: fields.Field | None) -> dict[str, int]:
     return out
 
 
-def _nested(field: fields.Field | None) -> Schema | None:
-    """The marshmallow schema inside a Nested (or a List of Nested) field."""
+def _sub_fields(field: fields.Field | None) -> dict[str, fields.Field] | None:
+    """The fields of a complex attribute's sub-attributes (also inside a List), or None."""
     if isinstance(field, fields.List):
         field = field.inner
-    if isinstance(field, fields.Nested):
-        nested = field.schema
-        return nested if isinstance(nested, Schema) else None
-    return None
+    return field.members if isinstance(field, payloads.SubAttributes) else None
 
 
 def _attribute_schema(
@@ -110,11 +107,9 @@ def _attribute_schema(
     if attribute.type == "reference" and "uri" in attribute.reference_types:
         out["format"] = "uri"
     if attribute.type == "complex":
-        nested = _nested(validator)
+        members = _sub_fields(validator) or {}
         out["properties"] = {
-            sub.name: _attribute_schema(
-                sub, request=request, validator=nested.fields.get(sub.name) if nested else None
-            )
+            sub.name: _attribute_schema(sub, request=request, validator=members.get(sub.name))
             for sub in attribute.sub_attributes
         }
         out["additionalProperties"] = request
