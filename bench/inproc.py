@@ -118,6 +118,7 @@ def main() -> int:
     try:
         return run(args, workdir)
     finally:
+        _flush_activity()  # the activity rows still queued, before their database goes
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -330,6 +331,12 @@ def member_patch(op: str, value: Any, path: str = "members") -> dict[str, Any]:
 def patch_active(value: bool) -> dict[str, Any]:
     """Okta's deactivate/reactivate PATCH."""
     return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": value}}]}
+
+
+def _flush_activity() -> None:
+    """Write scimgate's queued activity rows now (its exit hook would find the work dir gone)."""
+    if "scimgate.scim_activity" in sys.modules:
+        sys.modules["scimgate.scim_activity"].flush_all()
 
 
 if __name__ == "__main__":

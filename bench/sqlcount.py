@@ -68,6 +68,7 @@ def main() -> int:
     try:
         return report(args, workdir)
     finally:
+        _flush_activity()  # the activity rows still queued, before their database goes
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -159,6 +160,12 @@ def report(args: argparse.Namespace, workdir: Path) -> int:
                 cost = f"{time_alone(workdir / 'scimgate.db', text):8.2f} ms  " if args.time else ""
                 print(f"      {cost}{' '.join(text.split())[:300]}")
     return 0
+
+
+def _flush_activity() -> None:
+    """Write scimgate's queued activity rows now (its exit hook would find the work dir gone)."""
+    if "scimgate.scim_activity" in sys.modules:
+        sys.modules["scimgate.scim_activity"].flush_all()
 
 
 if __name__ == "__main__":
