@@ -4,7 +4,9 @@ A SCIM user is three rows (``auth_user``, ``userprofile``, ``scim_user``). Throu
 loaded all three into the identity map, tracked every attribute and worked out a flush plan:
 about half of the CPU of a PATCH or POST. Here a write is the lock (PostgreSQL only), the one
 statement ``user_records`` reads a user with, then one prebuilt ``UPDATE`` per table whose values
-changed (the link row always does: version and lastModified), or the ``INSERT`` of each new row.
+changed (the link row always does: version and lastModified), or the ``INSERT`` of each new row
+(the account row with ``ON CONFLICT (username) DO NOTHING``, so a new username needs no lookup).
+Every statement is ``Prepared`` (``scimgate.prepared_sql``): compiled once, run on the cursor.
 
 The rules of *what* to write (the reference's one email, ``active`` mapping) stay in
 ``services.users``; this module only persists a record's new field values and says what changed.
