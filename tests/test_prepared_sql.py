@@ -14,6 +14,7 @@ from scimgate.extensions import core, db
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.prepared_sql import Prepared
 from scimgate.services.user_records import USER_COLUMNS
+from scimgate.services.user_writes import ACCOUNT_INSERT_KEYS
 from tests.sql_counter import count_statements
 from tests.test_users import new_user
 
@@ -68,20 +69,7 @@ def test_first_and_scalar_and_run(app, scim):
 
 def test_constraint_failures_are_sqlalchemys_integrity_error_and_change_nothing(app, scim):
     new_user(scim, "taken")
-    insert = Prepared(
-        sa.insert(User.__table__),
-        keys=(
-            "username",
-            "first_name",
-            "last_name",
-            "email",
-            "is_active",
-            "date_joined",
-            "is_builtin",
-            "role",
-            "approval_pending",
-        ),
-    )
+    insert = Prepared(sa.insert(User.__table__), keys=ACCOUNT_INSERT_KEYS)
     values = {
         "username": "taken",
         "first_name": "",

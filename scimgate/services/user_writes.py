@@ -175,7 +175,8 @@ def account_named(username: str) -> Account | None:
     return Account(user_id, bool(is_builtin), linked is not None, profile is not None, record)
 
 
-_USER_INSERT_KEYS = (
+# The columns every account INSERT gives (all of them: prepared statements take no Python defaults).
+ACCOUNT_INSERT_KEYS = (
     "username",
     "first_name",
     "last_name",
@@ -186,7 +187,7 @@ _USER_INSERT_KEYS = (
     "role",
     "approval_pending",
 )
-_INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=_USER_INSERT_KEYS)
+_INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=ACCOUNT_INSERT_KEYS)
 # The usual create: the account row, unless that username exists (then no row comes back and the
 # caller decides between adoption and 409), in one statement instead of a lookup and an insert.
 # Both supported databases (SQLite 3.35+, PostgreSQL) have INSERT ... ON CONFLICT DO NOTHING.
@@ -195,7 +196,7 @@ _INSERT_NEW_USER = {
         dialect.insert(User.__table__)
         .on_conflict_do_nothing(index_elements=[_user.username])
         .returning(_user.id),
-        keys=_USER_INSERT_KEYS,
+        keys=ACCOUNT_INSERT_KEYS,
     )
     for dialect in (sqlite, postgresql)
 }
