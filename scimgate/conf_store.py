@@ -21,16 +21,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
-from scimgate.extensions import core, db
+from scimgate.extensions import db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
+from scimgate.prepared_sql import Prepared
 
 _ENVIRON_KEY = "scimgate.conf_snapshot"
 _APP_CACHE_KEY = "scimgate_conf_cache"
 _VERSION_ID = 1
-# Run on every request, so it goes straight to the driver (no parameters: same text everywhere).
-_READ_TOKEN_SQL = f"SELECT token FROM {ConfVersion.__tablename__} WHERE id = {_VERSION_ID}"
+# Run on every request, so it is a prepared statement (straight to the driver).
+_READ_TOKEN = Prepared(
+    sa.select(ConfVersion.__table__.c.token).where(ConfVersion.__table__.c.id == sa.bindparam("id"))
+)
 
 
 @dataclass(frozen=True)
@@ -99,12 +103,7 @@ def _current_snapshot() -> dict[str, ConfValue]:
 
 def _read_token() -> str | None:
     """The stored version token, read in the request's transaction (which this may begin)."""
-    cursor = core().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_READ_TOKEN_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = _READ_TOKEN.first({"id": _VERSION_ID})
     return None if row is None else row[0]
 
 
