@@ -191,30 +191,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             ],
             (200, 204),  # 204 above SCIM_PATCH_BODY_MAX_MEMBERS (1000) members
         ),
-        "users.get": (
-            app,
-            token,
-            [("GET", f"/scim/v2/Users/{ids[i % args.users]}", None) for i in range(reps)],
-            200,
-        ),
-        "users.filter_userName": (
-            app,
-            token,
-            [("GET", filter_url(i % args.users), None) for i in range(reps // 2)],
-            200,
-        ),
-        "users.patch_active": (
-            app,
-            token,
-            [
-                ("PATCH", f"/scim/v2/Users/{ids[(i // 2) % len(ids)]}", patch_active(i % 2 == 1))
-                for i in range(reps // 2)
-            ],
-            200,
-        ),
+        **user_scenarios("users", app, token, "/scim/v2", ids, reps, 200),
     }
     if peer is not None:
-        scenarios.update(peer_scenarios(peer, token, peer_ids, reps))
+        # the peer answers a PATCH with 204 (RFC 7644 §3.5.2 allows either)
+        scenarios.update(user_scenarios("peer", peer, token, "/v2", peer_ids, reps, (200, 204)))
     creates = reps // 4
     profiler = cProfile.Profile() if args.profile else None
     best: dict[str, float] = {}
@@ -274,38 +255,38 @@ def peer_app(token: str) -> WSGIApp | None:
     return create_peer(token)
 
 
-def peer_scenarios(
-    peer: WSGIApp, token: str, ids: list[str], reps: int
+def user_scenarios(
+    name: str, app: WSGIApp, token: str, base: str, ids: list[str], reps: int, patched: Any
 ) -> dict[str, tuple[WSGIApp, str, list[tuple[str, str, Any]], Any]]:
-    """The peer's side of the scenarios with a target against it (its base URL is ``/v2``)."""
+    """GET by id, the userName lookup and the active PATCH on ``app`` (SCIM base path ``base``)."""
     return {
-        "peer.get": (
-            peer,
+        f"{name}.get": (
+            app,
             token,
-            [("GET", f"/v2/Users/{ids[i % len(ids)]}", None) for i in range(reps)],
+            [("GET", f"{base}/Users/{ids[i % len(ids)]}", None) for i in range(reps)],
             200,
         ),
-        "peer.filter_userName": (
-            peer,
+        f"{name}.filter_userName": (
+            app,
             token,
-            [("GET", filter_url(i % len(ids)).replace("/scim/v2/", "/v2/"), None) for i in range(reps // 2)],
+            [("GET", filter_url(i % len(ids), base), None) for i in range(reps // 2)],
             200,
         ),
-        "peer.patch_active": (
-            peer,
+        f"{name}.patch_active": (
+            app,
             token,
             [
-                ("PATCH", f"/v2/Users/{ids[(i // 2) % len(ids)]}", patch_active(i % 2 == 1))
+                ("PATCH", f"{base}/Users/{ids[(i // 2) % len(ids)]}", patch_active(i % 2 == 1))
                 for i in range(reps // 2)
             ],
-            (200, 204),  # the peer answers 204 (RFC 7644 §3.5.2 allows either)
+            patched,
         ),
     }
 
 
-def filter_url(i: int) -> str:
+def filter_url(i: int, base: str = "/scim/v2") -> str:
     """Okta's lookup before a create: ``userName eq "..."``."""
-    return f"/scim/v2/Users?filter=userName%20eq%20%22inproc-user-{i:06d}%40example.com%22"
+    return f"{base}/Users?filter=userName%20eq%20%22inproc-user-{i:06d}%40example.com%22"
 
 
 def user_body(i: int) -> dict[str, Any]:

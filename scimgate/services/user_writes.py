@@ -192,13 +192,13 @@ _INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=ACCO
 # caller decides between adoption and 409), in one statement instead of a lookup and an insert.
 # Both supported databases (SQLite 3.35+, PostgreSQL) have INSERT ... ON CONFLICT DO NOTHING.
 _INSERT_NEW_USER = {
-    dialect.__name__.rsplit(".", 1)[-1]: Prepared(
-        dialect.insert(User.__table__)
+    name: Prepared(
+        dialect_insert(User.__table__)
         .on_conflict_do_nothing(index_elements=[_user.username])
         .returning(_user.id),
         keys=ACCOUNT_INSERT_KEYS,
     )
-    for dialect in (sqlite, postgresql)
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 _INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", "display_name", "is_suspended"))
 _INSERT_LINK = Prepared(
