@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Connection, MetaData
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -23,31 +26,114 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class OneConnectionSession(FlaskSession):
+    """A session that holds ONE connection for its whole life and shares it with ``core()``.
+
+    Why: the ORM session's transaction bookkeeping (a ``SessionTransaction`` per transaction,
+    binding it to a connection, its commit and close steps) was about 70 µs of every SCIM
+    request, the largest fixed cost left, while the hot paths run only prebuilt Core statements
+    (``core()``, ``scimgate.prepared_sql``). So a request's statements run on one SQLAlchemy
+    ``Connection`` that this session holds: ``core()`` begins a transaction on it directly, and
+    the ORM, when a request uses it, joins that same transaction (``join_transaction_mode=
+    "control_fully"``: the session commits and rolls back the connection's transaction as its
+    own). There is still exactly one connection and one transaction per request, and
+    ``commit``/``rollback``/``close`` of the session end it whichever side began it, so every
+    caller keeps writing ``db.session.commit()``. The connection goes back to the pool when the
+    session closes (Flask-SQLAlchemy closes it when the app context ends).
+    """
+
+    _held: Connection | None = None
+
+    def held_connection(self) -> Connection:
+        """This session's connection to the default engine, checked out on first use."""
+        held = self._held
+        if held is None or held.closed:
+            engine = super().get_bind()
+            if not isinstance(engine, Engine):  # pragma: no cover - a session bound to a Connection
+                raise TypeError("OneConnectionSession needs an Engine bind")
+            held = self._held = engine.connect()
+        return held
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        """The held connection wherever the ORM would use the default engine."""
+        resolved = super().get_bind(mapper, clause, bind, **kwargs)
+        if isinstance(resolved, Engine) and resolved is super().get_bind():
+            held = self.held_connection()
+            if held.engine is resolved:
+                return held
+        return resolved
+
+    def commit(self) -> None:
+        """Commit the request's transaction, begun by the ORM or by ``core()``."""
+        if self.in_transaction():
+            super().commit()  # commits the held connection's transaction when the ORM joined it
+        held = self._held
+        if held is not None and held.in_transaction():
+            held.commit()
+
+    def rollback(self) -> None:
+        """Roll back the request's transaction, begun by the ORM or by ``core()``."""
+        super().rollback()
+        held = self._held
+        if held is not None and held.in_transaction():
+            held.rollback()
+
+    def close(self) -> None:
+        """End the session and give its connection back to the pool (rolling back what is open)."""
+        try:
+            super().close()
+        finally:
+            self._release()
+
+    def reset(self) -> None:
+        """Like ``close``; the session stays usable (it is always usable)."""
+        try:
+            super().reset()
+        finally:
+            self._release()
+
+    def invalidate(self) -> None:
+        """Close with the connection invalidated (it is not returned to the pool for reuse)."""
+        held = self._held
+        try:
+            super().invalidate()
+            if held is not None and not held.closed:
+                held.invalidate()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+
 # Objects keep their state after commit: a response shows exactly what this request wrote (not
 # a later writer's state), and rendering it needs no second round of SELECTs.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={
+        "class_": OneConnectionSession,
+        "expire_on_commit": False,
+        "join_transaction_mode": "control_fully",
+    },
+)
 migrate = Migrate()
 
 
-_CONNECTION_KEY = "scimgate.connection"
-
-
 def core() -> Connection:
-    """The connection of the current session's transaction, for prebuilt SQL Core statements.
+    """The connection of the current request's transaction, for prebuilt SQL Core statements.
 
-    Executing on it is the same transaction as ``db.session`` but skips the ORM session's work
-    per statement (bind lookup, ORM compile state, autoflush): on the SCIM hot paths that was a
-    tenth of a request. Only for statements that touch no ORM object with pending changes.
-
-    The connection is remembered in the session's ``info`` with the transaction it belongs to,
-    so the several statements of one request skip ``Session.connection()``'s bind resolution
-    (3.6 µs a call); a new transaction (after a commit or rollback) asks the session again.
+    Executing on it is the same transaction as ``db.session`` (see ``OneConnectionSession``) but
+    skips the ORM session's work per statement (bind lookup, ORM compile state, autoflush) and
+    per transaction. Only for statements that touch no ORM object with pending changes. It
+    begins the transaction when none is open (SQLite's ``BEGIN`` comes from
+    ``scimgate.database``); ``db.session.commit()`` or ``rollback()`` ends it.
     """
-    session = db.session()
-    transaction = session.get_transaction()
-    held = session.info.get(_CONNECTION_KEY)
-    if transaction is not None and held is not None and held[0] is transaction:
-        return held[1]  # type: ignore[no-any-return]
-    connection = session.connection()
-    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection)
+    session: OneConnectionSession = db.session()  # type: ignore[assignment]
+    connection = session._held
+    if connection is None or connection.closed:
+        connection = session.held_connection()
+    if not connection.in_transaction():
+        connection.begin()
     return connection

@@ -1,0 +1,112 @@
+"""One connection, one transaction per request: ``core()`` and the ORM session share it
+(``scimgate.extensions.OneConnectionSession``), and ``db.session.commit()``/``rollback()`` end it
+whichever side began it. Visibility is checked from a second, independent connection of the
+real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from scimgate.audit import AuditEvent
+from scimgate.extensions import core, db
+from scimgate.prepared_sql import Prepared
+
+_AUDIT = AuditEvent.__table__
+_KEYS = ("at", "actor", "request_id", "action", "target_type", "target_id", "target_name", "changes")
+_INSERT = Prepared(sa.insert(_AUDIT), keys=_KEYS)
+
+
+def _core_insert(action: str, row_id: int | None = None) -> None:
+    values = {key: None for key in _KEYS} | {
+        "at": dt.datetime(2026, 1, 1),
+        "actor": "test",
+        "action": action,
+        "target_type": "User",
+        "changes": "{}",
+    }
+    if row_id is None:
+        _INSERT.run(values)
+    else:
+        Prepared(sa.insert(_AUDIT), keys=(*_KEYS, "id")).run(values | {"id": row_id})
+
+
+def _orm_add(action: str) -> None:
+    db.session.add(
+        AuditEvent(at=dt.datetime(2026, 1, 1), actor="test", action=action, target_type="User", changes="{}")
+    )
+    db.session.flush()
+
+
+def _committed_actions(app) -> list[str]:
+    """What another connection sees: only committed rows."""
+    with app.app_context(), db.engine.connect() as other:
+        return sorted(other.execute(sa.select(_AUDIT.c.action)).scalars())
+
+
+def test_core_writes_are_committed_by_the_session_commit(app):
+    with app.test_request_context():
+        _core_insert("core.only")
+        assert _committed_actions(app) == []
+        db.session.commit()
+    assert _committed_actions(app) == ["core.only"]
+
+
+def test_core_then_orm_share_one_transaction_and_roll_back_together(app):
+    with app.test_request_context():
+        _core_insert("core.first")
+        _orm_add("orm.second")
+        assert db.session.connection() is core()
+        db.session.rollback()
+        assert _committed_actions(app) == []
+        _core_insert("after.rollback")
+        db.session.commit()
+    assert _committed_actions(app) == ["after.rollback"]
+
+
+def test_orm_then_core_share_one_transaction_and_commit_together(app):
+    with app.test_request_context():
+        _orm_add("orm.first")
+        _core_insert("core.second")
+        assert core() is db.session.connection()
+        db.session.commit()
+        assert not db.session().held_connection().in_transaction()  # the one commit ended it
+    assert _committed_actions(app) == ["core.second", "orm.first"]
+
+
+def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_connection(app):
+    with app.test_request_context():
+        first = core()
+        db.session.commit()
+        assert not first.in_transaction()
+        second = core()
+        assert second is first and second.in_transaction()
+        _core_insert("second.transaction")
+        db.session.commit()
+    assert _committed_actions(app) == ["second.transaction"]
+
+
+def test_the_end_of_the_context_rolls_back_and_returns_the_connection_to_the_pool(app):
+    with app.app_context():
+        pool = db.engine.pool
+    checked_out = pool.checkedout()
+    with app.test_request_context():
+        _core_insert("never.committed")
+        assert pool.checkedout() == checked_out + 1
+    assert pool.checkedout() == checked_out
+    assert _committed_actions(app) == []
+
+
+def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
+    with app.test_request_context():
+        _core_insert("kept", row_id=7)
+        db.session.commit()
+        _core_insert("lost", row_id=8)
+        with pytest.raises(sa.exc.IntegrityError):
+            _core_insert("duplicate", row_id=7)
+        db.session.rollback()
+        _core_insert("next", row_id=9)
+        db.session.commit()
+    assert _committed_actions(app) == ["kept", "next"]
