@@ -88,15 +88,46 @@ def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_
     assert _committed_actions(app) == ["second.transaction"]
 
 
-def test_the_end_of_the_context_rolls_back_and_returns_the_connection_to_the_pool(app):
+def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
+    """An uncommitted write is rolled back. A SQLite connection stays with its thread for the
+    next request (no new checkout); on other databases it goes back to the pool."""
     with app.app_context():
         pool = db.engine.pool
+        sqlite = db.engine.dialect.name == "sqlite"
+    with app.test_request_context():
+        core()
     checked_out = pool.checkedout()
     with app.test_request_context():
         _core_insert("never.committed")
-        assert pool.checkedout() == checked_out + 1
-    assert pool.checkedout() == checked_out
+        driver = core().connection.dbapi_connection
     assert _committed_actions(app) == []
+    assert pool.checkedout() == checked_out
+    with app.test_request_context():
+        again = core().connection.dbapi_connection
+        db.session.rollback()
+    if sqlite:
+        assert checked_out >= 1 and again is driver and not driver.in_transaction
+    else:
+        assert checked_out == 0
+
+
+def test_a_kept_connection_ends_with_its_thread(app):
+    """A thread's kept SQLite connection goes back to the pool when the thread ends."""
+    import threading
+
+    with app.app_context():
+        pool = db.engine.pool
+    before = pool.checkedout()
+
+    def one_request() -> None:
+        with app.test_request_context():
+            core()
+            db.session.rollback()
+
+    worker = threading.Thread(target=one_request)
+    worker.start()
+    worker.join()
+    assert pool.checkedout() == before
 
 
 def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
@@ -110,3 +141,40 @@ def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
         _core_insert("next", row_id=9)
         db.session.commit()
     assert _committed_actions(app) == ["kept", "next"]
+
+
+def _sqlite_driver_of_one_request(app):
+    with app.test_request_context():
+        driver = core().connection.dbapi_connection
+        db.session.rollback()
+    return driver
+
+
+def test_a_kept_connection_is_not_used_after_the_engine_is_disposed(app):
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite connections are kept between requests")
+    first = _sqlite_driver_of_one_request(app)
+    assert _sqlite_driver_of_one_request(app) is first
+    engine.dispose()
+    assert _sqlite_driver_of_one_request(app) is not first
+
+
+def test_a_forked_child_never_uses_its_parents_kept_connection(app):
+    import os
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite connections are kept between requests")
+    parents = _sqlite_driver_of_one_request(app)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it opened a connection of its own
+        try:
+            os._exit(0 if _sqlite_driver_of_one_request(app) is not parents else 3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _sqlite_driver_of_one_request(app) is parents
