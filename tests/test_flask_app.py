@@ -1,0 +1,50 @@
+"""The application class: ``ensure_sync`` remembers plain functions, and only those."""
+
+from __future__ import annotations
+
+import re
+
+import flask
+import pytest
+
+from scimgate import ScimgateFlask
+
+
+def test_the_app_is_a_scimgate_flask(app):
+    assert isinstance(app, ScimgateFlask)
+
+
+def test_plain_functions_are_returned_as_they_are_and_remembered(app):
+    def plain() -> str:
+        return "ok"
+
+    assert app.ensure_sync(plain) is plain
+    assert plain in app._plain_functions
+    assert app.ensure_sync(plain) is plain
+
+
+def test_an_unhashable_callable_is_still_handled():
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self) -> str:
+            return "ok"
+
+    app = ScimgateFlask(__name__)
+    target = Unhashable()
+    assert app.ensure_sync(target) is target
+
+
+def test_coroutine_functions_get_flasks_own_treatment_every_time():
+    async def coroutine() -> str:
+        return "ok"
+
+    ours, flasks = ScimgateFlask(__name__), flask.Flask(__name__)
+    try:
+        expected = flasks.ensure_sync(coroutine)
+    except RuntimeError as error:  # Flask without its "async" extra refuses the same way
+        with pytest.raises(RuntimeError, match=re.escape(str(error))):
+            ours.ensure_sync(coroutine)
+    else:
+        assert type(ours.ensure_sync(coroutine)) is type(expected)
+    assert coroutine not in ours._plain_functions
