@@ -178,3 +178,25 @@ def test_a_forked_child_never_uses_its_parents_kept_connection(app):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert _sqlite_driver_of_one_request(app) is parents
+
+
+def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
+    """The server ends the request's connection mid-transaction: the statement fails as a lost
+    connection, and after the rollback (what ``retry_transaction`` does) the same session
+    reconnects and writes."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a server that can end a connection")
+    with app.test_request_context():
+        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            _core_insert("lost")
+        assert caught.value.connection_invalidated
+        db.session.rollback()
+        _core_insert("after.reconnect")
+        assert core().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+        db.session.commit()
+    assert _committed_actions(app) == ["after.reconnect"]
