@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from scimgate.extensions import db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
 from scimgate.prepared_sql import Prepared
+from scimgate.request_env import current_environ
 
 _ENVIRON_KEY = "scimgate.conf_snapshot"
 _APP_CACHE_KEY = "scimgate_conf_cache"
@@ -76,13 +77,13 @@ def snapshot() -> dict[str, ConfValue]:
     The returned mapping is shared between requests: callers must not mutate it or its values
     (``get`` of a list is copied by the callers that change it).
     """
-    if has_request_context():
-        cached = request.environ.get(_ENVIRON_KEY)
-        if cached is None:
-            cached = _current_snapshot()
-            request.environ[_ENVIRON_KEY] = cached
-        return cached
-    return _load_all()
+    environ = current_environ()
+    if environ is None:
+        return _load_all()
+    cached = environ.get(_ENVIRON_KEY)
+    if cached is None:
+        cached = environ[_ENVIRON_KEY] = _current_snapshot()
+    return cached
 
 
 def _current_snapshot() -> dict[str, ConfValue]:
@@ -118,8 +119,9 @@ def _replace_token() -> None:
 
 def _forget() -> None:
     """Drop the per-request copy after a write, so the writer reads its own change."""
-    if has_request_context():
-        request.environ.pop(_ENVIRON_KEY, None)
+    environ = current_environ()
+    if environ is not None:
+        environ.pop(_ENVIRON_KEY, None)
 
 
 def get(key: str, default: Any = None) -> Any:

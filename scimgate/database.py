@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import has_request_context, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from scimgate import scim_logging
 from scimgate.extensions import db
+from scimgate.request_env import current_environ
 from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -73,9 +73,9 @@ def _takes_write_lock() -> bool:
     queue for the write lock a second time behind the other workers' writes. (The flags live in
     the WSGI environ: one dict per request, read without Flask's proxies on every ``BEGIN``.)
     """
-    if not has_request_context():
+    environ = current_environ()
+    if environ is None:
         return True
-    environ = request.environ
     if environ.get(_WRITE_LOCK):
         return True
     return environ["REQUEST_METHOD"] in WRITE_METHODS and not environ.get(_COMMITTED_SCIM_WRITE)
@@ -87,11 +87,9 @@ def _on_commit(connection: Connection) -> None:
     Only SQLite's ``BEGIN`` reads the flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
-    if has_request_context():
-        environ = request.environ
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(_SCIM_PATH):
-            environ[_COMMITTED_SCIM_WRITE] = True
+    environ = current_environ()
+    if environ is not None and environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
+        environ[_COMMITTED_SCIM_WRITE] = True
 
 
 @contextmanager
@@ -99,7 +97,9 @@ def write_transaction() -> Iterator[None]:
     """Run a block that writes, inside a read-only request (e.g. recording a failed login), in a
     transaction of its own that takes SQLite's write lock up front."""
     db.session.rollback()
-    environ = request.environ if has_request_context() else {}
+    environ = current_environ()
+    if environ is None:
+        environ = {}
     previous = environ.get(_WRITE_LOCK, False)
     environ[_WRITE_LOCK] = True
     try:

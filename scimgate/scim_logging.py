@@ -31,6 +31,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
+from scimgate.request_env import current_environ
+
 DEBUG_LOGGER = "scimgate.scim.debug"
 INFO_LOGGER = "scimgate.scim.info"
 ERROR_LOGGER = "scimgate.scim.error"
@@ -137,11 +139,11 @@ class _AppRouter(logging.Handler):
 
 def current_request_id() -> str:
     """Return the id of this request, or of this CLI/shell app context (made on first use)."""
-    if has_request_context():
-        rid = request.environ.get(_ENVIRON_ID)
+    environ = current_environ()
+    if environ is not None:
+        rid = environ.get(_ENVIRON_ID)
         if rid is None:
-            rid = _choose_request_id()
-            request.environ[_ENVIRON_ID] = rid
+            rid = environ[_ENVIRON_ID] = _choose_request_id()
         return rid
     if has_app_context():
         if "scimgate_request_id" not in g:
@@ -192,13 +194,16 @@ def init_app(app: Flask) -> None:
 
 
 def _start_request() -> None:
-    request.environ[_ENVIRON_START] = time.perf_counter()
+    environ = current_environ()
+    if environ is not None:
+        environ[_ENVIRON_START] = time.perf_counter()
     current_request_id()
 
 
 def request_started_at() -> float:
     """When this request began (``time.perf_counter``), for durations in the logs and activity."""
-    return request.environ.get(_ENVIRON_START) or time.perf_counter()
+    environ = current_environ()
+    return (environ.get(_ENVIRON_START) if environ is not None else None) or time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response
 
 from scimgate.api.responses import scim_json
 from scimgate.configuration_utils import get_scim_client
 from scimgate.hookspecs import ScimResponse
 from scimgate.plugin_host import ClientHooks, get_host
+from scimgate.request_env import current_environ
+
+_ENVIRON_HOOKS = "scimgate.hooks"
 
 
 def active_hooks() -> ClientHooks:
     """Hooks of the client configured now (read per request, so a switch applies everywhere)."""
-    hooks = g.get("scimgate_hooks")
+    environ = current_environ()
+    if environ is None:
+        return get_host().hooks_for(get_scim_client())
+    hooks = environ.get(_ENVIRON_HOOKS)
     if hooks is None:
-        hooks = g.scimgate_hooks = get_host().hooks_for(get_scim_client())
+        hooks = environ[_ENVIRON_HOOKS] = get_host().hooks_for(get_scim_client())
     return hooks
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from scimgate.request_env import current_environ
 from scimgate.scim import urns
 
 _ENVIRON_BASE_URL = "scimgate.base_url"
@@ -17,7 +18,9 @@ _ROOTS_MAX = 64
 def base_url() -> str:
     """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request
     (worked out once per request)."""
-    environ = request.environ
+    environ = current_environ()
+    if environ is None:
+        raise RuntimeError("base_url() needs a request")
     known = environ.get(_ENVIRON_BASE_URL)
     if known is None:
         configured = current_app.config.get("BASE_URL") or ""
