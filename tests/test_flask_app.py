@@ -48,3 +48,27 @@ def test_coroutine_functions_get_flasks_own_treatment_every_time():
     else:
         assert type(ours.ensure_sync(coroutine)) is type(expected)
     assert coroutine not in ours._plain_functions
+
+
+def test_the_production_entry_point_freezes_its_start_up_objects(tmp_path):
+    """wsgi.py moves what start-up built out of the collector's full passes (gc.freeze)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIMGATE_")}
+    env.update(
+        {
+            "SCIMGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'scimgate.db'}",
+            "SCIMGATE_LOG_DIR": str(tmp_path / "logs"),
+            "PYTHONPATH": str(root),
+        }
+    )
+    probe = "import gc, wsgi; print(gc.get_freeze_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip().splitlines()[-1]) > 50_000
