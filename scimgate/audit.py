@@ -57,6 +57,14 @@ def actor() -> str:
         return "cli:unknown"
 
 
+_JSON_NATIVE = frozenset({str, bool, int, float, type(None)})
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: most are already (a user's fields), so they skip the checks."""
+    return value if type(value) in _JSON_NATIVE else _jsonable(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat() + "Z"
@@ -89,7 +97,7 @@ def record(
     from scimgate.scim_logging import current_request_id
 
     rendered = {
-        key: {"before": _jsonable(v[0]), "after": _jsonable(v[1])} if isinstance(v, tuple) else _jsonable(v)
+        key: {"before": _plain(v[0]), "after": _plain(v[1])} if isinstance(v, tuple) else _plain(v)
         for key, v in (changes or {}).items()
     }
     # On the session's connection: no autoflush, so a caller's pending ORM change (a group
