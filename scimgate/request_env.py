@@ -1,4 +1,4 @@
-"""The current request's WSGI environ in one lookup, for per-request state on hot paths.
+"""The current request, its WSGI environ and its app in one lookup, for per-request hot paths.
 
 Flask's ``request`` and ``g`` are ``LocalProxy`` objects: each attribute read goes through the
 proxy's descriptor, a ``ContextVar`` lookup and a bound function (0.8 µs here), and a SCIM request
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask, Request
 from flask import globals as flask_globals
 
 _REQUEST_CONTEXT = flask_globals._cv_request
@@ -22,3 +23,15 @@ def current_environ() -> dict[str, Any] | None:
     """The WSGI environ of the request being handled, or None outside a request context."""
     context = _REQUEST_CONTEXT.get(None)
     return None if context is None else context.request.environ
+
+
+def current_request() -> Request | None:
+    """The request being handled (what ``flask.request`` stands for), or None outside one."""
+    context = _REQUEST_CONTEXT.get(None)
+    return None if context is None else context.request
+
+
+def current_request_app() -> Flask | None:
+    """The app handling the current request (``flask.current_app`` then), or None outside one."""
+    context = _REQUEST_CONTEXT.get(None)
+    return None if context is None else context.app

@@ -30,13 +30,14 @@ import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scimgate import scim_logging
 from scimgate.database import WRITE_METHODS
 from scimgate.extensions import db
 from scimgate.models import utcnow
+from scimgate.request_env import current_request
 
 KEEP_DEFAULT = 5000
 BATCH_DEFAULT = 500  # a burst valve: normally the thread writes every FLUSH_SECONDS
@@ -162,15 +163,19 @@ atexit.register(flush_all)
 
 def _record(response: Response) -> Response:
     """Queue this SCIM request's row; never let a failure reach the client."""
-    path = request.path
+    current = current_request()
+    if current is None:
+        return response
+    path = current.path
     if not is_scim_path(path):
         return response
     try:
         start = scim_logging.request_started_at()
         principal = g.get("scim_principal")
+        method = current.environ.get("REQUEST_METHOD", "")
         row = {
             "at": utcnow(),
-            "method": request.environ.get("REQUEST_METHOD", "")[:10],
+            "method": method[:10],
             "path": path[:PATH_MAX],
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - start) * 1000, 2),
@@ -179,7 +184,7 @@ def _record(response: Response) -> Response:
         }
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if _buffer(app).add(row):
-            if request.method in WRITE_METHODS:
+            if current.method in WRITE_METHODS:
                 # End a write request's transaction now (teardown would): on SQLite an error
                 # answer may still hold the write lock, which our INSERT would wait for.
                 db.session.rollback()

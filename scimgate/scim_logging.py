@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
-from scimgate.request_env import current_environ
+from scimgate.request_env import current_environ, current_request, current_request_app
 
 DEBUG_LOGGER = "scimgate.scim.debug"
 INFO_LOGGER = "scimgate.scim.info"
@@ -160,10 +160,14 @@ def _choose_request_id() -> str:
     return os.urandom(16).hex()  # 128 random bits, like a uuid4's hex without its slow constructor
 
 
+# The three SCIM loggers (``logging.getLogger`` takes the logging module's lock on every call).
+_LOGGERS: dict[str, logging.Logger] = {}
+
+
 def _install_routers() -> None:
     """Give each SCIM logger exactly one routing handler, however many apps are created."""
     for name in FILES:
-        logger = logging.getLogger(name)
+        logger = _LOGGERS[name] = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
         logger.findCaller = _no_caller  # type: ignore[method-assign]
@@ -208,7 +212,8 @@ def request_started_at() -> float:
 
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = current_request_id()
-    if request.path == SCIM_PATH_PREFIX or request.path.startswith(SCIM_PATH_PREFIX + "/"):
+    path = request.path
+    if path == SCIM_PATH_PREFIX or path.startswith(SCIM_PATH_PREFIX + "/"):
         log_request(response.status_code, (time.perf_counter() - request_started_at()) * 1000)
     return response
 
@@ -305,11 +310,14 @@ def log_request(status: int, duration_ms: float) -> None:
 
     The logging module's work per record was a sixth of a ``GET``: see ``_emit``.
     """
-    environ = request.environ
+    current = current_request()
+    if current is None:
+        raise RuntimeError("log_request() needs a request")
+    environ = current.environ
     message = "request " + format_fields(
         {
             "method": environ.get("REQUEST_METHOD"),
-            "path": request.path,
+            "path": current.path,
             "status": status,
             "duration_ms": round(duration_ms, 1),
             "client": _active_client(),
@@ -323,12 +331,17 @@ def log_request(status: int, duration_ms: float) -> None:
 def _direct_handler(logger_name: str, level: int) -> _WatchedLinesHandler | None:
     """This app's file handler of ``logger_name`` when the logger is exactly as ``init_app`` left
     it and the line is wanted; else None (the caller goes through ``logging``)."""
-    logger = logging.getLogger(logger_name)
+    logger = _LOGGERS.get(logger_name) or logging.getLogger(logger_name)
     if len(logger.handlers) != 1 or not isinstance(logger.handlers[0], _AppRouter) or logger.filters:
         return None
-    if not logger.isEnabledFor(level) or not has_app_context():
+    if not logger.isEnabledFor(level):
         return None
-    handlers: dict[str, logging.Handler] | None = current_app.extensions.get(_EXTENSION_KEY)
+    app = current_request_app()
+    if app is None:
+        if not has_app_context():
+            return None
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    handlers: dict[str, logging.Handler] | None = app.extensions.get(_EXTENSION_KEY)
     handler = handlers.get(logger_name) if handlers else None
     if not isinstance(handler, _WatchedLinesHandler) or handler.level > level or len(handler.filters) != 1:
         return None
