@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from typing import Any
@@ -79,6 +80,7 @@ class _PerThread(threading.local):
 
 
 _THREAD = _PerThread()
+_LOG = logging.getLogger(__name__)
 
 
 def _keeps_between_requests(connection: Connection) -> bool:
@@ -180,12 +182,18 @@ class OneConnectionSession(FlaskSession):
         held, self._held = self._held, None
         if held is None:
             return
-        if held.in_transaction() and not held.invalidated:
-            held.rollback()
-        if _keeps_between_requests(held):
-            _THREAD.idle.keep(held)
-        else:
-            held.close()
+        try:
+            if held.in_transaction() and not held.invalidated:
+                held.rollback()
+            if _keeps_between_requests(held):
+                _THREAD.idle.keep(held)
+                return
+        except Exception:
+            # As the pool does when a connection cannot be reset on return: drop it, say why.
+            _LOG.error("a request's connection could not be reset: dropped", exc_info=True)
+            if not held.invalidated:
+                held.invalidate()
+        held.close()
 
 
 # Objects keep their state after commit: a response shows exactly what this request wrote (not

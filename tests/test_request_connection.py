@@ -200,3 +200,29 @@ def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
         assert core().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
         db.session.commit()
     assert _committed_actions(app) == ["after.reconnect"]
+
+
+def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_another(app):
+    import logging
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("closes the SQLite driver connection behind SQLAlchemy's back")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("scimgate.extensions")
+    logger.addHandler(handler)
+    try:
+        with app.test_request_context():
+            broken = core().connection.dbapi_connection
+            broken.close()  # the rollback at the end of the context now fails
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["a request's connection could not be reset: dropped"]
+    with app.test_request_context():
+        assert core().connection.dbapi_connection is not broken
+        _core_insert("after.broken")
+        db.session.commit()
+    assert _committed_actions(app) == ["after.broken"]
