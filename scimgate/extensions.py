@@ -85,17 +85,8 @@ _LOG = logging.getLogger(__name__)
 
 def _keeps_between_requests(connection: Connection) -> bool:
     """SQLite connections stay with their thread between requests: a local file needs no
-    liveness check. Other databases go back to the pool, whose checkout pings them first.
-
-    Kept only with no transaction open, down to the driver (what the pool's reset on return
-    would otherwise guarantee).
-    """
-    if connection.dialect.name != "sqlite" or connection.invalidated or connection.closed:
-        return False
-    driver = connection.connection.dbapi_connection
-    if getattr(driver, "in_transaction", False):
-        driver.rollback()  # type: ignore[union-attr]
-    return True
+    liveness check. Other databases go back to the pool, whose checkout pings them first."""
+    return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
 
 
 class OneConnectionSession(FlaskSession):
@@ -186,6 +177,11 @@ class OneConnectionSession(FlaskSession):
             if held.in_transaction() and not held.invalidated:
                 held.rollback()
             if _keeps_between_requests(held):
+                # What the pool's reset on return would guarantee: no transaction left open, down
+                # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).
+                driver = held.connection.dbapi_connection
+                if getattr(driver, "in_transaction", False):
+                    driver.rollback()  # type: ignore[union-attr]
                 _THREAD.idle.keep(held)
                 return
         except Exception:
@@ -219,9 +215,7 @@ def core() -> Connection:
     ``scimgate.database``); ``db.session.commit()`` or ``rollback()`` ends it.
     """
     session: OneConnectionSession = db.session()  # type: ignore[assignment]
-    connection = session._held
-    if connection is None or connection.closed:
-        connection = session.held_connection()
+    connection = session.held_connection()
     if not connection.in_transaction():
         connection.begin()
     return connection

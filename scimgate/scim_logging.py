@@ -207,7 +207,8 @@ def _start_request() -> None:
 def request_started_at() -> float:
     """When this request began (``time.perf_counter``), for durations in the logs and activity."""
     environ = current_environ()
-    return (environ.get(_ENVIRON_START) if environ is not None else None) or time.perf_counter()
+    started = environ.get(_ENVIRON_START) if environ is not None else None
+    return started or time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:

@@ -226,3 +226,19 @@ def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_
         _core_insert("after.broken")
         db.session.commit()
     assert _committed_actions(app) == ["after.broken"]
+
+
+def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite connections are kept between requests")
+    with app.test_request_context():
+        connection = core()
+        db.session.commit()
+        driver = connection.connection.dbapi_connection
+        driver.execute("BEGIN IMMEDIATE")  # SQLAlchemy does not know: it holds SQLite's write lock
+        assert driver.in_transaction and not connection.in_transaction()
+    assert not driver.in_transaction
+    with engine.begin() as other:  # another connection can write at once
+        other.execute(sa.delete(_AUDIT))
