@@ -8,6 +8,8 @@ finds nothing; writing it raises) and the per-request cost is gone from the SCIM
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
@@ -29,5 +31,7 @@ class BrowserOnlySessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Install the interface."""
+    """Install the interface; Flask's own age check of the signed cookie (31 days by default)
+    follows the session lifetime, which the server enforces anyway (``browser.session_store``)."""
     app.session_interface = BrowserOnlySessionInterface()
+    app.permanent_session_lifetime = dt.timedelta(seconds=int(app.config["SESSION_LIFETIME_SECONDS"]))
