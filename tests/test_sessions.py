@@ -153,3 +153,13 @@ def test_a_session_refused_while_suspended_stays_ended_after_reactivation(
         user.profile.is_suspended = False
         db.session.commit()
     _is_signed_out(replaying(app, cookie))
+
+
+def test_the_clock_offset_is_ignored_outside_tests(app: Flask, log_dir: Path) -> None:
+    """The testing knob cannot shorten or stretch sessions in production."""
+    with app.app_context():
+        add_admin()
+    browser = node_at(app, log_dir, 0).test_client()
+    assert password_sign_in(browser, "admin").status_code == 302
+    production_like = node_at(app, log_dir, LIFETIME * 10, TESTING=False)
+    assert replaying(production_like, session_cookie(browser)).get("/api/v1/session").status_code == 200
