@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate.extensions import db
 from scimgate.models import User
+from scimgate_config import ConfigError
 from tests.config_helpers import sibling_app
 from tests.session_helpers import IDLE, LIFETIME, csrf_from_api, node_at, replaying, session_cookie
 from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
@@ -163,3 +165,9 @@ def test_the_clock_offset_is_ignored_outside_tests(app: Flask, log_dir: Path) ->
     assert password_sign_in(browser, "admin").status_code == 302
     production_like = node_at(app, log_dir, LIFETIME * 10, TESTING=False)
     assert replaying(production_like, session_cookie(browser)).get("/api/v1/session").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["SESSION_LIFETIME_SECONDS", "SESSION_IDLE_TIMEOUT_SECONDS"])
+def test_a_session_limit_of_zero_is_refused_at_start_up(app: Flask, log_dir: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"SCIMGATE_{key} must be a positive number of seconds, got 0"):
+        sibling_app(app, log_dir, **{key: 0})
