@@ -39,6 +39,17 @@ class DefaultConfig:
     BASE_URL = ""
     # The development SAML identity provider is only ever offered by the development/testing classes.
     DEV_IDP_ENABLED = False
+    # Browser sessions (server-side, shared by every node): they end at sign-out, this long after
+    # sign-in however active, and after this long without a request.
+    SESSION_LIFETIME_SECONDS = 8 * 3600
+    SESSION_IDLE_TIMEOUT_SECONDS = 3600
+    # Failed /login attempts: after the limit within the window, from one address or for one
+    # username (known or not), /login answers 429 with Retry-After for LOGIN_BLOCK_SECONDS
+    # before any password is checked (0 disables that counter).
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = 20
+    LOGIN_FAILURE_LIMIT_PER_USERNAME = 5
+    LOGIN_FAILURE_WINDOW_SECONDS = 900
+    LOGIN_BLOCK_SECONDS = 300
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

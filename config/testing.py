@@ -12,3 +12,6 @@ class TestingConfig(DefaultConfig):
     DEV_IDP_ENABLED = True
     SESSION_COOKIE_SECURE = False
     SECRET_KEY = "testing-secret-key-not-for-production"
+    # Added to the sessions' clock (seconds) so tests reach lifetime and idle limits without
+    # sleeping; honoured only by a TESTING app.
+    SESSION_CLOCK_OFFSET_SECONDS = 0

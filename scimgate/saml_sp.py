@@ -14,7 +14,6 @@ import base64
 import binascii
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from defusedxml import ElementTree
@@ -27,6 +26,7 @@ from saml2.saml import NAMEID_FORMAT_UNSPECIFIED
 
 from scimgate import conf_keys as K
 from scimgate import conf_store
+from scimgate.browser import local_redirect
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, utcnow
 
@@ -101,10 +101,7 @@ def metadata_xml() -> str:
 
 def safe_next(next_url: str | None) -> str:
     """Keep only a local path, so a sign-in can never redirect to another site."""
-    if not next_url or not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
-        return "/"
-    parts = urlsplit(next_url)
-    return next_url if not parts.scheme and not parts.netloc else "/"
+    return local_redirect.local_target(next_url, "/")
 
 
 def start_login(next_url: str | None) -> str:

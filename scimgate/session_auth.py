@@ -1,9 +1,13 @@
-"""Who is signed in: a signed cookie session holding only the user id and how they signed in.
+"""Who is signed in: a signed cookie holding only a server-side session id (see
+``scimgate.browser.session_store``).
 
 The cookie is signed with ``SECRET_KEY`` (shared by every process and node), and nothing about
-the user is trusted from it: every request reloads the account and refuses a session whose
-account was since deactivated, suspended or deleted, so an admin's or the IdP's change applies on
-the next request everywhere. CSRF tokens come from Flask-WTF and are tied to the same session.
+the user is trusted from it: every request looks the session up in the database (sign-out,
+lifetime and idle timeout end it there, for every node) and reloads the account, refusing a
+session whose account was since deactivated, suspended or deleted (such a session is deleted,
+so a later reactivation does not revive it), so an admin's or the IdP's change applies on the
+next request everywhere; a role change too. CSRF tokens come from Flask-WTF and are tied to the
+same cookie session, which sign-in and sign-out clear.
 """
 
 from __future__ import annotations
@@ -12,25 +16,29 @@ from flask import g, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
 from scimgate.accounts import users
+from scimgate.browser import session_store
 from scimgate.extensions import db
 from scimgate.models import User
 
-_USER_KEY = "uid"
-_METHOD_KEY = "auth_method"
+_SESSION_KEY = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 
 
 def sign_in(user: User, method: str) -> None:
     """Start a fresh session for ``user`` (``method`` is ``password`` or ``saml``)."""
     session.clear()  # no value from before sign-in survives (session fixation)
-    session[_USER_KEY] = user.id
-    session[_METHOD_KEY] = method
-    session.permanent = False
+    session[_SESSION_KEY] = session_store.start(user.id, method)
+    session.permanent = False  # the cookie ends with the browser; the server ends it sooner
+    g.pop("scimgate_account", None)
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session here and on every node: its row is deleted, the cookie emptied."""
+    token = session.get(_SESSION_KEY)
+    if isinstance(token, str):
+        session_store.end(token)
     session.clear()
+    g.scimgate_account = None
 
 
 def current_account() -> users.AccountView | None:
@@ -38,13 +46,16 @@ def current_account() -> users.AccountView | None:
     if "scimgate_account" in g:
         return g.scimgate_account
     account = None
-    user_id = session.get(_USER_KEY)
-    if isinstance(user_id, int):
+    token = session.get(_SESSION_KEY)
+    user_id = session_store.user_of(token) if isinstance(token, str) else None
+    if user_id is not None:
         user = db.session.get(User, user_id)
         if user is not None:
             candidate = users.view(user)
             if candidate.status is users.Status.ACTIVE:
                 account = candidate
+            else:
+                session_store.end_all_of(user_id)
     g.scimgate_account = account
     return account
 

@@ -1,15 +1,18 @@
-"""Throttling of SCIM authentication failures per remote address, shared by every process.
+"""Throttling of authentication failures per key, shared by every process.
 
 State lives in the database (``auth_throttle``), so several workers and nodes enforce one limit.
-It is read only when a request fails to authenticate or needs the slow password hash: a valid
-Bearer token, or a Basic password verified recently, is never throttled by others' failures and
-costs no throttle query.
+SCIM keys its failures by remote address with the ``AUTH_*`` limits; ``/login`` keys them by
+address and by username with its own limits (``scimgate.browser.login_throttle``). It is read
+only when a request fails to authenticate or needs the slow password hash: a valid Bearer token,
+or a Basic password verified recently, is never throttled by others' failures and costs no
+throttle query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,21 +23,33 @@ from scimgate import database
 from scimgate.extensions import db
 from scimgate.models import utcnow
 
+KEY_MAX = 64
+
 
 class AuthThrottle(db.Model):
     """Failed authentications from one address in the current window."""
 
     __tablename__ = "auth_throttle"
 
-    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(KEY_MAX), primary_key=True)
     failures: Mapped[int] = mapped_column(sa.Integer, default=0)
     window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime, default=utcnow)
     blocked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
 
-def _settings() -> tuple[int, int, int]:
+@dataclass(frozen=True)
+class Limits:
+    """After ``failures`` failures within ``window_seconds``, block for ``block_seconds`` (0 = off)."""
+
+    failures: int
+    window_seconds: int
+    block_seconds: int
+
+
+def scim_limits() -> Limits:
+    """The SCIM authentication limits (``AUTH_*``)."""
     config = current_app.config
-    return (
+    return Limits(
         config["AUTH_FAILURE_LIMIT"],
         config["AUTH_FAILURE_WINDOW_SECONDS"],
         config["AUTH_BLOCK_SECONDS"],
@@ -42,8 +57,8 @@ def _settings() -> tuple[int, int, int]:
 
 
 def retry_after(address: str) -> int:
-    """Seconds until ``address`` may try again (0 when it is not blocked)."""
-    row = db.session.get(AuthThrottle, address[:64])
+    """Seconds until ``address`` (or another key) may try again (0 when it is not blocked)."""
+    row = db.session.get(AuthThrottle, address[:KEY_MAX])
     db.session.rollback()  # end the read; callers may write afterwards
     if row is None or row.blocked_until is None:
         return 0
@@ -51,14 +66,15 @@ def retry_after(address: str) -> int:
     return max(0, math.ceil(remaining))
 
 
-def record_failure(address: str) -> int:
-    """Count one failure from ``address``; return the seconds it is now blocked for (0 if not)."""
-    limit, window, block = _settings()
-    if limit <= 0:
+def record_failure(address: str, limits: Limits | None = None) -> int:
+    """Count one failure from ``address`` (or another key); return the seconds it is now blocked
+    for (0 if not). ``limits`` default to the SCIM ones."""
+    limits = limits or scim_limits()
+    if limits.failures <= 0:
         return 0
-    key = address[:64]
+    key = address[:KEY_MAX]
     with database.write_transaction():
-        return _count_failure(key, limit, window, block)
+        return _count_failure(key, limits.failures, limits.window_seconds, limits.block_seconds)
 
 
 def _count_failure(key: str, limit: int, window: int, block: int) -> int:
@@ -91,5 +107,5 @@ def _count_failure(key: str, limit: int, window: int, block: int) -> int:
 
 def forget(address: str) -> None:
     """Clear an address's failures (used by tests and by an admin unblocking a client)."""
-    db.session.execute(sa.delete(AuthThrottle).where(AuthThrottle.address == address[:64]))
+    db.session.execute(sa.delete(AuthThrottle).where(AuthThrottle.address == address[:KEY_MAX]))
     db.session.commit()

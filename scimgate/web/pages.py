@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from scimgate import policies, session_auth
 from scimgate.accounts.roles import ORDER, Role
+from scimgate.browser import local_redirect
 from scimgate.extensions import db
 
 PER_PAGE = 25
@@ -76,9 +77,7 @@ def sentence(text: str) -> str:
 
 def local_path(value: str | None, default: str) -> str:
     """Keep a same-site path (for "back to the list" redirects), else ``default``."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
+    return local_redirect.local_target(value, default)
 
 
 def page_number() -> int:

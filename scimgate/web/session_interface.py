@@ -8,8 +8,12 @@ finds nothing; writing it raises) and the per-request cost is gone from the SCIM
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+from scimgate_config import ConfigError
 
 SESSIONLESS_PREFIXES = ("/scim/", "/healthz", "/readyz")
 
@@ -29,5 +33,10 @@ class BrowserOnlySessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Install the interface."""
+    """Install the interface; Flask's own age check of the signed cookie (31 days by default)
+    follows the session lifetime, which the server enforces anyway (``browser.session_store``)."""
+    for key in ("SESSION_LIFETIME_SECONDS", "SESSION_IDLE_TIMEOUT_SECONDS"):
+        if int(app.config[key]) <= 0:  # nobody could stay signed in: say so at start-up
+            raise ConfigError(f"SCIMGATE_{key} must be a positive number of seconds, got {app.config[key]}")
     app.session_interface = BrowserOnlySessionInterface()
+    app.permanent_session_lifetime = dt.timedelta(seconds=int(app.config["SESSION_LIFETIME_SECONDS"]))

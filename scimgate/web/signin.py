@@ -2,7 +2,10 @@
 
 A refused sign-in always gets a page that says why (deactivated, suspended, waiting for
 approval, a built-in username, or a response that failed verification), with status 403; the
-precise technical reason goes to scim-info.log only.
+precise technical reason goes to scim-info.log only. ``/login`` is throttled per address and per
+username before any password is checked (429 with ``Retry-After``, see
+``scimgate.browser.login_throttle``). ``/logout`` is a POST with this session's CSRF token only,
+so a cross-site link cannot sign anyone out; it deletes the server-side session.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from scimgate import saml_sp, scim_logging, session_auth
 from scimgate.accounts import settings, users
 from scimgate.accounts.errors import AccountError
+from scimgate.browser import local_redirect, login_throttle
 
 ACCOUNT_PAGE = "/account"
 
@@ -67,16 +71,29 @@ def make_blueprint() -> Blueprint:
 
 
 def _login_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    next_url = request.values.get("next", "")
     return (
         render_template(
             "signin/login.html",
             error=error,
             csrf_token=session_auth.csrf_token(),
             saml_ready=saml_sp.is_ready(),
-            next_url=request.values.get("next", ""),
+            next_url=local_redirect.local_target(next_url, ""),
         ),
         status,
     )
+
+
+def _throttled(seconds: int) -> Response:
+    """The sign-in page with a 429 that says when to try again (the form is an HTML page; there
+    is no JSON sign-in endpoint)."""
+    scim_logging.info("signin.throttled", method="password", remote=request.remote_addr, retry_after=seconds)
+    body, status = _login_page(
+        f"Too many failed sign-in attempts from this address or for this username; "
+        f"try again in {seconds} seconds.",
+        429,
+    )
+    return Response(body, status, headers={"Retry-After": str(seconds)}, mimetype="text/html")
 
 
 def login() -> Response | tuple[str, int]:
@@ -87,9 +104,16 @@ def login() -> Response | tuple[str, int]:
     if problem:
         return _login_page(f"The form expired or was not sent by this site ({problem}); try again.", 400)
     username = request.form.get("username", "")
+    address = request.remote_addr or "unknown"
+    wait = login_throttle.blocked_for(address, username)
+    if wait:  # before the password hash: a blocked guess costs no argon2, a right one is refused
+        return _throttled(wait)
     user = users.check_password(username, request.form.get("password", ""))
     if user is None:
         scim_logging.info("signin.refused", method="password", userName=username, reason="bad credentials")
+        wait = login_throttle.record_failure(address, username)
+        if wait:
+            return _throttled(wait)
         return _login_page("Wrong username or password (only built-in accounts sign in here).", 401)
     account = users.view(user)
     if account.status is not users.Status.ACTIVE:
@@ -97,7 +121,7 @@ def login() -> Response | tuple[str, int]:
         return refusal(account.status)
     session_auth.sign_in(user, "password")
     scim_logging.info("signin", method="password", user_id=user.id, userName=username)
-    return redirect(saml_sp.safe_next(request.form.get("next")) if request.form.get("next") else ACCOUNT_PAGE)
+    return redirect(local_redirect.local_target(request.form.get("next"), ACCOUNT_PAGE))
 
 
 def logout() -> Response | tuple[str, int]:
