@@ -1,4 +1,5 @@
-// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links.
+// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links,
+// local time on hover.
 // Loaded from /assets (the Content-Security-Policy admits no inline script).
 "use strict";
 
@@ -45,6 +46,14 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
+  });
+
+  // Times are written in UTC (<time datetime="ISO 8601">); hovering one shows the reader's local time.
+  const local = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", timeZoneName: "short" };
+  document.querySelectorAll("time[datetime]").forEach((time) => {
+    const moment = new Date(time.getAttribute("datetime"));
+    if (!Number.isNaN(moment.getTime())) time.title = `Your local time: ${moment.toLocaleString(undefined, local)}`;
   });
 
   document.querySelectorAll("a[data-back]").forEach((link) => {
