@@ -9,7 +9,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from scimgate import audit, timefmt
+from scimgate import audit
+from scimgate.web import timefmt
 
 
 def _since(value: str | None) -> dt.datetime | None:

@@ -17,10 +17,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config, timefmt
+from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
 from scimgate.accounts import cli as accounts_cli
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
+from scimgate.web import timefmt
 
 P = ParamSpec("P")
 R = TypeVar("R")

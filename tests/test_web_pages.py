@@ -14,7 +14,7 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, User
-from scimgate.timefmt import for_people
+from scimgate.web.timefmt import for_people
 from tests.config_helpers import add_group, add_local_user, add_pushed_user, bearer_header, sibling_app
 from tests.signin_helpers import add_admin, configure_dev_saml, parse_form, password_sign_in, saml_sign_in
 

@@ -16,9 +16,10 @@ from flask import Flask, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from scimgate import policies, session_auth, timefmt
+from scimgate import policies, session_auth
 from scimgate.accounts.roles import ORDER, Role
 from scimgate.extensions import db
+from scimgate.web import timefmt
 
 PER_PAGE = 25
 

@@ -12,7 +12,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from scimgate import configuration_utils as cu
-from scimgate.timefmt import for_people
+from scimgate.web.timefmt import for_people
 from tests.browser.conftest import configure_live_scim, sign_in_with_password
 from tests.signin_helpers import ADMIN_PASSWORD, add_admin
 

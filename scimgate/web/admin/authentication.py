@@ -13,9 +13,10 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from scimgate import configuration_utils as cu
-from scimgate import saml_config, timefmt
+from scimgate import saml_config
 from scimgate.clients import known_clients
 from scimgate.configuration_utils import TOKEN_MAX_MONTHS, TOKEN_MIN_MONTHS, ScimConfigurationError
+from scimgate.web import timefmt
 from scimgate.web.pages import error_page
 
 MONTHS = tuple(range(TOKEN_MIN_MONTHS, TOKEN_MAX_MONTHS + 1))

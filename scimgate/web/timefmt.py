@@ -1,4 +1,5 @@
-"""How scimgate writes a moment in time: one form for people, one for machines.
+"""How scimgate writes a moment in time, on its pages and in its commands: one form for people, one
+for machines.
 
 People (pages, CLI output) read ``2026-12-04 07:23:05 UTC``: the date first, seconds kept (SCIM
 requests and audit events are often seconds apart and are matched against log lines), and the time
