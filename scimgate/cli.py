@@ -320,6 +320,8 @@ def saml_disable() -> None:
 def saml_status() -> None:
     """Show the SAML configuration."""
     for key, value in saml_config.get_saml_status().items():
+        if key.endswith("_at") and value:
+            value = timefmt.for_people(value)
         click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
 
 

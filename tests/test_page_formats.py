@@ -44,6 +44,9 @@ def test_cli_prints_times_in_the_one_format(app: Flask, runner: FlaskCliRunner) 
     assert re.search(rf"basic password: +<set> \(set {PEOPLE}\)", status), status
     conf = runner.invoke(cli.main, ["conf", "scim.basic_auth.password_hash"]).output
     assert re.fullmatch(rf"<set> \(set {PEOPLE}\)\n", conf), conf
+    configure_dev_saml(app)
+    saml = runner.invoke(cli.main, ["saml", "status"]).output
+    assert re.search(rf"^configured_at: +{PEOPLE}$", saml, re.M), saml
     audit = runner.invoke(args=["audit"]).output.splitlines()
     assert audit and all(re.match(rf"{PEOPLE} cli:", line) for line in audit), audit
 
