@@ -103,6 +103,12 @@ def test_no_page_grows_sideways_with_long_values(seeded, new_context, shot, widt
     for row in members.all():
         assert inside_viewport(page, box(row.get_by_role("button", name="Remove")))
 
+    page.get_by_label("Add by username").fill("z" * 150)  # nobody: the refusal names it in full
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator("#error-message")).to_contain_text("z" * 150)
+    assert_fits(page, "a refusal naming a long username")
+    shot(page, f"layout-{width_name}-refusal")
+
     page.goto("/profile")
     expect(page.get_by_label("Email")).to_have_value(LONG_EMAIL)
     assert inside_viewport(page, box(page.get_by_label("Email")))
