@@ -209,3 +209,17 @@ def test_export_csv_downloads_from_the_users_page(seeded, new_context, tmp_path)
     lines = saved.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("Username,Display name,Email")
     assert len(lines) == 2 and lines[1].startswith(LONG_USERNAME)
+
+
+def test_a_saml_only_users_locked_profile_says_what_is_true(live_url, seeded, new_context, shot) -> None:
+    page = new_context().new_page()
+    page.goto("/saml/login?next=/profile")
+    page.get_by_label("Username").fill("saml.only")  # created at sign-in: never pushed over SCIM
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_url}/profile")
+    expect(page.get_by_label("Display Name")).not_to_be_editable()
+    note = page.locator("#locked-note")
+    expect(note).to_contain_text("locked while SCIM sync is on")
+    expect(note).to_contain_text("not pushed by your identity provider")
+    expect(page.locator("main")).not_to_contain_text("keeps these fields up to date")
+    shot(page, "profile-saml-only-locked")
