@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from scimgate import audit
+from scimgate.web import timefmt
 
 
 def _since(value: str | None) -> dt.datetime | None:
@@ -39,7 +40,7 @@ def audit_command(ctx: click.Context, since: str | None, target: str | None, lim
     for event in audit.query(_since(since), target, limit):
         changes = json.loads(event.changes)
         click.echo(
-            f"{event.at.isoformat()}Z {event.actor} {event.action} {event.target_type}"
+            f"{timefmt.for_people(event.at)} {event.actor} {event.action} {event.target_type}"
             f" {event.target_id or '-'} {event.target_name or '-'} request={event.request_id or '-'}"
             f" {json.dumps(changes, ensure_ascii=False, sort_keys=True)}"
         )

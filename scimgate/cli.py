@@ -21,6 +21,7 @@ from scimgate import conf_store, configuration_utils, provider_cleanup, saml_con
 from scimgate.accounts import cli as accounts_cli
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
+from scimgate.web import timefmt
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -110,7 +111,7 @@ def _display(info: KeyInfo) -> str:
     entry = conf_store.get_entry(info.name)
     if entry is None:
         return "<not set>"
-    when = entry.updated_at.replace(microsecond=0).isoformat() + "Z" if entry.updated_at else "?"
+    when = timefmt.for_people(entry.updated_at) or "?"
     if info.display == "secret":
         return f"<set> (set {when})"
     if info.display == "size":
@@ -183,7 +184,8 @@ def generate_token(months: int) -> None:
     """Generate a bearer token (the previous one stops working); the token is the last line."""
     token = configuration_utils.generate_scim_bearer_token(months)
     info = configuration_utils.get_scim_bearer_token()
-    click.echo(f"token {info['fingerprint']} expires {info['expires']}; it will not be shown again:")
+    expires = timefmt.for_people(info["expires"])
+    click.echo(f"token {info['fingerprint']} expires {expires}; it will not be shown again:")
     click.echo(token)
 
 
@@ -212,10 +214,12 @@ def _status_lines() -> list[str]:
     chosen = "" if configuration_utils.is_scim_client_chosen() else " (default, not set)"
     if token["configured"]:
         state = "EXPIRED" if token["expired"] else "valid"
-        token_line = f"{token['fingerprint']} created {token['created']} expires {token['expires']} ({state})"
+        created, expires = timefmt.for_people(token["created"]), timefmt.for_people(token["expires"])
+        token_line = f"{token['fingerprint']} created {created} expires {expires} ({state})"
     else:
         token_line = "<not set>"
-    password = f"<set> (set {basic['password_set_at']})" if basic["password_set"] else "<not set>"
+    password_set_at = timefmt.for_people(basic["password_set_at"])
+    password = f"<set> (set {password_set_at})" if basic["password_set"] else "<not set>"
     sync = "enabled" if configuration_utils.check_if_scim_sync_is_enabled() else "disabled"
     return [
         f"client:          {configuration_utils.get_scim_client()}{chosen}",
@@ -316,6 +320,8 @@ def saml_disable() -> None:
 def saml_status() -> None:
     """Show the SAML configuration."""
     for key, value in saml_config.get_saml_status().items():
+        if key.endswith("_at") and value:
+            value = timefmt.for_people(value)
         click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
 
 

@@ -14,6 +14,7 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, User
+from scimgate.web.timefmt import for_people
 from tests.config_helpers import add_group, add_local_user, add_pushed_user, bearer_header, sibling_app
 from tests.signin_helpers import add_admin, configure_dev_saml, parse_form, password_sign_in, saml_sign_in
 
@@ -232,7 +233,7 @@ def test_generate_token_shows_it_once_and_revokes_the_previous(app: Flask, admin
         cu.enable_scim_user_and_group_sync()
     assert info["fingerprint"] in html
     after = admin.get("/admin/authentication").get_data(as_text=True)
-    assert token not in after and info["fingerprint"] in after and info["expires"] in after
+    assert token not in after and info["fingerprint"] in after and for_people(info["expires"]) in after
     assert admin.get("/scim/v2/Users", headers=bearer_header(token)).status_code == 200
     second = _dialog_token(
         admin.post(

@@ -7,19 +7,20 @@ disabled control.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, render_template, request
+from flask import Flask, Response, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from scimgate import policies, session_auth
 from scimgate.accounts.roles import ORDER, Role
 from scimgate.browser import local_redirect
 from scimgate.extensions import db
+from scimgate.web import timefmt
 
 PER_PAGE = 25
 
@@ -40,15 +41,27 @@ def _layout_context() -> dict[str, Any]:
     }
 
 
-def utc(value: dt.datetime | None) -> str:
-    """Format a naive-UTC timestamp for a page."""
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+def utc(value: timefmt.Moment) -> Markup:
+    """A time on a page: ``<time>`` with the one people's format (``timefmt``), its ISO 8601 value
+    in ``datetime``; ``scimgate.js`` adds the reader's local time as the hover title."""
+    if timefmt.as_utc(value) is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(
+        timefmt.for_machines(value), timefmt.for_people(value)
+    )
+
+
+def home() -> Response:
+    """``/``: the account page for a signed-in person, the sign-in page for anyone else."""
+    signed_in = session_auth.current_account() is not None
+    return redirect(url_for("signin.account" if signed_in else "signin.login"))
 
 
 def init_app(app: Flask) -> None:
-    """Offer the layout helpers to every template."""
+    """Offer the layout helpers to every template; serve ``/``."""
     app.context_processor(_layout_context)
     app.add_template_filter(utc, "utc")
+    app.add_url_rule("/", "home", home)
 
 
 def error_page(status: int, title: str, message: str) -> tuple[str, int]:

@@ -12,6 +12,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from scimgate import configuration_utils as cu
+from scimgate.web.timefmt import for_people
 from tests.browser.conftest import configure_live_scim, sign_in_with_password
 from tests.signin_helpers import ADMIN_PASSWORD, add_admin
 
@@ -67,7 +68,7 @@ def test_admin_generates_copies_and_rotates_the_scim_token(app: Flask, live_url,
     with app.app_context():
         info = cu.get_scim_bearer_token()
     expect(page.locator("#token-fingerprint")).to_have_text(info["fingerprint"])
-    expect(page.locator("#token-expires")).to_contain_text(info["expires"])
+    expect(page.locator("#token-expires")).to_contain_text(for_people(info["expires"]))
     assert first not in page.content()
     page.go_back()  # the dialog's page was replaced in history: Back never shows the token
     assert first not in page.content()

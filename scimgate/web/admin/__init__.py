@@ -75,7 +75,7 @@ def register_error_pages(bp: Blueprint) -> None:
 
 def make_blueprint() -> Blueprint:
     """Build the admin pages blueprint."""
-    from scimgate.web.admin import activity, authentication, groups, settings, users
+    from scimgate.web.admin import activity, authentication, export, groups, settings, users
 
     bp = Blueprint("admin_pages", __name__, url_prefix=PREFIX)
     bp.before_request(_guard)
@@ -86,6 +86,7 @@ def make_blueprint() -> Blueprint:
     users.register(bp)
     groups.register(bp)
     settings.register(bp)
+    export.register(bp)
     register_error_pages(bp)
     return bp
 

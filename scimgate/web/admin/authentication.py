@@ -16,6 +16,7 @@ from scimgate import configuration_utils as cu
 from scimgate import saml_config
 from scimgate.clients import known_clients
 from scimgate.configuration_utils import TOKEN_MAX_MONTHS, TOKEN_MIN_MONTHS, ScimConfigurationError
+from scimgate.web import timefmt
 from scimgate.web.pages import error_page
 
 MONTHS = tuple(range(TOKEN_MIN_MONTHS, TOKEN_MAX_MONTHS + 1))
@@ -35,9 +36,11 @@ def status() -> list[dict[str, Any]]:
     chosen = cu.is_scim_client_chosen()
     sync = cu.check_if_scim_sync_is_enabled()
     if token["configured"]:
-        token_text = f"set, {'expired' if token['expired'] else 'valid'} until {token['expires']}"
+        expires = timefmt.for_people(token["expires"])
+        token_text = f"set, {'expired' if token['expired'] else 'valid'} until {expires}"
     else:
         token_text = "not set"
+    password_set_at = timefmt.for_people(basic["password_set_at"])
     return [
         {
             "name": "SCIM client",
@@ -55,7 +58,7 @@ def status() -> list[dict[str, Any]]:
             "name": "Basic authentication",
             "value": (
                 f"username {basic['username'] or 'not set'}; password "
-                f"{'set ' + str(basic['password_set_at']) if basic['password_set'] else 'not set'}"
+                f"{'set ' + password_set_at if basic['password_set'] else 'not set'}"
             ),
             "ok": bool(basic["username"] and basic["password_set"]),
             "command": "scimgate scim set-basic-auth --username NAME   # asks the password",

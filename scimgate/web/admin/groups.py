@@ -52,15 +52,20 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
     return counts
 
 
-def show() -> tuple[str, int]:
-    """All groups (search, paging), with the create form."""
-    query = request.args.get("q", "").strip()
+def search(query: str) -> sa.Select:
+    """Groups whose name contains ``query`` (case-insensitive), by name."""
     statement = sa.select(DirectoryGroup).order_by(DirectoryGroup.external_unique_name, DirectoryGroup.id)
     if query:
         statement = statement.where(
             DirectoryGroup.external_unique_name.ilike(like_pattern(query), escape="\\")
         )
-    page = paginate(statement, page_number())
+    return statement
+
+
+def show() -> tuple[str, int]:
+    """All groups (search, paging), with the create form."""
+    query = request.args.get("q", "").strip()
+    page = paginate(search(query), page_number())
     state = policies.current_state()
     return (
         render_template(

@@ -1,4 +1,5 @@
-// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links.
+// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links,
+// tooltips kept on screen, local time on hover.
 // Loaded from /assets (the Content-Security-Policy admits no inline script).
 "use strict";
 
@@ -45,6 +46,35 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
+  });
+
+  // A tooltip opens below the control it explains (never over it) and is moved sideways just enough
+  // to stay on screen, so it never widens the page either.
+  document.querySelectorAll(".has-tip").forEach((holder) => {
+    const tip = holder.querySelector(".tip");
+    if (!tip) return;
+    const place = () => {
+      tip.style.left = "0px";
+      tip.style.display = "block";
+      const margin = 8;
+      const room = document.documentElement.clientWidth - margin;
+      const bounds = tip.getBoundingClientRect();
+      let shift = 0;
+      if (bounds.right > room) shift = room - bounds.right;
+      if (bounds.left + shift < margin) shift = margin - bounds.left;
+      tip.style.left = `${shift}px`;
+      tip.style.display = "";
+    };
+    holder.addEventListener("mouseenter", place);
+    holder.addEventListener("focusin", place);
+  });
+
+  // Times are written in UTC (<time datetime="ISO 8601">); hovering one shows the reader's local time.
+  const local = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", timeZoneName: "short" };
+  document.querySelectorAll("time[datetime]").forEach((time) => {
+    const moment = new Date(time.getAttribute("datetime"));
+    if (!Number.isNaN(moment.getTime())) time.title = `Your local time: ${moment.toLocaleString(undefined, local)}`;
   });
 
   document.querySelectorAll("a[data-back]").forEach((link) => {
