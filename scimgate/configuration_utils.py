@@ -28,8 +28,10 @@ PASSWORD_MIN_LENGTH = 17  # the reference: "longer than 16 characters"
 PASSWORD_MAX_LENGTH = 1024  # bounds argon2 work per request
 TOKEN_MIN_MONTHS = 1
 TOKEN_MAX_MONTHS = 6
+# The reference: "longer than 16 characters. It must contain alphanumeric characters and at
+# least one special character" -- letters or digits (any script), not necessarily both.
 PASSWORD_RULES = (
-    "longer than 16 characters, with at least one letter, at least one digit and at least one "
+    "longer than 16 characters, with alphanumeric characters (letters or digits) and at least one "
     "special character (not a letter, digit or space)"
 )
 
@@ -123,10 +125,8 @@ def password_problems(password: str) -> list[str]:
         problems.append(f"it has {len(password)} characters, it must have more than 16")
     if len(password) > PASSWORD_MAX_LENGTH:
         problems.append(f"it must have at most {PASSWORD_MAX_LENGTH} characters")
-    if not any(ch.isalpha() for ch in password):
-        problems.append("it has no letter")
-    if not any(ch.isdigit() for ch in password):
-        problems.append("it has no digit")
+    if not any(ch.isalnum() for ch in password):
+        problems.append("it has no letter or digit")
     if not any(not ch.isalnum() and not ch.isspace() for ch in password):
         problems.append("it has no special character")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):

@@ -98,9 +98,10 @@ def test_basic_auth_stores_only_an_argon2_hash(ctx: None) -> None:
     [
         ("short_1&", "it has 8 characters, it must have more than 16"),
         ("exactly16chars1&", "it has 16 characters"),
-        ("no_digits_in_here_at_all&", "it has no digit"),
-        ("1234567890123456789&", "it has no letter"),
         ("NoSpecialCharacters12345", "it has no special character"),
+        ("abcdefghijklmnopq r", "it has no special character"),  # a space is not special
+        ("!@#$%^&*()_+-=[]{}", "it has no letter or digit"),
+        ("éèêëàâäôöûüçîïÿæœ", "it has no special character"),
         ("tab\tinside_password_123", "control characters"),
     ],
 )
@@ -114,6 +115,22 @@ def test_password_policy_says_what_is_wrong_and_what_is_allowed(
     assert "longer than 16 characters" in message
     assert password not in message
     assert cu.get_scim_basic_auth_info()["password_set"] is False
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "abcdefghijklmnopq!",  # letters and one special: the reference asks nothing more
+        "12345678901234567!",  # digits and one special
+        "abcdefghijklmnop!",  # 17 characters: "longer than 16"
+        "été-à-la-plage-ça-va",  # unicode letters are alphanumeric
+        "парольпарольпароль€",  # a unicode special
+    ],
+)
+def test_password_rule_is_the_references_wording(ctx: None, password: str) -> None:
+    """The reference: longer than 16, alphanumeric characters and at least one special character."""
+    cu.set_scim_basic_auth_password(password)
+    assert cu.get_scim_basic_auth_info()["password_set"]
 
 
 def test_reference_example_password_is_accepted(ctx: None) -> None:
