@@ -209,20 +209,30 @@ def _status_lines() -> list[str]:
     basic = configuration_utils.get_scim_basic_auth_info()
     token = configuration_utils.get_scim_bearer_token()
     saml = saml_config.get_saml_status()
+    auth = configuration_utils.auth_status()  # the same answer as the preflight and the page
     chosen = "" if configuration_utils.is_scim_client_chosen() else " (default, not set)"
+    refused = {
+        s: f" (not accepted by {auth.client})" if s not in auth.accepted else "" for s in ("basic", "bearer")
+    }
     if token["configured"]:
         state = "EXPIRED" if token["expired"] else "valid"
         token_line = f"{token['fingerprint']} created {token['created']} expires {token['expires']} ({state})"
+        token_line += refused["bearer"]
     else:
         token_line = "<not set>"
     password = f"<set> (set {basic['password_set_at']})" if basic["password_set"] else "<not set>"
+    if basic["username"] or basic["password_set"]:
+        password += refused["basic"]
     sync = "enabled" if configuration_utils.check_if_scim_sync_is_enabled() else "disabled"
+    problem = auth.problem()
+    ready = f"OK ({', '.join(auth.usable)})" if problem is None else f"NOT READY: {problem}"
     return [
         f"client:          {configuration_utils.get_scim_client()}{chosen}",
         f"sync:            {sync}",
         f"basic username:  {basic['username'] or '<not set>'}",
         f"basic password:  {password}",
         f"bearer token:    {token_line}",
+        f"authentication:  {ready}",
         f"saml:            {'configured' if saml['configured'] else 'not configured'}, "
         f"{'enabled' if saml['enabled'] else 'disabled'}",
         f"saml idp:        {saml['idp_entity_id'] or '<not set>'}",

@@ -13,8 +13,9 @@ from scimgate import conf_store, saml_config
 from scimgate import configuration_utils as cu
 from scimgate.clients import BUILTIN_CLIENTS, known_clients, register_client
 from scimgate.extensions import db
+from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry
-from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user
+from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
 from tests.conftest import configure_scim
 
 
@@ -192,7 +193,7 @@ def test_enable_refuses_listing_everything_missing(ctx: None) -> None:
     assert message.startswith("cannot enable SCIM sync: ")
     assert "SAML is not configured" in message
     assert "SAML is not enabled" in message
-    assert "no SCIM client is set" in message
+    assert "client" not in message  # okta is the default client (the reference)
     assert "no SCIM credential is set" in message
     assert cu.check_if_scim_sync_is_enabled() is False
 
@@ -240,3 +241,84 @@ def test_refusals_are_logged_to_scim_info(ctx: None, log_dir) -> None:
     info = (log_dir / "scim-info.log").read_text()
     assert "config.error function=update_scim_client" in info
     assert "nonexistent_idp" in info
+
+
+# --- default client and the client's accepted schemes --------------------------------------------
+
+
+def test_enable_without_choosing_a_client_uses_okta(ctx: None, client) -> None:
+    """The reference's default client is okta: enabling needs no ``update_scim_client``."""
+    _configure_saml()
+    token = cu.generate_scim_bearer_token(1)
+    cu.enable_scim_user_and_group_sync()
+    assert cu.check_if_scim_sync_is_enabled()
+    assert cu.get_scim_client() == "okta"
+    assert cu.auth_status().ok
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    created = client.post("/scim/v2/Users", json={"userName": "dflt"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    # Changing provider keeps its cleanup rule: okta's (default) records block the switch.
+    with pytest.raises(cu.ScimConfigurationError, match="scimgate scim cleanup"):
+        cu.update_scim_client("pingfederate")
+    assert cu.get_scim_client() == "okta"
+
+
+def test_entra_with_basic_only_is_refused_naming_the_token(ctx: None) -> None:
+    """Entra ID accepts only a bearer token (its plugin's ``scimgate_auth_schemes``)."""
+    _configure_saml()
+    cu.update_scim_client("azure_active_directory")
+    cu.set_scim_basic_auth_username(USERNAME)
+    cu.set_scim_basic_auth_password(PASSWORD)
+    status = cu.auth_status()
+    assert status.accepted == ("bearer",) and not status.ok
+    with pytest.raises(cu.ScimConfigurationError) as err:
+        cu.enable_scim_user_and_group_sync()
+    message = str(err.value)
+    assert "azure_active_directory accepts only a bearer token" in message
+    assert "scimgate scim generate-token --months N" in message
+    assert PASSWORD not in message
+    assert cu.check_if_scim_sync_is_enabled() is False
+    cu.generate_scim_bearer_token(1)
+    assert cu.auth_status().ok and cu.auth_status().usable == ("bearer",)
+    cu.enable_scim_user_and_group_sync()
+    assert cu.check_if_scim_sync_is_enabled()
+
+
+def test_entra_with_basic_and_an_expired_token_is_refused(ctx: None) -> None:
+    _configure_saml()
+    cu.update_scim_client("azure_active_directory")
+    cu.set_scim_basic_auth_username(USERNAME)
+    cu.set_scim_basic_auth_password(PASSWORD)
+    cu.generate_scim_bearer_token(1)
+    conf_store.put(K.TOKEN_EXPIRES, conf_store.encode_datetime(dt.datetime(2000, 1, 1)))
+    problem = cu.auth_status().problem()
+    assert problem is not None and "has expired" in problem and "bearer token" in problem
+    with pytest.raises(cu.ScimConfigurationError, match="accepts only a bearer token"):
+        cu.enable_scim_user_and_group_sync()
+
+
+class _BasicOnlyPlugin:
+    """A third-party client whose plugin accepts Basic only."""
+
+    @hookimpl
+    def scimgate_register_clients(self) -> list[ClientProfile]:
+        return [ClientProfile("basic_idp", "Basic IdP")]
+
+    @hookimpl
+    def scimgate_auth_schemes(self, client: ClientProfile) -> list[str]:
+        return ["basic"]
+
+
+def test_a_plugin_accepting_basic_only_makes_a_token_alone_unusable(app: Flask, log_dir) -> None:
+    """The preflight asks the client's plugin, so a third-party plugin's rule applies too."""
+    other = sibling_app(app, log_dir, PLUGINS_EXTRA=(_BasicOnlyPlugin(),))
+    with other.app_context():
+        _configure_saml()
+        cu.update_scim_client("basic_idp")
+        cu.generate_scim_bearer_token(1)
+        with pytest.raises(cu.ScimConfigurationError, match="basic_idp accepts only basic authentication"):
+            cu.enable_scim_user_and_group_sync()
+        cu.set_scim_basic_auth_username(USERNAME)
+        cu.set_scim_basic_auth_password(PASSWORD)
+        assert cu.auth_status().usable == ("basic",)
+        cu.enable_scim_user_and_group_sync()
