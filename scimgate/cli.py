@@ -8,12 +8,14 @@ Secrets never travel in argv: the password comes from a prompt or stdin, the tok
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+import sqlalchemy.engine.url as sa_url
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -32,7 +34,7 @@ DEV_IDP_BASE_URL = "http://localhost:5000"
 def _create_app() -> Flask:
     from scimgate import create_app
 
-    app = create_app()
+    app = create_app(overrides={"CREATE_FILES_AT_START": False})  # `--help` writes nothing
     init_app(app)
     return app
 
@@ -99,6 +101,9 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
+    url = sa_url.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        os.makedirs(os.path.dirname(url.database) or ".", exist_ok=True)  # the app did not make it
     try:
         upgrade()
     except Exception as exc:

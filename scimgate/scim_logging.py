@@ -112,6 +112,12 @@ class _WatchedLinesHandler(WatchedFileHandler):
             self._checked_at = now
             super().reopenIfNeeded()
 
+    def _open(self) -> Any:
+        """Open the file, making its directory first: the ``scimgate`` command's app makes
+        neither until a line is written (see ``init_app``)."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.baseFilename)), exist_ok=True)
+        return super()._open()
+
     def write_line(self, text: str) -> None:
         """Write one formatted line as ``emit`` would, without a ``LogRecord`` (the request line)."""
         self.acquire()
@@ -181,13 +187,21 @@ def _install_routers() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Open the three files under ``LOG_DIR`` for this app and tag requests with an id."""
+    """Open the three files under ``LOG_DIR`` for this app and tag requests with an id.
+
+    A server's app creates all three files now, as admins expect; the ``scimgate`` command's app
+    (``CREATE_FILES_AT_START`` False) creates a file, and the directory, when first writing to it,
+    so ``--help`` and read-only commands leave nothing in the working directory.
+    """
     log_dir = app.config["LOG_DIR"]
-    os.makedirs(log_dir, exist_ok=True)
+    at_start = app.config.get("CREATE_FILES_AT_START", True)
+    if at_start:
+        os.makedirs(log_dir, exist_ok=True)
     handlers: dict[str, logging.Handler] = {}
     for name, filename in FILES.items():
         path = os.path.join(log_dir, filename)
-        open(path, "a", encoding="utf-8").close()  # all three files exist from the start, as admins expect
+        if at_start:
+            open(path, "a", encoding="utf-8").close()
         handler = _WatchedLinesHandler(path, encoding="utf-8", delay=True)
         handler.setFormatter(_LineFormatter(FORMAT))
         handler.addFilter(_RequestIdFilter())
