@@ -2,18 +2,22 @@
 
 The default configuration keeps the secret key and the logs under ``site/`` (relative to the
 working directory): an admin who runs ``scimgate --help`` or ``scimgate scim status`` from their
-home directory must not find a ``site/`` tree there. Commands that write still work, and a served
-app still has its three log files from its first request.
+home directory must not find a ``site/`` tree there. Commands that write still work, and the
+command's app makes its key and logs once it serves. The database is SQLite, or a schema of its
+own on the PostgreSQL that ``SCIMGATE_TEST_DATABASE_URL`` names.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from tests.config_helpers import sibling_app
@@ -39,10 +43,10 @@ READ_ONLY = [
 ]
 
 
-def _scimgate(cwd: Path, database: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _scimgate(cwd: Path, database: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The real console script with the default configuration, its database outside ``cwd``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIMGATE_")}
-    env["SCIMGATE_DATABASE_URL"] = f"sqlite:///{database}"
+    env["SCIMGATE_DATABASE_URL"] = database
     script = Path(sys.executable).parent / "scimgate"
     return subprocess.run(
         [str(script), *args], input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=120
@@ -50,13 +54,25 @@ def _scimgate(cwd: Path, database: Path, *args: str, stdin: str = "") -> subproc
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite database in a directory of its own."""
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: SQLite in a directory of its own, or a fresh PostgreSQL schema."""
     where = tmp_path_factory.mktemp("database")
-    path = where / "scimgate.db"
-    init = _scimgate(where, path, "init-db")
+    postgres = os.environ.get("SCIMGATE_TEST_DATABASE_URL", "")
+    schema = f"cli_files_{os.getpid()}_{secrets.token_hex(3)}"
+    if postgres.startswith("postgresql"):
+        admin = sa.create_engine(postgres)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{postgres}?options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{where / 'scimgate.db'}"
+    init = _scimgate(where, url, "init-db")
     assert init.returncode == 0, init.stderr
-    return path
+    yield url
+    if postgres.startswith("postgresql"):
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _everything_in(directory: Path) -> list[str]:
@@ -64,13 +80,13 @@ def _everything_in(directory: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("args", HELP + READ_ONLY, ids=lambda a: " ".join(a))
-def test_help_and_read_only_commands_create_no_file(tmp_path: Path, database: Path, args: list[str]) -> None:
+def test_help_and_read_only_commands_create_no_file(tmp_path: Path, database: str, args: list[str]) -> None:
     result = _scimgate(tmp_path, database, *args)
     assert result.returncode == 0, result.stderr
     assert _everything_in(tmp_path) == []
 
 
-def test_commands_that_write_still_work_and_write_their_logs(tmp_path: Path, database: Path) -> None:
+def test_commands_that_write_still_work_and_write_their_logs(tmp_path: Path, database: str) -> None:
     created = _scimgate(
         tmp_path, database, "admin", "create", "root", "--password-stdin", stdin="abcdefghijklmnopq!\n"
     )
