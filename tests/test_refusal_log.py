@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
 from scimgate import scim_activity
+from scimgate.hookspecs import hookimpl
 from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with, sibling_app
 from tests.conftest import ScimClient, configure_scim
 
@@ -132,3 +133,25 @@ def test_request_values_in_the_reason_are_bounded_and_cannot_forge_lines(
     log_lines = (log_dir / "scim-debug.log").read_text(encoding="utf-8").splitlines()
     assert not any(text.startswith("2026-01-01 00:00:00,000 INFO [fake]") for text in log_lines)
     assert len(line) < 1500  # the filter was over 5000 characters
+
+
+class _FailingPlugin:
+    """A client-independent plugin whose response hook fails: a server fault."""
+
+    @hookimpl
+    def scimgate_tune_response(self, resource_type: str, action: str, response) -> None:
+        raise RuntimeError("plugin fault for the error log")
+
+
+def test_a_server_fault_is_explained_in_debug_and_traced_in_error_log(app: Flask, tmp_path: Path) -> None:
+    headers = configure_scim(app)
+    faulty = sibling_app(app, tmp_path, PLUGINS_EXTRA=(_FailingPlugin(),))
+    response = faulty.test_client().get("/scim/v2/Users", headers=headers)
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-Id"]
+    refused = [
+        line for line in lines_with(tmp_path, "scim-debug.log", request_id) if "request.refused" in line
+    ]
+    assert len(refused) == 1 and "status=500" in refused[0]
+    errors = "\n".join(lines_with(tmp_path, "scim-error.log", request_id))
+    assert "RuntimeError: plugin fault for the error log" in errors
