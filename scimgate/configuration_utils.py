@@ -270,7 +270,9 @@ class AuthStatus:
         elif self.token_configured and self.token_expired and "bearer" in self.accepted:
             hint = " (the bearer token has expired)"
         known = [s for s in self.accepted if s in _SCHEME_NAMES]
-        if set(_SCHEME_NAMES) <= set(known) or not known:
+        if not known:
+            return f"the SCIM client {self.client} accepts no authentication scheme scimgate offers"
+        if set(_SCHEME_NAMES) <= set(known):
             return (
                 "no SCIM credential is set" + hint + " (run `scimgate scim set-basic-auth --username NAME` "
                 "or `scimgate scim generate-token --months N`)"

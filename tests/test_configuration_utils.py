@@ -322,3 +322,28 @@ def test_a_plugin_accepting_basic_only_makes_a_token_alone_unusable(app: Flask, 
         cu.set_scim_basic_auth_password(PASSWORD)
         assert cu.auth_status().usable == ("basic",)
         cu.enable_scim_user_and_group_sync()
+
+
+class _NtlmOnlyPlugin:
+    """A client whose plugin names only a scheme scimgate does not offer."""
+
+    @hookimpl
+    def scimgate_register_clients(self) -> list[ClientProfile]:
+        return [ClientProfile("ntlm_idp", "NTLM IdP")]
+
+    @hookimpl
+    def scimgate_auth_schemes(self, client: ClientProfile) -> list[str]:
+        return ["NTLM"]
+
+
+def test_a_client_accepting_no_offered_scheme_cannot_be_enabled(app: Flask, log_dir) -> None:
+    other = sibling_app(app, log_dir, PLUGINS_EXTRA=(_NtlmOnlyPlugin(),))
+    with other.app_context():
+        _configure_saml()
+        cu.update_scim_client("ntlm_idp")
+        cu.generate_scim_bearer_token(1)
+        cu.set_scim_basic_auth_username(USERNAME)
+        cu.set_scim_basic_auth_password(PASSWORD)
+        assert not cu.auth_status().ok
+        with pytest.raises(cu.ScimConfigurationError, match="ntlm_idp accepts no authentication scheme"):
+            cu.enable_scim_user_and_group_sync()
