@@ -10,6 +10,11 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI = "sqlite:///site/scimgate.db"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     LOG_DIR = "site/logs"
+    # Create the secret key file, the log directory and its three files when the app is built (a
+    # server). The `scimgate` command builds its app with False: `--help` and read-only commands
+    # then create nothing in the working directory; a log file appears when first written, the key
+    # file at the first request `scimgate run` serves.
+    CREATE_FILES_AT_START = True
     LOG_LEVEL = "INFO"
     # Paging: RFC 7644 §3.4.2.4 lets the provider cap ``count``; /ServiceProviderConfig advertises it.
     SCIM_MAX_RESULTS = 1000

@@ -63,7 +63,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.update(load_config(config_name))
     if overrides:
         app.config.update(overrides)
-    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlite_in_working_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlite_in_working_dir(
+        app.config["SQLALCHEMY_DATABASE_URI"], create_dir=app.config.get("CREATE_FILES_AT_START", True)
+    )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A local file needs no liveness ping before each checkout (PostgreSQL keeps it).
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -96,7 +98,7 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
-def _sqlite_in_working_dir(url: str) -> str:
+def _sqlite_in_working_dir(url: str, create_dir: bool = True) -> str:
     """Anchor a relative SQLite path in the working directory and create its folder.
 
     Flask-SQLAlchemy would otherwise resolve it inside the package's instance folder, which
@@ -107,5 +109,6 @@ def _sqlite_in_working_dir(url: str) -> str:
         return url
     path = url[len(prefix) :].split("?", 1)[0]
     absolute = os.path.abspath(path)
-    os.makedirs(os.path.dirname(absolute), exist_ok=True)
+    if create_dir:  # `scimgate init-db` makes it when the command's app did not
+        os.makedirs(os.path.dirname(absolute), exist_ok=True)
     return prefix + absolute + url[len(prefix) + len(path) :]

@@ -8,12 +8,14 @@ Secrets never travel in argv: the password comes from a prompt or stdin, the tok
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+import sqlalchemy.engine.url as sa_url
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -33,7 +35,7 @@ DEV_IDP_BASE_URL = "http://localhost:5000"
 def _create_app() -> Flask:
     from scimgate import create_app
 
-    app = create_app()
+    app = create_app(overrides={"CREATE_FILES_AT_START": False})  # `--help` writes nothing
     init_app(app)
     return app
 
@@ -100,6 +102,9 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
+    url = sa_url.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        os.makedirs(os.path.dirname(url.database) or ".", exist_ok=True)  # the app did not make it
     try:
         upgrade()
     except Exception as exc:
@@ -211,22 +216,32 @@ def _status_lines() -> list[str]:
     basic = configuration_utils.get_scim_basic_auth_info()
     token = configuration_utils.get_scim_bearer_token()
     saml = saml_config.get_saml_status()
+    auth = configuration_utils.auth_status()  # the same answer as the preflight and the page
     chosen = "" if configuration_utils.is_scim_client_chosen() else " (default, not set)"
+    refused = {
+        s: f" (not accepted by {auth.client})" if s not in auth.accepted else "" for s in ("basic", "bearer")
+    }
     if token["configured"]:
         state = "EXPIRED" if token["expired"] else "valid"
         created, expires = timefmt.for_people(token["created"]), timefmt.for_people(token["expires"])
         token_line = f"{token['fingerprint']} created {created} expires {expires} ({state})"
+        token_line += refused["bearer"]
     else:
         token_line = "<not set>"
     password_set_at = timefmt.for_people(basic["password_set_at"])
     password = f"<set> (set {password_set_at})" if basic["password_set"] else "<not set>"
+    if basic["username"] or basic["password_set"]:
+        password += refused["basic"]
     sync = "enabled" if configuration_utils.check_if_scim_sync_is_enabled() else "disabled"
+    problem = auth.problem()
+    ready = f"OK ({', '.join(auth.usable)})" if problem is None else f"NOT READY: {problem}"
     return [
         f"client:          {configuration_utils.get_scim_client()}{chosen}",
         f"sync:            {sync}",
         f"basic username:  {basic['username'] or '<not set>'}",
         f"basic password:  {password}",
         f"bearer token:    {token_line}",
+        f"authentication:  {ready}",
         f"saml:            {'configured' if saml['configured'] else 'not configured'}, "
         f"{'enabled' if saml['enabled'] else 'disabled'}",
         f"saml idp:        {saml['idp_entity_id'] or '<not set>'}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -20,6 +21,7 @@ from scimgate import conf_store, credentials, scim_logging
 from scimgate.clients import DEFAULT_CLIENT, known_clients
 from scimgate.extensions import db
 from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
+from scimgate.plugin_host import get_host
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,8 +30,10 @@ PASSWORD_MIN_LENGTH = 17  # the reference: "longer than 16 characters"
 PASSWORD_MAX_LENGTH = 1024  # bounds argon2 work per request
 TOKEN_MIN_MONTHS = 1
 TOKEN_MAX_MONTHS = 6
+# The reference: "longer than 16 characters. It must contain alphanumeric characters and at
+# least one special character" -- letters or digits (any script), not necessarily both.
 PASSWORD_RULES = (
-    "longer than 16 characters, with at least one letter, at least one digit and at least one "
+    "longer than 16 characters, with alphanumeric characters (letters or digits) and at least one "
     "special character (not a letter, digit or space)"
 )
 
@@ -91,7 +95,7 @@ def get_scim_client() -> str:
 
 
 def is_scim_client_chosen() -> bool:
-    """Tell whether an admin explicitly chose the client (the preflight requires it)."""
+    """Tell whether an admin explicitly chose the client (else the default, okta, applies)."""
     return conf_store.get_str(K.SCIM_CLIENT) is not None
 
 
@@ -123,10 +127,8 @@ def password_problems(password: str) -> list[str]:
         problems.append(f"it has {len(password)} characters, it must have more than 16")
     if len(password) > PASSWORD_MAX_LENGTH:
         problems.append(f"it must have at most {PASSWORD_MAX_LENGTH} characters")
-    if not any(ch.isalpha() for ch in password):
-        problems.append("it has no letter")
-    if not any(ch.isdigit() for ch in password):
-        problems.append("it has no digit")
+    if not any(ch.isalnum() for ch in password):
+        problems.append("it has no letter or digit")
     if not any(not ch.isalnum() and not ch.isspace() for ch in password):
         problems.append("it has no special character")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
@@ -218,6 +220,93 @@ def get_scim_bearer_token() -> dict[str, Any]:
     }
 
 
+# --- can the client authenticate? ---------------------------------------------------------------
+
+_SCHEME_NAMES = {"bearer": "a bearer token", "basic": "basic authentication"}
+_SCHEME_COMMANDS = {
+    "bearer": "`scimgate scim generate-token --months N`",
+    "basic": "`scimgate scim set-basic-auth --username NAME`",
+}
+
+
+@dataclass(frozen=True)
+class AuthStatus:
+    """Which credentials are set, which schemes the client's plugin accepts, and so whether the
+    client can authenticate at all: the one answer the preflight, ``scimgate scim status`` and
+    the Authentication page share (none of them may say OK for a set-up that gets only 401s)."""
+
+    client: str
+    accepted: tuple[str, ...]
+    basic_username: bool
+    basic_password: bool
+    token_configured: bool
+    token_expired: bool
+
+    @property
+    def basic_set(self) -> bool:
+        return self.basic_username and self.basic_password
+
+    @property
+    def token_valid(self) -> bool:
+        return self.token_configured and not self.token_expired
+
+    @property
+    def usable(self) -> tuple[str, ...]:
+        """The schemes that are both configured and accepted by the client."""
+        ready = {"bearer": self.token_valid, "basic": self.basic_set}
+        return tuple(scheme for scheme in self.accepted if ready.get(scheme))
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.usable)
+
+    def problem(self) -> str | None:
+        """What to fix so the client can authenticate (None when it can); never a secret."""
+        if self.ok:
+            return None
+        hint = ""
+        if self.basic_username and not self.basic_password and "basic" in self.accepted:
+            hint = " (a basic auth username is set but no password)"
+        elif self.token_configured and self.token_expired and "bearer" in self.accepted:
+            hint = " (the bearer token has expired)"
+        known = [s for s in self.accepted if s in _SCHEME_NAMES]
+        if not known:
+            return f"the SCIM client {self.client} accepts no authentication scheme scimgate offers"
+        if set(_SCHEME_NAMES) <= set(known):
+            return (
+                "no SCIM credential is set" + hint + " (run `scimgate scim set-basic-auth --username NAME` "
+                "or `scimgate scim generate-token --months N`)"
+            )
+        unusable = [name for s, name in _SCHEME_NAMES.items() if s not in known]
+        refused = ""
+        if ("basic" not in known and self.basic_set) or ("bearer" not in known and self.token_valid):
+            refused = f"; the {' and '.join(unusable)} set here cannot be used by it"
+        return (
+            f"the SCIM client {self.client} accepts only {' or '.join(_SCHEME_NAMES[s] for s in known)}"
+            f"{hint}{refused} (run {' or '.join(_SCHEME_COMMANDS[s] for s in known)})"
+        )
+
+
+def accepted_auth_schemes(client: str | None = None) -> tuple[str, ...]:
+    """The schemes the client's plugin accepts (``scimgate_auth_schemes``; both by default)."""
+    return get_host().hooks_for(client or get_scim_client()).auth_schemes()
+
+
+def auth_status() -> AuthStatus:
+    """Whether the configured client can authenticate with the credentials set now."""
+    basic = get_scim_basic_auth_info()
+    token = get_scim_bearer_token()
+    client = get_scim_client()
+    return AuthStatus(
+        client=client,
+        accepted=accepted_auth_schemes(client),
+        basic_username=bool(basic["username"]),
+        basic_password=bool(basic["password_set"]),
+        token_configured=bool(token["configured"]),
+        token_expired=bool(token["expired"]),
+    )
+
+
 # --- sync lifecycle -----------------------------------------------------------------------------
 
 
@@ -231,25 +320,9 @@ def sync_preflight_problems() -> list[str]:
         problems.append("SAML is not configured (run `scimgate saml configure --idp-metadata FILE`)")
     if not saml["enabled"]:
         problems.append("SAML is not enabled (run `scimgate saml enable`)")
-    if not is_scim_client_chosen():
-        problems.append(
-            "no SCIM client is set (run `scimgate scim set-client NAME`; "
-            f"one of: {', '.join(known_clients())})"
-        )
-    basic = get_scim_basic_auth_info()
-    token = get_scim_bearer_token()
-    basic_ok = bool(basic["username"] and basic["password_set"])
-    token_ok = token["configured"] and not token["expired"]
-    if not basic_ok and not token_ok:
-        hint = ""
-        if basic["username"] and not basic["password_set"]:
-            hint = " (a basic auth username is set but no password)"
-        elif token["configured"]:
-            hint = " (the bearer token has expired)"
-        problems.append(
-            "no SCIM credential is set" + hint + " (run `scimgate scim set-basic-auth --username NAME` "
-            "or `scimgate scim generate-token --months N`)"
-        )
+    auth_problem = auth_status().problem()
+    if auth_problem:
+        problems.append(auth_problem)
     problem = _custom_group_admin_problem()
     if problem:
         problems.append(problem)

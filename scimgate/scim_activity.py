@@ -1,7 +1,8 @@
 """Recent SCIM provisioning requests, shared by every process: the admin's "is the IdP pushing?" view.
 
 Each ``/scim/v2`` request becomes one row in ``scim_activity`` (time, method, path, status,
-duration, request id, credential). Recording stays off the request's own work:
+duration, request id, credential, and for a refusal its reason: ``scim_logging.current_refusal``).
+Recording stays off the request's own work:
 
 - the after_request hook only appends the row to a per-process buffer; a background thread writes
   the buffer every ``SCIM_ACTIVITY_FLUSH_SECONDS`` (0.5 s) in ONE multi-row INSERT, and a request
@@ -44,6 +45,7 @@ BATCH_DEFAULT = 500  # a burst valve: normally the thread writes every FLUSH_SEC
 FLUSH_SECONDS_DEFAULT = 0.5
 _BUFFER_KEY = "scimgate_activity_buffer"
 PATH_MAX = 500
+REASON_MAX = 500
 _EXTENSION_KEY = "scimgate_activity_engine"
 _engine_lock = threading.Lock()
 
@@ -69,6 +71,9 @@ class ScimActivity(db.Model):
     duration_ms: Mapped[float] = mapped_column(sa.Float)
     request_id: Mapped[str] = mapped_column(sa.String(128))
     principal: Mapped[str | None] = mapped_column(sa.String(255))
+    # Why a refused request was refused ("409 uniqueness: userName 'x' is ..."), as scim-debug.log
+    # has it (bounded, no credential); None for a success.
+    reason: Mapped[str | None] = mapped_column(sa.String(REASON_MAX))
 
 
 def is_scim_path(path: str) -> bool:
@@ -181,6 +186,7 @@ def _record(response: Response) -> Response:
             "duration_ms": round((time.perf_counter() - start) * 1000, 2),
             "request_id": scim_logging.current_request_id()[:128],
             "principal": str(principal) if principal else None,
+            "reason": _reason(response.status_code),
         }
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if _buffer(app).add(row):
@@ -194,6 +200,14 @@ def _record(response: Response) -> Response:
             "scim_activity: could not record the request (%s: %s)", type(exc).__name__, exc
         )
     return response
+
+
+def _reason(status: int) -> str | None:
+    """The refusal reason of this request, bounded for its column."""
+    reason = scim_logging.current_refusal()
+    if reason is None and status >= 400:
+        reason = f"{status}"
+    return None if reason is None else reason[:REASON_MAX]
 
 
 def background_flush(app: Flask) -> int:

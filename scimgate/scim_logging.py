@@ -1,6 +1,7 @@
 """The reference's three SCIM log files, each line tagged with the request id.
 
-- ``scim-debug.log``: lifecycle events (``lifecycle("user.created", scim_id=...)``).
+- ``scim-debug.log``: lifecycle events (``lifecycle("user.created", scim_id=...)``), and why each
+  refused or failed /scim/v2 request was refused (``refused(...)``: status, scimType, detail).
 - ``scim-info.log``: one line per /scim/v2 request, auth failures with reason and remote address,
   configuration errors.
 - ``scim-error.log``: unexpected exceptions with traceback (``log_unexpected(exc)``).
@@ -25,6 +26,7 @@ import os
 import re
 import time
 import traceback
+import unicodedata
 import uuid
 from logging.handlers import WatchedFileHandler
 from typing import Any
@@ -42,6 +44,9 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _EXTENSION_KEY = "scimgate_scim_logging"
 _ENVIRON_ID = "scimgate.request_id"
 _ENVIRON_START = "scimgate.request_start"
+_ENVIRON_AUTH_REASON = "scimgate.auth_reason"
+_ENVIRON_REFUSAL = "scimgate.refusal"
+REASON_MAX = 300  # characters of a detail (or path) on a refusal line: request values are bounded
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _SECRET_FIELD = re.compile(r"pass|secret|token(?!_fingerprint)|authorization|credential|pepper|hash", re.I)
 _BARE_VALUE = re.compile(r"[\w.:/@+-]+")
@@ -106,6 +111,12 @@ class _WatchedLinesHandler(WatchedFileHandler):
         if now - self._checked_at >= self.ROTATION_CHECK_SECONDS:
             self._checked_at = now
             super().reopenIfNeeded()
+
+    def _open(self) -> Any:
+        """Open the file, making its directory first: the ``scimgate`` command's app makes
+        neither until a line is written (see ``init_app``)."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.baseFilename)), exist_ok=True)
+        return super()._open()
 
     def write_line(self, text: str) -> None:
         """Write one formatted line as ``emit`` would, without a ``LogRecord`` (the request line)."""
@@ -176,13 +187,21 @@ def _install_routers() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Open the three files under ``LOG_DIR`` for this app and tag requests with an id."""
+    """Open the three files under ``LOG_DIR`` for this app and tag requests with an id.
+
+    A server's app creates all three files now, as admins expect; the ``scimgate`` command's app
+    (``CREATE_FILES_AT_START`` False) creates a file, and the directory, when first writing to it,
+    so ``--help`` and read-only commands leave nothing in the working directory.
+    """
     log_dir = app.config["LOG_DIR"]
-    os.makedirs(log_dir, exist_ok=True)
+    at_start = app.config.get("CREATE_FILES_AT_START", True)
+    if at_start:
+        os.makedirs(log_dir, exist_ok=True)
     handlers: dict[str, logging.Handler] = {}
     for name, filename in FILES.items():
         path = os.path.join(log_dir, filename)
-        open(path, "a", encoding="utf-8").close()  # all three files exist from the start, as admins expect
+        if at_start:
+            open(path, "a", encoding="utf-8").close()
         handler = _WatchedLinesHandler(path, encoding="utf-8", delay=True)
         handler.setFormatter(_LineFormatter(FORMAT))
         handler.addFilter(_RequestIdFilter())
@@ -292,6 +311,9 @@ def config_error(function: str, message: str) -> None:
 
 def auth_failure(reason: str, scheme: str | None) -> None:
     """Record why a SCIM request was refused, with the remote address (never sent to the client)."""
+    environ = current_environ()
+    if environ is not None:
+        environ[_ENVIRON_AUTH_REASON] = reason  # for the refusal line in scim-debug.log
     logging.getLogger(INFO_LOGGER).warning(
         "auth.failed %s",
         format_fields(
@@ -304,6 +326,75 @@ def auth_failure(reason: str, scheme: str | None) -> None:
             }
         ),
     )
+
+
+def _one_line(text: str, limit: int = REASON_MAX) -> str:
+    """``text`` cut to ``limit`` characters, every control or line-break character escaped
+    (``\\u000a``), so no value taken from a request can start a forged log line."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Zl", "Zp") else f"\\u{ord(ch):04x}" for ch in text
+    )
+
+
+def _without_credentials(text: str) -> str:
+    """``text`` with this request's credentials (token, Basic password or header) blanked out."""
+    current = current_request()
+    if current is None:
+        return text
+    header = current.headers.get("Authorization", "")
+    secrets = [header, *header.split(None, 1)[1:]]
+    auth = current.authorization
+    if auth is not None and auth.password:
+        secrets.append(auth.password)
+    for secret in secrets:
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def refused(status: int, detail: str, scim_type: str | None = None, attribute: str | None = None) -> None:
+    """Write why this /scim/v2 request was refused to scim-debug.log, under its request id.
+
+    The reference sends admins to the debug log "if SCIM synchronization fails": the line has
+    the status, ``scimType``, the ``detail`` the client got, the attribute concerned and, for an
+    authentication refusal, the reason the client was not told. Never a credential nor the body;
+    values from the request are cut to ``REASON_MAX`` characters and escaped onto one line. The
+    same reason is kept for the request's activity row (``current_refusal``).
+    """
+    current = current_request()
+    if current is None or not (
+        current.path == SCIM_PATH_PREFIX or current.path.startswith(SCIM_PATH_PREFIX + "/")
+    ):
+        return
+    detail = _one_line(_without_credentials(detail))
+    auth_reason = current.environ.get(_ENVIRON_AUTH_REASON)
+    fields = {
+        "method": current.environ.get("REQUEST_METHOD"),
+        "path": _one_line(current.path),
+        "status": status,
+        "scimType": scim_type,
+        "detail": detail,
+        "attribute": _one_line(attribute) if attribute else None,
+        "reason": _one_line(auth_reason) if auth_reason else None,
+    }
+    _emit(
+        DEBUG_LOGGER,
+        logging.DEBUG,
+        "request.refused " + format_fields({k: v for k, v in fields.items() if v is not None}),
+    )
+    summary = f"{status}{' ' + scim_type if scim_type else ''}: {detail}"
+    current.environ[_ENVIRON_REFUSAL] = summary + (f" ({fields['reason']})" if auth_reason else "")
+
+
+def current_refusal() -> str | None:
+    """Why the current request was refused (``"409 uniqueness: userName 'x' is ..."``), or None:
+    what the activity row keeps so the admin's page can show it."""
+    environ = current_environ()
+    return None if environ is None else environ.get(_ENVIRON_REFUSAL)
 
 
 def log_request(status: int, duration_ms: float) -> None:

@@ -86,3 +86,17 @@ def test_username_attribute_command(runner: FlaskCliRunner, app: Flask) -> None:
     with app.app_context():
         assert saml_sp.conf_store.get_str(saml_sp.USERNAME_ATTRIBUTE_KEY) is None
     assert run(runner, "saml", "username-attribute").exit_code == 1
+
+
+def test_admin_password_follows_the_references_rule(runner: FlaskCliRunner, app: Flask) -> None:
+    """Letters and one special character are enough; 16 characters or no special are refused."""
+    sixteen = run(runner, "admin", "create", "a1", "--password-stdin", input="abcdefghijklmno!\n")
+    assert sixteen.exit_code == 1 and "it has 16 characters" in sixteen.output
+    no_special = run(runner, "admin", "create", "a2", "--password-stdin", input="abcdefghijklmnopqr\n")
+    assert no_special.exit_code == 1 and "no special character" in no_special.output
+    only_specials = run(runner, "admin", "create", "a3", "--password-stdin", input="!@#$%^&*()_+-=[]{}\n")
+    assert only_specials.exit_code == 1 and "no letter or digit" in only_specials.output
+    ok = run(runner, "admin", "create", "a4", "--password-stdin", input="abcdefghijklmnopq!\n")
+    assert ok.exit_code == 0, ok.output
+    with app.app_context():
+        assert users.check_password("a4", "abcdefghijklmnopq!") is not None

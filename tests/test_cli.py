@@ -142,9 +142,8 @@ def test_password_is_not_an_option(runner: FlaskCliRunner) -> None:
 
 def test_enable_lists_everything_missing(runner: FlaskCliRunner) -> None:
     result = run(runner, "scim", "enable")
-    assert_one_line_error(
-        result, "cannot enable SCIM sync", "SAML is not configured", "no SCIM client", "no SCIM credential"
-    )
+    assert_one_line_error(result, "cannot enable SCIM sync", "SAML is not configured", "no SCIM credential")
+    assert "client" not in result.output  # okta is the default client
 
 
 def test_disable_and_status(runner: FlaskCliRunner) -> None:
@@ -334,3 +333,45 @@ def test_console_script_init_db_then_commands(tmp_path: Path) -> None:
     assert len(refused.stderr.strip().splitlines()) == 1
     status = _console(tmp_path, "scim", "status")
     assert status.returncode == 0 and "sync:            disabled" in status.stdout
+
+
+def test_enable_without_set_client_uses_okta(runner: FlaskCliRunner, client: FlaskClient) -> None:
+    """The reference's default client: `scim enable` needs no `scim set-client`."""
+    assert (
+        run(runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--base-url", "http://x").exit_code
+        == 0
+    )
+    assert run(runner, "saml", "enable").exit_code == 0
+    token = run(runner, "scim", "generate-token", "--months", "1").output.rstrip("\n").splitlines()[-1]
+    enabled = run(runner, "scim", "enable")
+    assert enabled.exit_code == 0, enabled.output
+    status = run(runner, "scim", "status").output
+    assert "client:          okta (default, not set)" in status
+    assert "authentication:  OK (bearer)" in status
+    assert client.get(SPC, headers=bearer_header(token)).status_code == 200
+
+
+def test_entra_with_basic_only_cannot_be_enabled(runner: FlaskCliRunner, client: FlaskClient) -> None:
+    """Entra ID accepts only a bearer token: enable names it, status never says OK."""
+    assert (
+        run(runner, "saml", "configure", "--idp-metadata", METADATA_FILE, "--base-url", "http://x").exit_code
+        == 0
+    )
+    assert run(runner, "saml", "enable").exit_code == 0
+    assert run(runner, "scim", "set-client", "azure_active_directory").exit_code == 0
+    result = run(
+        runner, "scim", "set-basic-auth", "--username", USERNAME, "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    refused = run(runner, "scim", "enable")
+    assert_one_line_error(refused, "azure_active_directory accepts only a bearer token", "generate-token")
+    status = run(runner, "scim", "status").output
+    assert "sync:            disabled" in status
+    assert "(not accepted by azure_active_directory)" in status
+    assert "authentication:  NOT READY: the SCIM client azure_active_directory accepts only" in status
+    assert "OK" not in status
+    token = run(runner, "scim", "generate-token", "--months", "1").output.rstrip("\n").splitlines()[-1]
+    assert run(runner, "scim", "enable").exit_code == 0
+    assert "authentication:  OK (bearer)" in run(runner, "scim", "status").output
+    assert client.get(SPC, headers=bearer_header(token)).status_code == 200
+    assert client.get(SPC, headers=basic_header(USERNAME, PASSWORD)).status_code == 401

@@ -13,8 +13,9 @@ from scimgate import conf_store, saml_config
 from scimgate import configuration_utils as cu
 from scimgate.clients import BUILTIN_CLIENTS, known_clients, register_client
 from scimgate.extensions import db
+from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry
-from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user
+from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
 from tests.conftest import configure_scim
 
 
@@ -98,9 +99,10 @@ def test_basic_auth_stores_only_an_argon2_hash(ctx: None) -> None:
     [
         ("short_1&", "it has 8 characters, it must have more than 16"),
         ("exactly16chars1&", "it has 16 characters"),
-        ("no_digits_in_here_at_all&", "it has no digit"),
-        ("1234567890123456789&", "it has no letter"),
         ("NoSpecialCharacters12345", "it has no special character"),
+        ("abcdefghijklmnopq r", "it has no special character"),  # a space is not special
+        ("!@#$%^&*()_+-=[]{}", "it has no letter or digit"),
+        ("éèêëàâäôöûüçîïÿæœ", "it has no special character"),
         ("tab\tinside_password_123", "control characters"),
     ],
 )
@@ -114,6 +116,22 @@ def test_password_policy_says_what_is_wrong_and_what_is_allowed(
     assert "longer than 16 characters" in message
     assert password not in message
     assert cu.get_scim_basic_auth_info()["password_set"] is False
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "abcdefghijklmnopq!",  # letters and one special: the reference asks nothing more
+        "12345678901234567!",  # digits and one special
+        "abcdefghijklmnop!",  # 17 characters: "longer than 16"
+        "été-à-la-plage-ça-va",  # unicode letters are alphanumeric
+        "парольпарольпароль€",  # a unicode special
+    ],
+)
+def test_password_rule_is_the_references_wording(ctx: None, password: str) -> None:
+    """The reference: longer than 16, alphanumeric characters and at least one special character."""
+    cu.set_scim_basic_auth_password(password)
+    assert cu.get_scim_basic_auth_info()["password_set"]
 
 
 def test_reference_example_password_is_accepted(ctx: None) -> None:
@@ -175,7 +193,7 @@ def test_enable_refuses_listing_everything_missing(ctx: None) -> None:
     assert message.startswith("cannot enable SCIM sync: ")
     assert "SAML is not configured" in message
     assert "SAML is not enabled" in message
-    assert "no SCIM client is set" in message
+    assert "client" not in message  # okta is the default client (the reference)
     assert "no SCIM credential is set" in message
     assert cu.check_if_scim_sync_is_enabled() is False
 
@@ -223,3 +241,109 @@ def test_refusals_are_logged_to_scim_info(ctx: None, log_dir) -> None:
     info = (log_dir / "scim-info.log").read_text()
     assert "config.error function=update_scim_client" in info
     assert "nonexistent_idp" in info
+
+
+# --- default client and the client's accepted schemes --------------------------------------------
+
+
+def test_enable_without_choosing_a_client_uses_okta(ctx: None, client) -> None:
+    """The reference's default client is okta: enabling needs no ``update_scim_client``."""
+    _configure_saml()
+    token = cu.generate_scim_bearer_token(1)
+    cu.enable_scim_user_and_group_sync()
+    assert cu.check_if_scim_sync_is_enabled()
+    assert cu.get_scim_client() == "okta"
+    assert cu.auth_status().ok
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    created = client.post("/scim/v2/Users", json={"userName": "dflt"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    # Changing provider keeps its cleanup rule: okta's (default) records block the switch.
+    with pytest.raises(cu.ScimConfigurationError, match="scimgate scim cleanup"):
+        cu.update_scim_client("pingfederate")
+    assert cu.get_scim_client() == "okta"
+
+
+def test_entra_with_basic_only_is_refused_naming_the_token(ctx: None) -> None:
+    """Entra ID accepts only a bearer token (its plugin's ``scimgate_auth_schemes``)."""
+    _configure_saml()
+    cu.update_scim_client("azure_active_directory")
+    cu.set_scim_basic_auth_username(USERNAME)
+    cu.set_scim_basic_auth_password(PASSWORD)
+    status = cu.auth_status()
+    assert status.accepted == ("bearer",) and not status.ok
+    with pytest.raises(cu.ScimConfigurationError) as err:
+        cu.enable_scim_user_and_group_sync()
+    message = str(err.value)
+    assert "azure_active_directory accepts only a bearer token" in message
+    assert "scimgate scim generate-token --months N" in message
+    assert PASSWORD not in message
+    assert cu.check_if_scim_sync_is_enabled() is False
+    cu.generate_scim_bearer_token(1)
+    assert cu.auth_status().ok and cu.auth_status().usable == ("bearer",)
+    cu.enable_scim_user_and_group_sync()
+    assert cu.check_if_scim_sync_is_enabled()
+
+
+def test_entra_with_basic_and_an_expired_token_is_refused(ctx: None) -> None:
+    _configure_saml()
+    cu.update_scim_client("azure_active_directory")
+    cu.set_scim_basic_auth_username(USERNAME)
+    cu.set_scim_basic_auth_password(PASSWORD)
+    cu.generate_scim_bearer_token(1)
+    conf_store.put(K.TOKEN_EXPIRES, conf_store.encode_datetime(dt.datetime(2000, 1, 1)))
+    problem = cu.auth_status().problem()
+    assert problem is not None and "has expired" in problem and "bearer token" in problem
+    with pytest.raises(cu.ScimConfigurationError, match="accepts only a bearer token"):
+        cu.enable_scim_user_and_group_sync()
+
+
+class _BasicOnlyPlugin:
+    """A third-party client whose plugin accepts Basic only."""
+
+    @hookimpl
+    def scimgate_register_clients(self) -> list[ClientProfile]:
+        return [ClientProfile("basic_idp", "Basic IdP")]
+
+    @hookimpl
+    def scimgate_auth_schemes(self, client: ClientProfile) -> list[str]:
+        return ["basic"]
+
+
+def test_a_plugin_accepting_basic_only_makes_a_token_alone_unusable(app: Flask, log_dir) -> None:
+    """The preflight asks the client's plugin, so a third-party plugin's rule applies too."""
+    other = sibling_app(app, log_dir, PLUGINS_EXTRA=(_BasicOnlyPlugin(),))
+    with other.app_context():
+        _configure_saml()
+        cu.update_scim_client("basic_idp")
+        cu.generate_scim_bearer_token(1)
+        with pytest.raises(cu.ScimConfigurationError, match="basic_idp accepts only basic authentication"):
+            cu.enable_scim_user_and_group_sync()
+        cu.set_scim_basic_auth_username(USERNAME)
+        cu.set_scim_basic_auth_password(PASSWORD)
+        assert cu.auth_status().usable == ("basic",)
+        cu.enable_scim_user_and_group_sync()
+
+
+class _NtlmOnlyPlugin:
+    """A client whose plugin names only a scheme scimgate does not offer."""
+
+    @hookimpl
+    def scimgate_register_clients(self) -> list[ClientProfile]:
+        return [ClientProfile("ntlm_idp", "NTLM IdP")]
+
+    @hookimpl
+    def scimgate_auth_schemes(self, client: ClientProfile) -> list[str]:
+        return ["NTLM"]
+
+
+def test_a_client_accepting_no_offered_scheme_cannot_be_enabled(app: Flask, log_dir) -> None:
+    other = sibling_app(app, log_dir, PLUGINS_EXTRA=(_NtlmOnlyPlugin(),))
+    with other.app_context():
+        _configure_saml()
+        cu.update_scim_client("ntlm_idp")
+        cu.generate_scim_bearer_token(1)
+        cu.set_scim_basic_auth_username(USERNAME)
+        cu.set_scim_basic_auth_password(PASSWORD)
+        assert not cu.auth_status().ok
+        with pytest.raises(cu.ScimConfigurationError, match="ntlm_idp accepts no authentication scheme"):
+            cu.enable_scim_user_and_group_sync()

@@ -272,6 +272,32 @@ def test_status_shows_each_setting_with_its_command_and_no_secret(app: Flask, ad
     assert "scim_account_password_12345" not in html
 
 
+def _status_row(html: str, name: str) -> str:
+    match = re.search(rf'<th scope="row"[^>]*>{re.escape(name)}</th>\s*<td[^>]*>(.*?)</td>', html, re.S)
+    assert match, html
+    return match.group(1)
+
+
+def test_status_never_says_ok_for_a_client_that_cannot_authenticate(app: Flask, admin: FlaskClient) -> None:
+    """Entra ID with Basic credentials only: the page shows the same answer as the preflight."""
+    with app.app_context():
+        cu.update_scim_client("azure_active_directory")
+        cu.set_scim_basic_auth_username("svc")
+        cu.set_scim_basic_auth_password("scim_account_password_12345&&")
+        problem = cu.auth_status().problem()
+    html = admin.get("/admin/authentication").get_data(as_text=True)
+    assert "badge off" in _status_row(html, "Basic authentication")
+    assert "not accepted by azure_active_directory" in _status_row(html, "Basic authentication")
+    row = _status_row(html, "SCIM authentication")
+    assert "badge off" in row and "accepts only a bearer token" in row
+    assert problem and problem.split(" (run")[0] in row.replace("&#39;", "'")
+    with app.app_context():
+        cu.generate_scim_bearer_token(1)
+    html = admin.get("/admin/authentication").get_data(as_text=True)
+    assert "badge ok" in _status_row(html, "SCIM authentication")
+    assert "badge ok" in _status_row(html, "SCIM client")
+
+
 # --- Users ---------------------------------------------------------------------------------------
 
 

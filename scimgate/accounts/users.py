@@ -26,7 +26,7 @@ from scimgate import credentials, scim_logging
 from scimgate.accounts import settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
-from scimgate.configuration_utils import password_problems
+from scimgate.configuration_utils import PASSWORD_RULES, password_problems
 from scimgate.extensions import db
 from scimgate.models import (
     DISPLAY_NAME_MAX,
@@ -190,8 +190,7 @@ def create_builtin_admin(username: str, password: str) -> User:
     if problems:
         raise AccountError(
             "weak_password",
-            f"password refused: {'; '.join(problems)}. It must be longer than 16 characters, with "
-            "letters, digits and at least one special character",
+            f"password refused: {'; '.join(problems)}. It must be {PASSWORD_RULES}",
         )
     if find_by_username(username) is not None:
         raise AccountError("conflict", f"an account named {username!r} already exists", 409)

@@ -24,7 +24,8 @@ def make_blueprint() -> Blueprint:
 
 def init_app(app: Flask) -> None:
     """Register the SCIM routes and the one place that renders SCIM errors."""
-    from scimgate.api import errors
+    from scimgate.api import errors, paths
 
     app.register_blueprint(make_blueprint())
     errors.init_app(app)
+    paths.init_app(app, SCIM_PREFIX)  # `/scim/v2/users`, `/Users/`: served as `/Users`

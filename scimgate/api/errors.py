@@ -27,7 +27,9 @@ def _is_scim_request() -> bool:
 
 
 def render_scim_error(error: ScimError) -> Response:
-    """Render a ScimError with its status, ``scimType``, ``detail`` and headers."""
+    """Render a ScimError with its status, ``scimType``, ``detail`` and headers; its reason goes
+    to scim-debug.log (every refusal passes here: a 401 of the auth layer as well)."""
+    scim_logging.refused(error.status, error.detail, error.scim_type, error.attribute)
     return scim_json(error.to_body(), error.status, error.headers)
 
 

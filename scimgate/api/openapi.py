@@ -716,7 +716,11 @@ def build_document(server_url: str) -> dict[str, Any]:
         "info": {
             "title": "scimgate SCIM 2.0 API",
             "version": _version(),
-            "description": "RFC 7643/7644 service provider; docs/scim-behaviour.md has the readings chosen.",
+            "description": (
+                "RFC 7643/7644 service provider; docs/scim-behaviour.md has the readings chosen. "
+                "Endpoint names are also served in any case and with one trailing slash "
+                "(`/users/`); the paths below are the canonical ones scimgate links to."
+            ),
         },
         "servers": [{"url": server_url}],
         "security": SECURITY,

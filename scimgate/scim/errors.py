@@ -12,10 +12,14 @@ from scimgate.scim import urns
 
 
 class ScimError(Exception):
-    """An error answered with the SCIM error body; ``scim_type`` is omitted when None."""
+    """An error answered with the SCIM error body; ``scim_type`` is omitted when None.
+
+    ``attribute`` names the attribute concerned, for the refusal line in scim-debug.log only.
+    """
 
     status: int = 400
     scim_type: str | None = None
+    attribute: str | None = None
 
     def __init__(
         self,
@@ -24,6 +28,7 @@ class ScimError(Exception):
         status: int | None = None,
         scim_type: str | None = None,
         headers: dict[str, str] | None = None,
+        attribute: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -31,6 +36,8 @@ class ScimError(Exception):
             self.status = status
         if scim_type is not None:
             self.scim_type = scim_type
+        if attribute is not None:
+            self.attribute = attribute
         self.headers = headers or {}
 
     def to_body(self) -> dict[str, Any]:

@@ -7,19 +7,38 @@ group read with ``excludedAttributes=members`` never loads a membership row.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from scimgate.scim.errors import InvalidValue
 from scimgate.scim.schema import ResourceSchema
 
 ALWAYS = frozenset({"schemas", "id"})
 
+# RFC 7644 §3.10 / RFC 7643 §2.1: [schema URN ":"] ATTRNAME ["." subAttr], where ATTRNAME is
+# ALPHA *(ALPHA / DIGIT / "-" / "_") ("$ref" too: ``members.$ref``). A filter (``emails[...]``) is
+# no attribute path: it used to be silently dropped, returning data the IdP did not ask for.
+_NAME = r"(?:[A-Za-z][\w-]*|\$ref)"
+_ATTRIBUTE_PATH = re.compile(rf"(?:urn:[A-Za-z0-9.:_-]+:)?{_NAME}(?:\.{_NAME})?", re.ASCII)
+_SHOWN_MAX = 60
 
-def _split(raw: str | list[str] | None) -> list[str]:
+
+def _split(raw: str | list[str] | None, parameter: str) -> list[str]:
+    """The attribute paths of one parameter; 400 ``invalidValue`` for anything that is not one."""
     if raw is None:
         return []
     items = raw if isinstance(raw, list) else raw.split(",")
-    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    paths = [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    for path in paths:
+        if not _ATTRIBUTE_PATH.fullmatch(path):
+            shown = path if len(path) <= _SHOWN_MAX else path[: _SHOWN_MAX - 1] + "\u2026"
+            raise InvalidValue(
+                f"'{parameter}' must list attribute paths such as 'userName' or 'name.givenName' "
+                f"(RFC 7644 §3.10); {shown!r} is not an attribute path (filters are not allowed here).",
+                attribute=parameter,
+            )
+    return paths
 
 
 def _relative(path: str, schema: ResourceSchema) -> tuple[str, str | None] | None:
@@ -50,7 +69,8 @@ class Projection:
         excluded: str | list[str] | None = None,
     ) -> Projection:
         """Parse the two parameters; when both are given, ``attributes`` wins (§3.4.2.5)."""
-        include_paths = _split(attributes)
+        include_paths = _split(attributes, "attributes")
+        excluded_paths = _split(excluded, "excludedAttributes")
         include: dict[str, set[str] | None] | None = None
         exclude: dict[str, set[str] | None] = {}
         if include_paths:
@@ -65,7 +85,7 @@ class Projection:
                 else:
                     include.setdefault(top, set()).add(sub)  # type: ignore[union-attr]
         else:
-            for path in _split(excluded):
+            for path in excluded_paths:
                 rel = _relative(path, schema)
                 if rel is None:
                     continue

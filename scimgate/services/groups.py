@@ -101,7 +101,9 @@ def _commit_or_conflict(name: str) -> None:
         db.session.rollback()
         if not _name_taken(name):
             raise  # not the name: a genuine server fault, logged as unexpected
-        raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
+        raise Uniqueness(
+            f"A group with displayName '{name}' already exists.", attribute="displayName"
+        ) from None
 
 
 def _log_members(group: DirectoryGroup, added: list[str], removed: list[str], cleared: int = 0) -> None:
@@ -124,7 +126,7 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
         .scalar_one_or_none()
     )
     if group is not None and group.scim is not None:
-        raise Uniqueness(f"A group with displayName '{name}' already exists.")
+        raise Uniqueness(f"A group with displayName '{name}' already exists.", attribute="displayName")
     if group is None:
         group = DirectoryGroup()
         group.set_name(name)
@@ -144,7 +146,9 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
         db.session.rollback()
         if not _name_taken(name):
             raise  # not the name: a genuine server fault, logged as unexpected
-        raise Uniqueness(f"A group with displayName '{name}' already exists.") from None
+        raise Uniqueness(
+            f"A group with displayName '{name}' already exists.", attribute="displayName"
+        ) from None
     added: list[str] = []
     if data.get("members"):
         values = memberships.member_values(data["members"], context=f"create {name}")

@@ -112,7 +112,9 @@ def _username_conflicts(username: str) -> Iterator[None]:
         db.session.rollback()
         if user_writes.account_named(username) is None:
             raise
-        raise Uniqueness(f"userName '{username}' is already in use by another user.") from None
+        raise Uniqueness(
+            f"userName '{username}' is already in use by another user.", attribute="userName"
+        ) from None
 
 
 def create_user(body: dict[str, Any], client: str) -> UserRecord:
@@ -151,11 +153,12 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
 def _refuse_takeover(account: user_writes.Account | None, username: str) -> None:
     """409 for an account SCIM must not link: one already linked, or a built-in account."""
     if account is not None and account.linked:
-        raise Uniqueness(f"userName '{username}' is already in use by another user.")
+        raise Uniqueness(f"userName '{username}' is already in use by another user.", attribute="userName")
     if account is not None and account.is_builtin:
         raise Uniqueness(
             f"userName '{username}' belongs to a built-in account of the application "
-            "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts."
+            "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts.",
+            attribute="userName",
         )
 
 

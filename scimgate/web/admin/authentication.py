@@ -33,19 +33,25 @@ def status() -> list[dict[str, Any]]:
     basic = cu.get_scim_basic_auth_info()
     token = cu.get_scim_bearer_token()
     saml = saml_config.get_saml_status()
+    auth = cu.auth_status()  # the same answer as the preflight and `scimgate scim status`
     chosen = cu.is_scim_client_chosen()
     sync = cu.check_if_scim_sync_is_enabled()
+    refused = {
+        s: f" (not accepted by {auth.client})" if s not in auth.accepted else "" for s in ("basic", "bearer")
+    }
     if token["configured"]:
         expires = timefmt.for_people(token["expires"])
         token_text = f"set, {'expired' if token['expired'] else 'valid'} until {expires}"
+        token_text += refused["bearer"]
     else:
         token_text = "not set"
     password_set_at = timefmt.for_people(basic["password_set_at"])
+    problem = auth.problem()
     return [
         {
             "name": "SCIM client",
-            "value": cu.get_scim_client() + ("" if chosen else " (default, not chosen yet)"),
-            "ok": chosen,
+            "value": auth.client + ("" if chosen else " (default, not chosen yet)"),
+            "ok": True,  # okta is the reference's default client
             "command": f"scimgate scim set-client NAME   # one of: {', '.join(known_clients())}",
         },
         {
@@ -59,15 +65,24 @@ def status() -> list[dict[str, Any]]:
             "value": (
                 f"username {basic['username'] or 'not set'}; password "
                 f"{'set ' + password_set_at if basic['password_set'] else 'not set'}"
+                + (refused["basic"] if basic["username"] or basic["password_set"] else "")
             ),
-            "ok": bool(basic["username"] and basic["password_set"]),
+            "ok": auth.basic_set and "basic" in auth.accepted,
             "command": "scimgate scim set-basic-auth --username NAME   # asks the password",
         },
         {
             "name": "Bearer token",
             "value": token_text,
-            "ok": bool(token["configured"] and not token["expired"]),
+            "ok": auth.token_valid and "bearer" in auth.accepted,
             "command": "scimgate scim generate-token --months N   # or Generate Token above",
+        },
+        {
+            "name": "SCIM authentication",
+            "value": f"{auth.client} can authenticate ({', '.join(auth.usable)})"
+            if problem is None
+            else problem,
+            "ok": problem is None,
+            "command": "scimgate scim status",
         },
         {
             "name": "SAML",
