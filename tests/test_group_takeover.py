@@ -1,0 +1,91 @@
+"""The IdP cannot take over an application-defined group (issue #16, "Group takeover").
+
+An application-defined group may carry the Server Admin role; if a SCIM client could adopt it (by
+POSTing its name, or renaming one of its own groups onto it), it would then decide the group's
+members and so who is Server Admin. Every such request is 409 ``uniqueness`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from scimgate.accounts import groups as app_groups
+from scimgate.accounts import settings, users
+from scimgate.extensions import db
+from scimgate.models import DirectoryGroup, ScimGroup
+from tests.config_helpers import add_pushed_user, lines_with
+from tests.conftest import ScimClient
+from tests.signin_helpers import add_admin
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _admins_group(app: Flask) -> tuple[int, int, str]:
+    """An application-defined "Admins" group with the Server Admin role and a built-in member,
+    a pushed user, and roles coming from groups."""
+    with app.app_context():
+        admin = add_admin("root")
+        pushed = add_pushed_user("idp.user")
+        group = app_groups.create_app_group("Admins", [admin.id], "server_admin")
+        settings.write({"groups_assign_roles": True})
+        return group.id, admin.id, pushed.scim.scim_user_uuid
+
+
+def _unchanged(app: Flask, group_id: int, admin_id: int) -> None:
+    with app.app_context():
+        group = db.session.get(DirectoryGroup, group_id)
+        assert group.external_unique_name == "Admins"
+        assert app_groups.kind_of(group) is app_groups.GroupKind.APPLICATION
+        assert group.role == "server_admin"
+        assert app_groups.member_ids([group_id])[group_id] == [admin_id]
+        assert [u.username for u in users.active_server_admins()] == ["root"]
+
+
+def test_scim_post_of_an_application_group_name_is_409_and_changes_nothing(
+    app: Flask, scim: ScimClient, log_dir: Path
+) -> None:
+    group_id, admin_id, pushed = _admins_group(app)
+    body = {"schemas": [GROUP], "displayName": "Admins", "members": [{"value": pushed}]}
+    refused = scim.post("/Groups", json=body)
+    assert refused.status_code == 409, refused.get_data(as_text=True)
+    assert refused.get_json()["scimType"] == "uniqueness"
+    assert "defined in the application" in refused.get_json()["detail"]
+    _unchanged(app, group_id, admin_id)
+    with app.app_context():
+        assert db.session.query(ScimGroup).count() == 0
+    (line,) = [
+        line
+        for line in lines_with(log_dir, "scim-info.log", refused.headers["X-Request-Id"])
+        if "group.create_refused" in line
+    ]
+    assert "Admins" in line and "application-defined" in line
+
+
+def test_scim_rename_onto_an_application_group_is_409_and_changes_nothing(
+    app: Flask, scim: ScimClient
+) -> None:
+    group_id, admin_id, pushed = _admins_group(app)
+    created = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Mine"})
+    assert created.status_code == 201
+    scim_id = created.get_json()["id"]
+    put = scim.put(
+        f"/Groups/{scim_id}",
+        json={"schemas": [GROUP], "displayName": "Admins", "members": [{"value": pushed}]},
+    )
+    assert put.status_code == 409 and put.get_json()["scimType"] == "uniqueness"
+    assert "defined in the application" in put.get_json()["detail"]
+    rename = {"op": "replace", "path": "displayName", "value": "Admins"}
+    patch = scim.patch(f"/Groups/{scim_id}", json={"schemas": [PATCH], "Operations": [rename]})
+    assert patch.status_code == 409 and patch.get_json()["scimType"] == "uniqueness"
+    _unchanged(app, group_id, admin_id)
+    mine = scim.get(f"/Groups/{scim_id}").get_json()
+    assert mine["displayName"] == "Mine" and "members" not in mine
+
+
+def test_a_scim_group_name_is_still_unique_among_scim_groups(app: Flask, scim: ScimClient) -> None:
+    assert scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Team"}).status_code == 201
+    again = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Team"})
+    assert again.status_code == 409 and again.get_json()["scimType"] == "uniqueness"
