@@ -89,3 +89,52 @@ def test_a_scim_group_name_is_still_unique_among_scim_groups(app: Flask, scim: S
     assert scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Team"}).status_code == 201
     again = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Team"})
     assert again.status_code == 409 and again.get_json()["scimType"] == "uniqueness"
+
+
+# --- adopting an account: the IdP may not revive a Server Admin the application stopped ----------
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def _saml_account(app: Flask, username: str, *, role: str, suspended: bool) -> int:
+    with app.app_context():
+        user = users.create_saml_user(username, pending=False)
+        user.role = role
+        user.profile.is_suspended = suspended
+        db.session.commit()
+        return user.id
+
+
+def test_scim_cannot_adopt_and_revive_a_suspended_server_admin(
+    app: Flask, scim: ScimClient, log_dir: Path
+) -> None:
+    user_id = _saml_account(app, "old.admin", role="server_admin", suspended=True)
+    refused = scim.post("/Users", json={"schemas": [USER], "userName": "old.admin", "active": True})
+    assert refused.status_code == 409, refused.get_data(as_text=True)
+    assert refused.get_json()["scimType"] == "uniqueness"
+    assert "Server Admin" in refused.get_json()["detail"]
+    with app.app_context():
+        account = users.view(users.get(user_id))
+        assert account.status is users.Status.SUSPENDED and account.user.scim is None
+    lines = lines_with(log_dir, "scim-info.log", refused.headers["X-Request-Id"])
+    assert any("user.adopt_refused" in line and "old.admin" in line for line in lines)
+
+
+def test_the_same_holds_for_the_role_of_an_application_group(app: Flask, scim: ScimClient) -> None:
+    user_id = _saml_account(app, "old.admin", role="viewer", suspended=True)
+    with app.app_context():
+        app_groups.create_app_group("Admins", [user_id], "server_admin")
+        settings.write({"groups_assign_roles": True})
+    refused = scim.post("/Users", json={"schemas": [USER], "userName": "old.admin", "active": True})
+    assert refused.status_code == 409
+    with app.app_context():
+        assert users.get(user_id).scim is None and users.get(user_id).profile.is_suspended
+
+
+def test_other_accounts_are_still_adopted(app: Flask, scim: ScimClient) -> None:
+    """An active admin's account (the IdP already signs it in) and a suspended Viewer's are linked."""
+    _saml_account(app, "admin.now", role="server_admin", suspended=False)
+    _saml_account(app, "viewer.then", role="viewer", suspended=True)
+    for name in ("admin.now", "viewer.then"):
+        created = scim.post("/Users", json={"schemas": [USER], "userName": name, "active": True})
+        assert created.status_code == 201, created.get_data(as_text=True)

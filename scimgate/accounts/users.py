@@ -287,6 +287,14 @@ def set_role(user: User, role: object) -> Role:
     return parsed
 
 
+def is_dormant_server_admin(user_id: int) -> bool:
+    """True for an account that cannot sign in now (suspended, deactivated, waiting for approval)
+    but would be Server Admin once active: SCIM must not adopt it, since the IdP's
+    ``active: true`` would then give back the role the application took away (issue #16)."""
+    account = view(get(user_id))
+    return account.status is not Status.ACTIVE and account.role is Role.SERVER_ADMIN
+
+
 def active_server_admins(*, builtin_only: bool = False, through: str = "effective") -> list[User]:
     """Return the active users who are Server Admin (see ``admins.active_server_admins``)."""
     return admins.active_server_admins(builtin_only=builtin_only, through=through)
