@@ -8,6 +8,7 @@ CLI through ``scimgate``'s entry point) and asserts that nothing changed.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 from flask import Flask
@@ -325,3 +326,35 @@ def test_the_admin_query_agrees_with_status_and_effective_role(app: Flask) -> No
             ]
             assert [u.username for u in admins.active_server_admins()] == expected, (assign, activation)
             assert expected
+
+
+# --- two admins at the same moment ----------------------------------------------------------------
+
+
+def test_two_admins_cannot_suspend_each_other_at_the_same_moment(app: Flask) -> None:
+    """The second change waits for the first one's commit, then sees it and is refused."""
+    with app.app_context():
+        first, second = add_admin("first").id, add_admin("second").id
+    outcome: list[str] = []
+
+    def suspend_second() -> None:
+        with app.app_context():
+            try:
+                users.suspend(users.get(second))
+                outcome.append("suspended")
+            except admins.LockoutRefusal:
+                outcome.append("refused")
+
+    with app.app_context():
+        admin_before = admins.had_an_admin()
+        users.get(first).profile.is_suspended = True
+        db.session.flush()
+        assert admins.an_admin_exists()  # "second" is still active, as this transaction sees it
+        other = threading.Thread(target=suspend_second)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waiting for this change to commit
+        admins.commit_keeping_an_admin("suspending 'first'", admin_before)
+    other.join(timeout=20)
+    assert outcome == ["refused"]
+    assert admin_state(app, second)[0] == "active" and admin_state(app, first)[0] == "suspended"

@@ -127,12 +127,24 @@ def _refuse(action: str) -> LockoutRefusal:
 
 def require_an_admin_remains(action: str, after: settings.Settings) -> None:
     """Refuse a settings change when it would take the last active Server Admin's access away."""
-    if not an_admin_exists(after) and an_admin_exists():
+    if not an_admin_exists(after) and had_an_admin():
         raise _refuse(action)
 
 
+# One PostgreSQL advisory lock for every change that could take away the last admin.
+LOCKOUT_LOCK_KEY = 0x5C1_0AD1
+
+
 def had_an_admin() -> bool:
-    """Whether an active Server Admin exists now: call before making a change to rows."""
+    """Whether an active Server Admin exists now: call before making a change to rows.
+
+    It also serializes such changes until their commit: two admins suspending each other at the
+    same moment would otherwise each see the other still active and both succeed. PostgreSQL
+    takes a transaction-scoped advisory lock here; SQLite already runs every write transaction
+    alone (``BEGIN IMMEDIATE``, see ``scimgate.database``).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCKOUT_LOCK_KEY)))
     return an_admin_exists()
 
 
