@@ -8,6 +8,7 @@ CLI through ``scimgate``'s entry point) and asserts that nothing changed.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 
 import pytest
@@ -60,6 +61,23 @@ def test_the_last_admin_cannot_suspend_or_demote_themself(app: Flask, client: Fl
     _refused_page(page_post(client, f"/admin/users/{chief.id}/role", {"role": "steward"}))
     assert admin_state(app, chief.id) == before
     assert client.get("/admin/users").status_code == 200
+
+
+def _user_row(html: str, username: str) -> str:
+    match = re.search(rf'<tr id="user-\d+" data-username="{re.escape(username)}">(.*?)</tr>', html, re.S)
+    assert match, html
+    return match.group(1)
+
+
+def test_the_users_page_disables_suspend_for_the_only_admin(app: Flask, client: FlaskClient) -> None:
+    sole_saml_admin(app, client)
+    row = _user_row(client.get("/admin/users").get_data(as_text=True), "chief")
+    assert re.search(r"<button type=\"button\" disabled[^>]*>Suspend</button>", row)
+    assert "would leave no active Server Admin" in row
+    with app.app_context():
+        add_admin("root")
+    row = _user_row(client.get("/admin/users").get_data(as_text=True), "chief")
+    assert 'class="danger">Suspend</button>' in row and "would leave no active" not in row
 
 
 def test_with_another_active_admin_the_same_changes_are_allowed(app: Flask, client: FlaskClient) -> None:

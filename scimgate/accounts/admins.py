@@ -106,6 +106,14 @@ def an_admin_exists(effective: settings.Settings | None = None) -> bool:
     return db.session.execute(statement.limit(1)).first() is not None
 
 
+def sole_active_admin_id() -> int | None:
+    """The id of the only active Server Admin, or None when there are none or several (the
+    Users page disables that account's Suspend button, with the reason)."""
+    statement = active_server_admins_statement(settings.current()).with_only_columns(User.id).limit(2)
+    ids = list(db.session.scalars(statement))
+    return ids[0] if len(ids) == 1 else None
+
+
 def settings_after(
     values: dict[str, bool] | None = None, *, scim_enabled: bool | None = None
 ) -> settings.Settings:
