@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,7 +23,7 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts.roles import Role
 from scimgate.extensions import db
 from scimgate.models import ScimUser
-from tests.config_helpers import add_group, add_local_user, add_pushed_user
+from tests.config_helpers import add_group, add_local_user, add_pushed_user, lines_with
 from tests.lockout_helpers import admin_state, page_post, sole_saml_admin
 from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
 
@@ -50,12 +51,16 @@ def _refused_page(response) -> None:
 # --- users: suspend, demote -----------------------------------------------------------------------
 
 
-def test_the_last_admin_cannot_suspend_or_demote_themself(app: Flask, client: FlaskClient) -> None:
+def test_the_last_admin_cannot_suspend_or_demote_themself(
+    app: Flask, client: FlaskClient, log_dir: Path
+) -> None:
     chief = sole_saml_admin(app, client)
     before = admin_state(app, chief.id)
     assert before == ("active", "server_admin", [])
-    detail = _refused_json(chief.api.post(f"/users/{chief.id}/suspend"))
-    assert "suspending 'chief'" in detail
+    refused = chief.api.post(f"/users/{chief.id}/suspend")
+    assert "suspending 'chief'" in _refused_json(refused)
+    (line,) = lines_with(log_dir, "scim-info.log", refused.headers["X-Request-Id"])
+    assert "admin.lockout_refused" in line and "chief" in line
     _refused_json(chief.api.put(f"/users/{chief.id}/role", {"role": "viewer"}))
     _refused_page(page_post(client, f"/admin/users/{chief.id}/suspend"))
     _refused_page(page_post(client, f"/admin/users/{chief.id}/role", {"role": "steward"}))

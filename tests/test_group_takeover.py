@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from scimgate import provider_cleanup
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
@@ -138,3 +139,22 @@ def test_other_accounts_are_still_adopted(app: Flask, scim: ScimClient) -> None:
     for name in ("admin.now", "viewer.then"):
         created = scim.post("/Users", json={"schemas": [USER], "userName": name, "active": True})
         assert created.status_code == 201, created.get_data(as_text=True)
+
+
+def test_after_a_provider_change_a_former_admin_waits_for_an_admin(app: Flask, scim: ScimClient) -> None:
+    """The cleanup suspends every pushed account; the new provider's POST revives the others,
+    not a Server Admin's, until an admin of the application activates it."""
+    with app.app_context():
+        add_admin("root")
+        former = add_pushed_user("former.admin")
+        former.role = "server_admin"
+        db.session.commit()
+        add_pushed_user("someone")
+        provider_cleanup.run_cleanup()
+        former_id = former.id
+    body = {"schemas": [USER], "active": True}
+    assert scim.post("/Users", json={**body, "userName": "someone"}).status_code == 201
+    assert scim.post("/Users", json={**body, "userName": "former.admin"}).status_code == 409
+    with app.app_context():
+        users.activate(users.get(former_id))
+    assert scim.post("/Users", json={**body, "userName": "former.admin"}).status_code == 201
