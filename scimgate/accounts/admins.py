@@ -135,7 +135,7 @@ def _refuse(action: str) -> LockoutRefusal:
 
 def require_an_admin_remains(action: str, after: settings.Settings) -> None:
     """Refuse a settings change when it would take the last active Server Admin's access away."""
-    if not an_admin_exists(after) and had_an_admin():
+    if had_an_admin() and not an_admin_exists(after):
         raise _refuse(action)
 
 
