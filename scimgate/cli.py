@@ -20,7 +20,9 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
+from scimgate.accounts import admins
 from scimgate.accounts import cli as accounts_cli
+from scimgate.accounts.errors import AccountError
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
 from scimgate.web import timefmt
@@ -90,6 +92,15 @@ def _clean_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def _keep_an_admin(action: str, *, scim_enabled: bool) -> None:
+    """Refuse (one line, exit 1) a switch of SCIM sync that would leave no active Server Admin:
+    turning sync off brings back "Use Custom Groups to manage user suspension and activation"."""
+    try:
+        admins.require_an_admin_remains(action, admins.settings_after(scim_enabled=scim_enabled))
+    except AccountError as exc:
+        _fail(exc.detail)
 
 
 # --- database and configuration ----------------------------------------------------------------
@@ -208,6 +219,7 @@ def enable() -> None:
 @_clean_errors
 def disable() -> None:
     """Disable SCIM sync; synced users and groups are kept."""
+    _keep_an_admin("turning SCIM sync off", scim_enabled=False)
     configuration_utils.disable_sync_from_directory_provider()
     click.echo("SCIM sync disabled (synced users and groups are kept)")
 
@@ -280,7 +292,10 @@ def cleanup(dry_run: bool, yes: bool, force: bool) -> None:
         click.echo("warning: SCIM sync is still enabled; the IdP may push records again", err=True)
     if not yes and not click.confirm("Proceed with the cleanup?", default=False):
         _fail("cleanup cancelled; nothing changed")
-    done = provider_cleanup.run_cleanup()
+    try:
+        done = provider_cleanup.run_cleanup()
+    except AccountError as exc:
+        _fail(exc.detail)
     links = done.user_links_deleted + done.group_links_deleted
     click.echo(
         f"cleanup done: {done.users_suspended} users suspended, {done.groups_deleted} groups deleted, "

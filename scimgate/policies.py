@@ -23,16 +23,16 @@ The reference's exceptions, encoded below:
   while SCIM is on (turning them off is always allowed);
 - display name and email cannot be changed while SCIM is on, by the user or anyone else.
 
-One safety rule is ours, not the reference's: "Use Groups to Assign Roles" cannot be turned on
-unless some active user would stay Server Admin through a group, so an admin cannot lock every
-admin out with one click.
+One safety rule is ours, not the reference's: no change by a person may leave no active Server
+Admin (``scimgate.accounts.admins``); for settings it is checked here, in
+``require_settings_change``, which the pages and the JSON API both call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scimgate.accounts import settings
+from scimgate.accounts import admins, settings
 from scimgate.configuration_utils import check_if_scim_sync_is_enabled
 
 SCIM_COLUMNS = ("SAML, SCIM disabled", "SAML, SCIM enabled")
@@ -173,11 +173,12 @@ EDIT_SCIM_GROUP = PolicyRow(
     "a SCIM group's name and members are managed by the IdP; only groups defined in the application "
     "can be edited here",
 )
-NO_GROUP_SERVER_ADMIN = (
-    "would_lock_out_admins",
-    "Use Groups to Assign Roles cannot be enabled while no active user would keep the Server Admin role "
-    "through a group; map the Server Admin role to a group that contains an admin first",
-)
+# Turning a setting on is the action of this row (turning it off is always allowed by the tables).
+ENABLE_ROWS = {
+    "moderation": "moderate_signups",
+    "custom_groups_manage_activation": "enable_custom_groups_activation",
+}
+
 
 _SCIM_ROWS = {row.key: row for row in SCIM_TABLE}
 _ROLE_ROWS = {row.key: row for row in ROLE_TABLE}
@@ -230,10 +231,16 @@ def require(key: str, state: State | None = None, *, target_pushed: bool | None 
         raise PolicyRefusal(row.code, row.detail, row.key)
 
 
-def require_groups_assign_roles_safe() -> None:
-    """Refuse to turn "Use Groups to Assign Roles" on when no admin would keep the role."""
-    from scimgate.accounts import users
-
-    if not users.server_admins_through_groups():
-        code, detail = NO_GROUP_SERVER_ADMIN
-        raise PolicyRefusal(code, detail, "groups_assign_roles")
+def require_settings_change(changes: dict[str, bool], state: State | None = None) -> None:
+    """Refuse a change of settings (API names -> new values) that the tables or the lock-out rule
+    forbid: turning on a setting whose row says No, or any change after which no active account
+    would be Server Admin (for example "Use Groups to Assign Roles" on while no admin holds the
+    role through a group, or "Use Custom Groups to manage user suspension and activation" on while
+    the only admin is in no application-defined group)."""
+    state = state or current_state()
+    for name, row in ENABLE_ROWS.items():
+        if changes.get(name) is True:
+            require(row, state)
+    if changes:
+        described = ", ".join(f"{name} {'on' if value else 'off'}" for name, value in changes.items())
+        admins.require_an_admin_remains(f"turning {described}", admins.settings_after(changes))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from scimgate import scim_logging
+from scimgate.accounts import admins
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, UserProfile
 
@@ -56,9 +57,7 @@ def admin_lockout_problem() -> str | None:
     nobody could sign in to administer the application afterwards. A built-in account (local
     password, ``scimgate admin create``) is never touched by the cleanup.
     """
-    from scimgate.accounts import users
-
-    if users.active_server_admins(builtin_only=True):
+    if admins.active_server_admins(builtin_only=True):
         return None
     return (
         "no active built-in Server Admin exists: the cleanup suspends every SCIM-pushed user, so "
@@ -68,8 +67,13 @@ def admin_lockout_problem() -> str | None:
 
 
 def run_cleanup() -> CleanupCounts:
-    """Suspend SCIM users, delete SCIM groups and memberships, drop SCIM links; one transaction."""
+    """Suspend SCIM users, delete SCIM groups and memberships, drop SCIM links; one transaction.
+
+    Refused (``admins.LockoutRefusal``, nothing changed) when it would suspend, or take the role
+    from, the last active Server Admin.
+    """
     counts = count_cleanup()
+    admin_before = admins.had_an_admin()
     try:
         user_ids = list(db.session.scalars(db.select(ScimUser.user_id)))
         group_ids = list(db.session.scalars(db.select(ScimGroup.group_id)))
@@ -86,7 +90,7 @@ def run_cleanup() -> CleanupCounts:
             db.session.execute(db.delete(DirectoryGroup).where(DirectoryGroup.id.in_(group_ids)))
         if user_ids:
             db.session.execute(db.delete(ScimUser).where(ScimUser.user_id.in_(user_ids)))
-        db.session.commit()
+        admins.commit_keeping_an_admin("the provider cleanup", admin_before)
     except Exception:
         db.session.rollback()
         raise

@@ -128,10 +128,24 @@ def test_groups_crud_and_highest_group_role_wins(admin_api: Api, app: Flask) -> 
     assert [g["name"] for g in admin_api.get("/groups").get_json()["groups"]] == ["admins", "stewards"]
 
 
-def test_groups_assign_roles_cannot_lock_every_admin_out(admin_api: Api) -> None:
-    refused = admin_api.put("/settings", {"groups_assign_roles": True})
+def test_groups_assign_roles_cannot_lock_every_admin_out(app: Flask, client: FlaskClient) -> None:
+    configure_dev_saml(app)
+    with app.app_context():
+        chief = users.create_saml_user("chief", pending=False)
+        chief.role = "server_admin"  # the only admin, and through no group
+        db.session.commit()
+    assert saml_sign_in(client, "chief").status_code == 302
+    refused = Api(client).put("/settings", {"groups_assign_roles": True})
     assert refused.status_code == 403
     assert refused.get_json()["error"] == "would_lock_out_admins"
+    with app.app_context():
+        assert settings.stored("groups_assign_roles") is False
+
+
+def test_a_builtin_admin_keeps_server_admin_when_groups_assign_roles(admin_api: Api) -> None:
+    assert admin_api.put("/settings", {"groups_assign_roles": True}).status_code == 200
+    assert admin_api.get("/session").get_json()["user"]["role"] == "server_admin"
+    assert admin_api.get("/users").status_code == 200
 
 
 def test_settings_shape_and_validation(admin_api: Api) -> None:

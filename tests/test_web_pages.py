@@ -115,6 +115,7 @@ def test_profile_needs_a_session_but_no_role(app: Flask, client: FlaskClient) ->
 def test_a_suspended_admin_loses_the_pages_at_once(app: Flask, admin: FlaskClient) -> None:
     assert admin.get("/admin/users").status_code == 200
     with app.app_context():
+        add_admin("other")  # the last admin could not be suspended
         users.suspend(users.find_by_username("admin"))
     assert admin.get("/admin/users").status_code == 303
 
@@ -317,9 +318,10 @@ def test_users_page_follows_the_policy_for_pushed_and_local_accounts(app: Flask,
     assert '<button type="button" disabled' in row and "Suspend" in row
     assert "pushed from the IdP and SCIM sync is enabled" in row
     assert "SCIM" in row and "Active" in row
-    for username in ("carol", "admin"):
-        local_row = _row(html, username)
-        assert "disabled" not in local_row and "/suspend" in local_row
+    local_row = _row(html, "carol")
+    assert "disabled" not in local_row and "/suspend" in local_row
+    # the only Server Admin cannot be suspended (tests/test_admin_lockout.py)
+    assert "would leave no active Server Admin" in _row(html, "admin")
     refused = post(admin, f"/admin/users/{pushed}/suspend")
     assert refused.status_code == 403
     assert "pushed from the IdP" in refused.get_data(as_text=True)
@@ -440,10 +442,10 @@ def test_settings_follow_the_policy(app: Flask, admin: FlaskClient) -> None:
     assert "cannot be enabled when the automatic identity management process is in use" in html
     assert re.search(r'id="groups_assign_roles" name="groups_assign_roles" aria', html)
     assert post(admin, "/admin/settings", {"moderation": "on"}).status_code == 403
-    refused = post(admin, "/admin/settings", {"groups_assign_roles": "on"})
-    assert refused.status_code == 403 and "would keep the Server Admin role" in refused.get_data(as_text=True)
+    # a built-in admin keeps its role when groups assign roles (tests/test_admin_lockout.py: refusals)
+    assert post(admin, "/admin/settings", {"groups_assign_roles": "on"}).status_code == 303
     with app.app_context():
-        assert not settings.stored("moderation") and not settings.stored("groups_assign_roles")
+        assert not settings.stored("moderation") and settings.stored("groups_assign_roles")
 
 
 # --- Profile -------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """``scimgate admin ...`` (built-in accounts) and ``scimgate saml username-attribute``.
 
+``admin create`` and ``admin reactivate`` are the way back into Admin Settings from the server's
+shell: a built-in account keeps the role assigned to it whatever the settings, and the IdP cannot
+touch it.
+
 The password never travels in argv: it is asked twice at a prompt, or read from the first line of
 stdin with ``--password-stdin`` (for set-up scripts and secret stores).
 """
@@ -42,6 +46,18 @@ def create(username: str, password_stdin: bool) -> None:
     except AccountError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"built-in Server Admin {user.username!r} created (id {user.id}); sign in at /login")
+
+
+@admin.command("reactivate")
+@click.argument("username")
+@with_appcontext
+def reactivate(username: str) -> None:
+    """Make a built-in account an active Server Admin again (unsuspend, keep its password)."""
+    try:
+        user = users.reactivate_builtin(username)
+    except AccountError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"built-in account {user.username!r} is an active Server Admin again; sign in at /login")
 
 
 @click.command("username-attribute")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from scimgate import scim_logging
+from scimgate.accounts import admins
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
 from scimgate.extensions import db
@@ -122,20 +123,33 @@ def create_app_group(name: Any, members: Any = None, role: Any = None) -> Direct
 
 
 def update_app_group(group: DirectoryGroup, *, name: Any = None, members: Any = None) -> None:
-    """Rename an application-defined group and/or replace its members."""
-    if name is not None:
-        group.set_name(_check_name(name))
-    if members is not None:
-        _set_members(group, _check_members(members))
-    _commit(group.external_unique_name)
+    """Rename an application-defined group and/or replace its members.
+
+    Refused when the new members leave no active Server Admin (the group gave the last one the
+    role).
+    """
+    admin_before = admins.had_an_admin()
+    wanted = _check_members(members) if members is not None else None
+    new_name = _check_name(name) if name is not None else group.external_unique_name
+    try:
+        if name is not None:
+            group.set_name(new_name)
+        if wanted is not None:
+            _set_members(group, wanted)
+        admins.commit_keeping_an_admin(f"changing the members of the group {new_name!r}", admin_before)
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountError("conflict", f"a group named {new_name!r} already exists", 409) from None
     scim_logging.lifecycle("app_group.updated", group_id=group.id, name=group.external_unique_name)
 
 
 def delete_group(group: DirectoryGroup) -> None:
-    """Delete a group with its memberships (callers allow this only for application groups)."""
+    """Delete a group with its memberships (callers allow this only for application groups);
+    refused when it gave the last active Server Admin the role."""
     group_id, name = group.id, group.external_unique_name
+    admin_before = admins.had_an_admin()
     db.session.delete(group)
-    db.session.commit()
+    admins.commit_keeping_an_admin(f"deleting the group {name!r}", admin_before)
     scim_logging.lifecycle("app_group.deleted", group_id=group_id, name=name)
 
 
@@ -149,9 +163,13 @@ def _parse_optional_role(role: Any) -> Role | None:
 
 
 def set_group_role(group: DirectoryGroup, role: Any) -> Role | None:
-    """Map a role to a group (``None`` removes the mapping)."""
+    """Map a role to a group (``None`` removes the mapping); refused when that takes the Server
+    Admin role away from the last active Server Admin."""
     parsed = _parse_optional_role(role)
+    admin_before = admins.had_an_admin()
     group.role = parsed.value if parsed else None
-    db.session.commit()
+    name = group.external_unique_name
+    action = f"giving the group {name!r} the {parsed.label} role" if parsed else f"removing {name!r}'s role"
+    admins.commit_keeping_an_admin(action, admin_before)
     scim_logging.lifecycle("group.role_set", group_id=group.id, role=group.role)
     return parsed

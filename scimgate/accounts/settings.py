@@ -45,6 +45,11 @@ def stored(name: str) -> bool:
     return conf_store.get_bool(API_NAMES[name], False)
 
 
+def scim_sync_enabled() -> bool:
+    """Whether SCIM sync is on (it masks two of the settings, see ``current``)."""
+    return check_if_scim_sync_is_enabled()
+
+
 def current() -> Settings:
     """Return the effective settings; sync on masks moderation and custom-group activation."""
     sync = check_if_scim_sync_is_enabled()

@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from scimgate import credentials, scim_logging
-from scimgate.accounts import settings
+from scimgate.accounts import admins, settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
 from scimgate.configuration_utils import PASSWORD_RULES, password_problems
@@ -98,9 +98,10 @@ def effective_role(user: User, groups: list[DirectoryGroup], *, groups_assign_ro
 
     With "Use Groups to Assign Roles" on, the role comes from the user's groups and the highest
     one wins (a user in no group with a role gets the default role, Viewer); otherwise it is the
-    role assigned to the user.
+    role assigned to the user. A built-in account always has the role assigned to it: it is the
+    way back into Admin Settings whatever the settings and the IdP's groups say.
     """
-    if groups_assign_roles:
+    if groups_assign_roles and not user.is_builtin:
         return highest([Role(g.role) for g in groups if g.role]) or DEFAULT_ROLE
     return Role(user.role)
 
@@ -192,8 +193,14 @@ def create_builtin_admin(username: str, password: str) -> User:
             "weak_password",
             f"password refused: {'; '.join(problems)}. It must be {PASSWORD_RULES}",
         )
-    if find_by_username(username) is not None:
-        raise AccountError("conflict", f"an account named {username!r} already exists", 409)
+    existing = find_by_username(username)
+    if existing is not None:
+        hint = (
+            "; to make it an active Server Admin again run `scimgate admin reactivate NAME`"
+            if existing.is_builtin
+            else ""
+        )
+        raise AccountError("conflict", f"an account named {username!r} already exists{hint}", 409)
     user = User(
         username=username,
         is_active=True,
@@ -240,9 +247,13 @@ def activate(user: User) -> None:
 
 
 def suspend(user: User) -> None:
-    """Suspend an account: it can no longer sign in, and its sessions stop working."""
+    """Suspend an account: it can no longer sign in, and its sessions stop working.
+
+    Refused (``admins.LockoutRefusal``) when it is the last active Server Admin.
+    """
+    admin_before = admins.had_an_admin()
     user.profile.is_suspended = True
-    db.session.commit()
+    admins.commit_keeping_an_admin(f"suspending {user.username!r}", admin_before)
     scim_logging.lifecycle("account.suspended", user_id=user.id, userName=user.username)
 
 
@@ -263,47 +274,57 @@ def update_profile(user: User, *, display_name: str | None, email: str | None) -
 
 
 def set_role(user: User, role: object) -> Role:
-    """Assign a role to the user directly."""
+    """Assign a role to the user directly; refused when it demotes the last active Server Admin."""
     try:
         parsed = parse_role(role)
     except ValueError as exc:
         raise AccountError("invalid_role", str(exc)) from None
+    admin_before = admins.had_an_admin()
     user.role = parsed.value
-    db.session.commit()
+    admins.commit_keeping_an_admin(f"giving {user.username!r} the {parsed.label} role", admin_before)
     scim_logging.lifecycle("account.role_set", user_id=user.id, userName=user.username, role=parsed.value)
     return parsed
 
 
-def active_server_admins(*, builtin_only: bool = False, through: str = "effective") -> list[User]:
-    """Return the active users who are Server Admin.
+def is_dormant_server_admin(user_id: int) -> bool:
+    """True for an account that cannot sign in now (suspended, deactivated, waiting for approval)
+    but would be Server Admin once active: SCIM must not adopt it, since the IdP's
+    ``active: true`` would then give back the role the application took away (issue #16)."""
+    account = view(get(user_id))
+    return account.status is not Status.ACTIVE and account.role is Role.SERVER_ADMIN
 
-    ``through`` says which role counts: ``effective`` (what applies now), ``group`` (from any of
-    their groups alone, as if "Use Groups to Assign Roles" were on) or ``app_group`` (from an
-    application-defined group, a "custom group": the reference's prerequisite 4 for SCIM).
-    """
-    statement = sa.select(User)
-    if builtin_only:
-        statement = statement.where(User.is_builtin.is_(True))
-    candidates = list(db.session.execute(statement.order_by(User.id)).unique().scalars())
-    memberships = groups_of([u.id for u in candidates])
-    current = settings.current()
-    out = []
-    for user in candidates:
-        groups = memberships[user.id]
-        state = status_of(user, groups, custom_groups_activation=current.custom_groups_manage_activation)
-        if state is not Status.ACTIVE:
-            continue
-        if through == "effective":
-            role: Role | None = effective_role(user, groups, groups_assign_roles=current.groups_assign_roles)
-        else:
-            role = highest(
-                [Role(g.role) for g in groups if g.role and (through == "group" or g.scim is None)]
-            )
-        if role is Role.SERVER_ADMIN:
-            out.append(user)
-    return out
+
+def active_server_admins(*, builtin_only: bool = False, through: str = "effective") -> list[User]:
+    """Return the active users who are Server Admin (see ``admins.active_server_admins``)."""
+    return admins.active_server_admins(builtin_only=builtin_only, through=through)
 
 
 def server_admins_through_groups() -> list[User]:
     """Active users who would be Server Admin if roles came from groups only."""
     return active_server_admins(through="group")
+
+
+def reactivate_builtin(username: str) -> User:
+    """Make a built-in account an active Server Admin again (the shell's way back in).
+
+    Clears suspension, deactivation and pending approval, and gives back the Server Admin role;
+    the password is kept. Only built-in accounts: the IdP or the application manages the others.
+    """
+    user = find_by_username(username)
+    if user is None:
+        raise NotFoundError(f"no account is named {username!r} (usernames are case-sensitive)")
+    if not user.is_builtin:
+        raise AccountError(
+            "not_builtin",
+            f"{username!r} is a {kind_of(user).value} account, not a built-in one; create a built-in "
+            "Server Admin with `scimgate admin create NAME` instead",
+        )
+    user.is_active = True
+    user.approval_pending = False
+    if user.profile is None:
+        user.profile = UserProfile(display_name=username, is_suspended=False)
+    user.profile.is_suspended = False
+    user.role = Role.SERVER_ADMIN.value
+    db.session.commit()
+    scim_logging.lifecycle("account.builtin_reactivated", user_id=user.id, userName=username)
+    return user

@@ -11,11 +11,7 @@ from scimgate.accounts import settings
 from scimgate.admin_api import ApiError
 from scimgate.admin_api.access import json_body, require_admin
 
-# Turning a setting on is the action of this row (turning it off is always allowed).
-ENABLE_ROWS = {
-    "moderation": "moderate_signups",
-    "custom_groups_manage_activation": "enable_custom_groups_activation",
-}
+ENABLE_ROWS = policies.ENABLE_ROWS
 
 
 def register(bp: Blueprint) -> None:
@@ -44,17 +40,13 @@ def get_settings() -> Response:
 
 
 def put_settings() -> Response:
-    """Change settings; turning one on is refused when the policies say so."""
+    """Change settings; refused when the policies say so (a table row, or the lock-out rule)."""
     require_admin()
     body = json_body(set(settings.API_NAMES))
     for name, value in body.items():
         if not isinstance(value, bool):
             raise ApiError(400, "invalid_value", f"{name} must be true or false")
-    state = policies.current_state()
-    for name, row in ENABLE_ROWS.items():
-        if body.get(name) is True:
-            policies.require(row, state)
-    if body.get("groups_assign_roles") is True and not state.groups_assign_roles:
-        policies.require_groups_assign_roles_safe()
+    changes = {name: value for name, value in body.items() if value != settings.stored(name)}
+    policies.require_settings_change(changes)
     settings.write(body)
     return jsonify(_body())

@@ -86,24 +86,46 @@ def render_group(
     return resource
 
 
-def _name_taken(name: str) -> bool:
+def _group_named(name: str) -> DirectoryGroup | None:
     return (
-        db.session.scalar(sa.select(DirectoryGroup.id).where(DirectoryGroup.name_digest == name_digest(name)))
-        is not None
+        db.session.execute(sa.select(DirectoryGroup).where(DirectoryGroup.name_digest == name_digest(name)))
+        .unique()
+        .scalar_one_or_none()
     )
 
 
-def _commit_or_conflict(name: str) -> None:
+def _name_conflict(name: str, event: str) -> Uniqueness | None:
+    """The 409 for a displayName another group holds (None when free), logged with its reason.
+
+    A group defined in the application is never adopted: it may carry a role (Server Admin), and
+    the IdP would then decide its members, so who holds that role (issue #16, group takeover).
+    """
+    taken = _group_named(name)
+    if taken is None:
+        return None
+    if taken.scim is None:
+        reason = "application-defined group"
+        detail = (
+            f"displayName '{name}' belongs to a group defined in the application; SCIM cannot take "
+            "it over. Rename the group in the IdP or in the application."
+        )
+    else:
+        reason = "SCIM group"
+        detail = f"A group with displayName '{name}' already exists."
+    scim_logging.info(event, displayName=name, reason=reason)
+    return Uniqueness(detail, attribute="displayName")
+
+
+def _commit_or_conflict(name: str, event: str) -> None:
     """Commit; a unique-constraint failure on the group name (the database decides) is 409."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        if not _name_taken(name):
+        conflict = _name_conflict(name, event)
+        if conflict is None:
             raise  # not the name: a genuine server fault, logged as unexpected
-        raise Uniqueness(
-            f"A group with displayName '{name}' already exists.", attribute="displayName"
-        ) from None
+        raise conflict from None
 
 
 def _log_members(group: DirectoryGroup, added: list[str], removed: list[str], cleared: int = 0) -> None:
@@ -116,21 +138,23 @@ def _log_members(group: DirectoryGroup, added: list[str], removed: list[str], cl
         scim_logging.lifecycle("group.members_cleared", scim_id=scim_id, count=cleared)
 
 
+CREATE_REFUSED = "group.create_refused"
+RENAME_REFUSED = "group.rename_refused"
+
+
 def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
-    """Create a group with its members; a duplicate displayName is 409 ``uniqueness``."""
+    """Create a group with its members; a displayName any group holds is 409 ``uniqueness``.
+
+    That includes a group defined in the application: it is never adopted (see ``_name_conflict``).
+    """
     data = load(GROUP_SCHEMA, body, urns.GROUP)
     name = data["displayName"]
-    group = (
-        db.session.execute(sa.select(DirectoryGroup).where(DirectoryGroup.name_digest == name_digest(name)))
-        .unique()
-        .scalar_one_or_none()
-    )
-    if group is not None and group.scim is not None:
-        raise Uniqueness(f"A group with displayName '{name}' already exists.", attribute="displayName")
-    if group is None:
-        group = DirectoryGroup()
-        group.set_name(name)
-        db.session.add(group)
+    conflict = _name_conflict(name, CREATE_REFUSED)
+    if conflict is not None:
+        raise conflict
+    group = DirectoryGroup()
+    group.set_name(name)
+    db.session.add(group)
     now = utcnow()
     group.scim = ScimGroup(
         scim_group_uuid=str(uuid.uuid4()),
@@ -144,11 +168,10 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        if not _name_taken(name):
+        conflict = _name_conflict(name, CREATE_REFUSED)
+        if conflict is None:
             raise  # not the name: a genuine server fault, logged as unexpected
-        raise Uniqueness(
-            f"A group with displayName '{name}' already exists.", attribute="displayName"
-        ) from None
+        raise conflict from None
     added: list[str] = []
     if data.get("members"):
         values = memberships.member_values(data["members"], context=f"create {name}")
@@ -160,7 +183,7 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
         target_name=name,
         changes={"displayName": (None, name), **_id_list("members_added", added)},
     )
-    _commit_or_conflict(name)
+    _commit_or_conflict(name, CREATE_REFUSED)
     scim_logging.lifecycle("group.created", scim_id=group.scim.scim_group_uuid, displayName=name)
     _log_members(group, added, [])
     return group
@@ -232,7 +255,7 @@ def replace_group(scim_id: str, body: dict[str, Any], if_match: str | None) -> D
         group.scim.external_id = data["externalId"]
     _audit_change("group.replaced", group, old_name, added, [], cleared)
     _touch(group)
-    _commit_or_conflict(data["displayName"])
+    _commit_or_conflict(data["displayName"], RENAME_REFUSED)
     _log_members(group, added, [], cleared)
     return group
 
@@ -289,7 +312,7 @@ def patch_group(scim_id: str, operations: list[Operation], if_match: str | None)
     group.scim.external_id = data.get("externalId")
     _audit_change("group.patched", group, old_name, member_ops.added, member_ops.removed, member_ops.cleared)
     _touch(group)
-    _commit_or_conflict(data["displayName"])
+    _commit_or_conflict(data["displayName"], RENAME_REFUSED)
     _log_members(group, member_ops.added, member_ops.removed, member_ops.cleared)
     return group
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from scimgate import audit, scim_logging
+from scimgate.accounts import users as accounts
 from scimgate.extensions import db
 from scimgate.models import ScimUser, User, utcnow
 from scimgate.payloads import USER_SCHEMA, load
@@ -151,7 +152,8 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
 
 
 def _refuse_takeover(account: user_writes.Account | None, username: str) -> None:
-    """409 for an account SCIM must not link: one already linked, or a built-in account."""
+    """409 for an account SCIM must not link: one already linked, a built-in account, or an
+    inactive account that would be Server Admin once active (adopting it would revive it)."""
     if account is not None and account.linked:
         raise Uniqueness(f"userName '{username}' is already in use by another user.", attribute="userName")
     if account is not None and account.is_builtin:
@@ -159,6 +161,13 @@ def _refuse_takeover(account: user_writes.Account | None, username: str) -> None
             f"userName '{username}' belongs to a built-in account of the application "
             "(local password sign-in); SCIM cannot take it over. Rename one of the two accounts.",
             attribute="userName",
+        )
+    if account is not None and accounts.is_dormant_server_admin(account.user_id):
+        scim_logging.info("user.adopt_refused", userName=username, reason="inactive Server Admin")
+        raise Uniqueness(
+            f"userName '{username}' belongs to a Server Admin account that the application suspended "
+            "or deactivated; SCIM cannot take it over (that would make it active again). An admin "
+            "can activate it, or change its role, first."
         )
 
 

@@ -1,7 +1,7 @@
 """Settings: sign-up moderation, "Use Custom Groups to manage user suspension and activation" and
 "Use Groups to Assign Roles". A switch that the policies will not let an admin turn on now is shown
 disabled with the policy's reason; turning a switch off is always possible. The checks are the
-JSON API's own (``ENABLE_ROWS``, ``require_groups_assign_roles_safe``)."""
+JSON API's own (``ENABLE_ROWS``, ``policies.require_settings_change``)."""
 
 from __future__ import annotations
 
@@ -87,12 +87,7 @@ def save() -> Response:
         wanted = request.form.get(switch.name) == "on"
         if wanted != switch.stored:
             changes[switch.name] = wanted
-    state = policies.current_state()
-    for name, row in ENABLE_ROWS.items():
-        if changes.get(name) is True:
-            policies.require(row, state)
-    if changes.get("groups_assign_roles") is True and not state.groups_assign_roles:
-        policies.require_groups_assign_roles_safe()
+    policies.require_settings_change(changes)
     if changes:
         settings.write(changes)
         flash("Settings saved.", "success")

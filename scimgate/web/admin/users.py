@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from scimgate import policies
-from scimgate.accounts import users
+from scimgate.accounts import admins, users
 from scimgate.models import ScimUser, User, UserProfile
-from scimgate.web.pages import Page, like_pattern, local_path, page_number, paginate, policy_reason
+from scimgate.web.pages import Page, like_pattern, local_path, page_number, paginate, policy_reason, sentence
 
 KINDS = (("", "All kinds"), ("builtin", "Built-in"), ("saml", "SAML"), ("scim", "SCIM"))
 
@@ -57,18 +57,23 @@ def search(query: str, kind: str) -> sa.Select:
 
 
 def rows(page: Page) -> list[Row]:
-    """Compute kind, status, role and the policies' answers for one page of users."""
+    """Compute kind, status, role and the policies' answers for one page of users (Suspend is
+    also disabled, with the reason, for the only active Server Admin)."""
     state = policies.current_state()
     memberships = users.groups_of([u.id for u in page.items])
+    sole_admin = admins.sole_active_admin_id()
     out = []
     for user in page.items:
         pushed = users.is_pushed(user)
+        suspend_reason = policy_reason("suspend_user", state, target_pushed=pushed)
+        if suspend_reason is None and user.id == sole_admin:
+            suspend_reason = sentence(admins.LockoutRefusal(f"suspending {user.username!r}").detail)
         out.append(
             Row(
                 account=users.view(user, memberships[user.id]),
                 pushed=pushed,
                 activate_reason=policy_reason("activate_user", state, target_pushed=pushed),
-                suspend_reason=policy_reason("suspend_user", state, target_pushed=pushed),
+                suspend_reason=suspend_reason,
             )
         )
     return out
