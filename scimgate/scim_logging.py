@@ -290,6 +290,14 @@ def config_error(function: str, message: str) -> None:
     )
 
 
+LOGGED_PATH_MAX = 500
+
+
+def _bounded(text: str, limit: int = LOGGED_PATH_MAX) -> str:
+    """A client-controlled value cut to ``limit`` characters: no request can write a huge line."""
+    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
+
 def auth_failure(reason: str, scheme: str | None) -> None:
     """Record why a SCIM request was refused, with the remote address (never sent to the client)."""
     logging.getLogger(INFO_LOGGER).warning(
@@ -300,7 +308,7 @@ def auth_failure(reason: str, scheme: str | None) -> None:
                 "scheme": scheme,
                 "remote": request.remote_addr,
                 "method": request.method,
-                "path": request.path,
+                "path": _bounded(request.path),
             }
         ),
     )
@@ -318,7 +326,7 @@ def log_request(status: int, duration_ms: float) -> None:
     message = "request " + format_fields(
         {
             "method": environ.get("REQUEST_METHOD"),
-            "path": current.path,
+            "path": _bounded(current.path),
             "status": status,
             "duration_ms": round(duration_ms, 1),
             "client": _active_client(),
@@ -361,6 +369,6 @@ def _active_client() -> str | None:
 
 def log_unexpected(exc: BaseException) -> None:
     """Write an unexpected exception with its traceback to scim-error.log."""
-    where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+    where = f"{request.method} {_bounded(request.path)}" if has_request_context() else "outside a request"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     logging.getLogger(ERROR_LOGGER).error("unexpected exception during %s\n%s", where, text)
