@@ -24,7 +24,8 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Body caps per route (scimgate.body_limits): 413 before the body is read or authenticated.
     MAX_BODY_WEB = 64 * 1024  # sign-in and admin forms, the admin API
-    MAX_BODY_SAML = 256 * 1024  # a SAML response posted to /saml/acs
+    # A SAML response posted to /saml/acs: saml_sp accepts 512,000 base64 characters, form-encoded.
+    MAX_BODY_SAML = 640 * 1024
     SCIM_MAX_BODY_USER = 256 * 1024  # /Users writes and searches: a user is a few kilobytes
     SCIM_MAX_BODY_GROUP = 16 * 1024 * 1024  # /Groups: a PUT of a 100k-member group is about 6 MB
     SCIM_MAX_BODY_OTHER = 64 * 1024  # /.search, discovery and every other /scim/v2 path
