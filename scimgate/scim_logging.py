@@ -260,9 +260,22 @@ def lifecycle(event: str, **fields: Any) -> None:
     _emit(DEBUG_LOGGER, logging.DEBUG, " ".join(filter(None, (event, format_fields(fields)))))
 
 
+LOGGED_PATH_MAX = 500
+
+
+def _bounded(text: str, limit: int = LOGGED_PATH_MAX) -> str:
+    """A client-controlled value cut to ``limit`` characters: no request can write a huge line."""
+    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
+
+INFO_VALUE_MAX = 1000
+
+
 def info(event: str, **fields: Any) -> None:
-    """Write one event line to scim-info.log."""
-    _emit(INFO_LOGGER, logging.INFO, " ".join(filter(None, (event, format_fields(fields)))))
+    """Write one event line to scim-info.log; a string value (a username typed into the sign-in
+    form, a reason quoting input) is cut to ``INFO_VALUE_MAX`` characters."""
+    bounded = {k: _bounded(v, INFO_VALUE_MAX) if isinstance(v, str) else v for k, v in fields.items()}
+    _emit(INFO_LOGGER, logging.INFO, " ".join(filter(None, (event, format_fields(bounded)))))
 
 
 def _emit(logger_name: str, level: int, message: str) -> None:
@@ -288,14 +301,6 @@ def config_error(function: str, message: str) -> None:
     logging.getLogger(INFO_LOGGER).warning(
         "config.error %s", format_fields({"function": function, "detail": message})
     )
-
-
-LOGGED_PATH_MAX = 500
-
-
-def _bounded(text: str, limit: int = LOGGED_PATH_MAX) -> str:
-    """A client-controlled value cut to ``limit`` characters: no request can write a huge line."""
-    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
 
 
 def auth_failure(reason: str, scheme: str | None) -> None:

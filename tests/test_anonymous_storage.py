@@ -7,6 +7,7 @@ anonymous ``/saml/login`` leaves behind, and the throttle rows of failing addres
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from flask.testing import FlaskClient
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest
 from scimgate.throttle import AuthThrottle
-from tests.signin_helpers import configure_dev_saml
+from tests.config_helpers import read_log
+from tests.signin_helpers import configure_dev_saml, password_sign_in
 
 
 def test_anonymous_saml_logins_store_a_bounded_amount(
@@ -51,3 +53,15 @@ def test_throttle_rows_of_past_addresses_are_dropped(app: Flask, client: FlaskCl
     with app.app_context():
         left = list(db.session.scalars(sa.select(AuthThrottle.address)))
     assert left == ["2001:db8::ffff"]
+
+
+def test_a_sign_in_attempt_cannot_write_a_huge_log_line(
+    app: Flask, client: FlaskClient, log_dir: Path
+) -> None:
+    """The username typed into /login (up to the form's body cap) is logged cut short."""
+    name = "u" * 40_000
+    response = password_sign_in(client, name, "wrong")
+    assert response.status_code in (200, 401, 403)
+    lines = [line for line in read_log(log_dir, "scim-info.log").splitlines() if "signin.refused" in line]
+    assert lines and "uuuuuuuuuu" in lines[-1]
+    assert len(lines[-1]) < 1500
