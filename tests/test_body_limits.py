@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from werkzeug.test import EnvironBuilder
 
+from scimgate.api.body_limits import CappedInput
 from scimgate.scim import urns
+from scimgate.scim.errors import PayloadTooLarge
 from tests.body_limit_helpers import (
     chunked_upload,
     claim_length,
@@ -131,6 +133,16 @@ def test_a_chunked_body_without_length_is_cut_off_at_the_cap(app, scim, scim_hea
     environ = builder.get_environ()
     del environ["CONTENT_LENGTH"]
     assert scim.client.open(environ).status_code == 201
+
+
+def test_a_streamed_body_is_read_one_byte_past_the_cap_and_no_further():
+    source = io.BytesIO(b"x" * 100_000)
+    capped = CappedInput(source, 1000, lambda: PayloadTooLarge("too large"))
+    with pytest.raises(PayloadTooLarge):
+        capped.read()
+    assert source.tell() == 1001
+    exact = CappedInput(io.BytesIO(b"y" * 1000), 1000, lambda: PayloadTooLarge("too large"))
+    assert exact.read() == b"y" * 1000  # exactly the cap is accepted
 
 
 def test_service_provider_config_and_openapi_advertise_the_caps(app, scim):
