@@ -29,6 +29,7 @@ from flask import Flask, Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scimgate.api import SCIM_PREFIX
+from scimgate.request_env import current_request
 from scimgate.scim.errors import PayloadTooLarge
 
 # Route prefixes under /scim/v2 and the setting that caps their bodies.
@@ -136,8 +137,8 @@ def _enforce() -> None:
         return
     environ = request.environ
     if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream, we count it
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        environ["wsgi.input"] = CappedInput(environ["wsgi.input"], cap.limit, lambda: too_large(req))
+        current = current_request() or request
+        environ["wsgi.input"] = CappedInput(environ["wsgi.input"], cap.limit, lambda: too_large(current))
         request.max_content_length = cap.limit + 1  # werkzeug's limit must not stop short of ours
 
 
