@@ -35,6 +35,9 @@ class DefaultConfig:
     SCIM_MAX_MULTI_VALUES = 100
     SCIM_MAX_MEMBERS_PER_REQUEST = 100_000
     SCIM_MAX_PATCH_OPERATIONS = 1000
+    # SAML sign-ins started (/saml/login, anonymous) and not yet answered that are kept; the oldest
+    # go above it, so a flood of /saml/login stores a bounded amount.
+    SAML_MAX_OUTSTANDING = 10_000
     # Failed SCIM authentications from one address: after AUTH_FAILURE_LIMIT within the window,
     # further failures get 429 with Retry-After for AUTH_BLOCK_SECONDS (0 disables throttling).
     AUTH_FAILURE_LIMIT = 10
