@@ -25,8 +25,24 @@ class DefaultConfig:
     SCIM_PATCH_BODY_MAX_MEMBERS = 1000
     # A GET of a group with more active members than this streams its member list.
     SCIM_STREAM_MEMBERS_ABOVE = 5000
-    # Largest request body accepted (413 above it): a PUT of a 100k-member group is about 6 MB.
+    # Largest request body accepted anywhere (413 above it); each route has a smaller cap below.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Body caps per route (scimgate.body_limits): 413 before the body is read or authenticated.
+    MAX_BODY_WEB = 64 * 1024  # sign-in and admin forms, the admin API
+    # A SAML response posted to /saml/acs: saml_sp accepts 512,000 base64 characters, form-encoded.
+    MAX_BODY_SAML = 640 * 1024
+    SCIM_MAX_BODY_USER = 256 * 1024  # /Users writes and searches: a user is a few kilobytes
+    SCIM_MAX_BODY_GROUP = 16 * 1024 * 1024  # /Groups: a PUT of a 100k-member group is about 6 MB
+    SCIM_MAX_BODY_OTHER = 64 * 1024  # /.search, discovery and every other /scim/v2 path
+    # Caps on what one SCIM request may carry (400 invalidValue above them, advertised in
+    # /ServiceProviderConfig): values of one multi-valued user attribute (emails, phoneNumbers...),
+    # group members named in one POST, PUT or PATCH, and PATCH operations.
+    SCIM_MAX_MULTI_VALUES = 100
+    SCIM_MAX_MEMBERS_PER_REQUEST = 100_000
+    SCIM_MAX_PATCH_OPERATIONS = 1000
+    # SAML sign-ins started (/saml/login, anonymous) and not yet answered that are kept; the oldest
+    # go above it, so a flood of /saml/login stores a bounded amount.
+    SAML_MAX_OUTSTANDING = 10_000
     # Failed SCIM authentications from one address: after AUTH_FAILURE_LIMIT within the window,
     # further failures get 429 with Retry-After for AUTH_BLOCK_SECONDS (0 disables throttling).
     AUTH_FAILURE_LIMIT = 10

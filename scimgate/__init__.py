@@ -56,6 +56,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         secret_key,
         web,
     )
+    from scimgate.api import body_limits
     from scimgate.extensions import db, migrate
     from scimgate_config import load_config
 
@@ -79,6 +80,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     secret_key.init_app(app)
     scim_logging.init_app(app)
     scim_activity.init_app(app)
+    body_limits.init_app(app)
     plugin_host.init_app(app)
     api.init_app(app)
     health.init_app(app)

@@ -7,8 +7,10 @@ attributes and extension data are dropped (``EXCLUDE``), and ``null`` means "not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from scimgate import models
@@ -105,10 +107,45 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}"]
 
 
+# The setting that caps the values of a multi-valued attribute in one request; any other
+# multi-valued attribute (emails, phoneNumbers, addresses, an extension's lists...) gets the default.
+VALUE_LIMIT_SETTINGS = {"members": "SCIM_MAX_MEMBERS_PER_REQUEST"}
+DEFAULT_VALUE_LIMIT_SETTING = "SCIM_MAX_MULTI_VALUES"
+
+
+def value_limit(attribute: str, config: Mapping[str, Any]) -> tuple[int, str]:
+    """How many values of ``attribute`` one request may carry, and the setting that says so."""
+    setting = VALUE_LIMIT_SETTINGS.get(attribute.lower(), DEFAULT_VALUE_LIMIT_SETTING)
+    return int(config[setting]), setting
+
+
+def check_value_count(attribute: str, count: int, config: Mapping[str, Any]) -> None:
+    """Refuse ``count`` values of ``attribute`` above its cap with a detail naming both."""
+    limit, setting = value_limit(attribute, config)
+    if count > limit:
+        raise InvalidValue(
+            f"'{attribute}' has {count} values; one request may carry at most {limit} ({setting})."
+        )
+
+
+def check_value_counts(data: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Cap every multi-valued attribute of a body, including those inside extension objects.
+
+    Checked before validation so a body of a million ``emails`` is refused on its length alone,
+    not after a million sub-attribute checks (attributes scimgate drops are capped too).
+    """
+    for key, value in data.items():
+        if isinstance(value, list):
+            check_value_count(key, len(value), config)
+        elif isinstance(value, dict) and key.lower().startswith("urn:"):
+            check_value_counts(value, config)
+
+
 def load(schema: Schema, data: Any, core_urn: str) -> dict[str, Any]:
     """Validate ``data``; raise ``InvalidValue`` naming every offending attribute."""
     if not isinstance(data, dict):
         raise InvalidValue("The request body must be a JSON object.")
+    check_value_counts(data, current_app.config)
     schemas = data.get("schemas")
     if isinstance(schemas, list) and schemas and core_urn not in schemas:
         raise InvalidValue(f"'schemas' must include '{core_urn}' for this endpoint; got {schemas}.")

@@ -32,6 +32,10 @@ from scimgate.models import SamlOutstandingRequest, utcnow
 
 USERNAME_ATTRIBUTE_KEY = "saml.username_attribute"
 OUTSTANDING_TTL = dt.timedelta(minutes=10)
+NEXT_URL_MAX = 1000  # SamlOutstandingRequest.next_url
+# Anonymous /saml/login requests each store a row for OUTSTANDING_TTL: above this many rows the
+# oldest go (their sign-ins must start again), so a flood stores a bounded amount.
+OUTSTANDING_MAX_DEFAULT = 10_000
 CLOCK_SKEW_SECONDS = 60
 MAX_RESPONSE_BYTES = 512_000
 _PROTOCOL_NS = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -100,8 +104,23 @@ def metadata_xml() -> str:
 
 
 def safe_next(next_url: str | None) -> str:
-    """Keep only a local path, so a sign-in can never redirect to another site."""
+    """Keep only a local path, so a sign-in can never redirect to another site; a path longer
+    than the stored column (an anonymous client chooses it) falls back to ``/``."""
+    if next_url and len(next_url) > NEXT_URL_MAX:
+        return "/"
     return local_redirect.local_target(next_url, "/")
+
+
+def _keep_newest_outstanding(keep: int) -> None:
+    """Delete all but the newest ``keep`` outstanding requests (one indexed range delete)."""
+    newest = (
+        sa.select(SamlOutstandingRequest.created)
+        .order_by(SamlOutstandingRequest.created.desc())
+        .offset(max(keep, 1) - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    db.session.execute(sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.created < newest))
 
 
 def start_login(next_url: str | None) -> str:
@@ -118,6 +137,8 @@ def start_login(next_url: str | None) -> str:
         sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.created < now - OUTSTANDING_TTL)
     )
     db.session.add(SamlOutstandingRequest(request_id=request_id, created=now, next_url=safe_next(next_url)))
+    db.session.flush()
+    _keep_newest_outstanding(int(current_app.config.get("SAML_MAX_OUTSTANDING", OUTSTANDING_MAX_DEFAULT)))
     db.session.commit()
     return dict(info["headers"])["Location"]
 

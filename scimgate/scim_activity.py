@@ -10,8 +10,17 @@ Recording stays off the request's own work:
   round trip for its activity row, and the database sees a few writes per second at most;
 - the write runs on an engine of its own (same database, its own small pool), never in a
   request's transaction, so the statement counts of the SCIM routes are unchanged;
-- each write also deletes all but the latest ``SCIM_ACTIVITY_KEEP`` rows (one indexed DELETE);
+- each write also deletes all but the latest ``SCIM_ACTIVITY_KEEP`` rows of authenticated
+  requests, and apart from them all but the latest ``SCIM_ACTIVITY_KEEP_ANONYMOUS`` rows of
+  unauthenticated ones;
 - any failure is written to scim-error.log (with the request ids) and swallowed.
+
+Unauthenticated requests (no credentials, wrong ones, throttled, refused before authentication)
+are noise an anonymous client controls: they never get a row each. Each process folds them into
+one row per minute and status whose ``requests`` counts them (the row keeps the first request's
+method and path and the latest request id), and a write adds to the row of that minute already
+in the table. So a flood of anonymous requests stores a few rows a minute, pruned on their own,
+and can never evict the IdP's real requests.
 
 The rows of a process reach the table within a flush interval, and at exit (``flush_all``); a
 worker killed before its next flush loses at most that much activity (the audit trail and
@@ -28,6 +37,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -41,6 +51,7 @@ from scimgate.models import utcnow
 from scimgate.request_env import current_request
 
 KEEP_DEFAULT = 5000
+KEEP_ANONYMOUS_DEFAULT = 500
 BATCH_DEFAULT = 500  # a burst valve: normally the thread writes every FLUSH_SECONDS
 FLUSH_SECONDS_DEFAULT = 0.5
 _BUFFER_KEY = "scimgate_activity_buffer"
@@ -70,7 +81,9 @@ class ScimActivity(db.Model):
     status: Mapped[int] = mapped_column(sa.Integer)
     duration_ms: Mapped[float] = mapped_column(sa.Float)
     request_id: Mapped[str] = mapped_column(sa.String(128))
-    principal: Mapped[str | None] = mapped_column(sa.String(255))
+    principal: Mapped[str | None] = mapped_column(sa.String(255))  # None: unauthenticated
+    # How many requests the row stands for: 1, or the unauthenticated requests of one minute.
+    requests: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
     # Why a refused request was refused ("409 uniqueness: userName 'x' is ..."), as scim-debug.log
     # has it (bounded, no credential); None for a success.
     reason: Mapped[str | None] = mapped_column(sa.String(REASON_MAX))
@@ -108,6 +121,8 @@ class _Buffer:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.rows: list[dict] = []
+        # Unauthenticated requests folded per (minute, status): a few entries, whatever the flood.
+        self.anonymous: dict[tuple[dt.datetime, int], dict] = {}
         self.lock = threading.Lock()
         self.write_lock = threading.Lock()  # one flush at a time: a flush returns once written
         self.thread: threading.Thread | None = None
@@ -122,10 +137,25 @@ class _Buffer:
                 self.thread.start()
         return full
 
-    def take(self) -> list[dict]:
+    def add_anonymous(self, row: dict) -> None:
+        """Count an unauthenticated request in its minute's row (never a row of its own)."""
+        minute = row["at"].replace(second=0, microsecond=0)
+        with self.lock:
+            folded = self.anonymous.get((minute, row["status"]))
+            if folded is None:
+                self.anonymous[(minute, row["status"])] = {**row, "at": minute, "requests": 1}
+            else:
+                folded["requests"] += 1
+                folded["request_id"] = row["request_id"]
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="scim-activity", daemon=True)
+                self.thread.start()
+
+    def take(self) -> tuple[list[dict], list[dict]]:
         with self.lock:
             rows, self.rows = self.rows, []
-        return rows
+            anonymous, self.anonymous = list(self.anonymous.values()), {}
+        return rows, anonymous
 
     def _run(self) -> None:
         interval = float(self.app.config.get("SCIM_ACTIVITY_FLUSH_SECONDS", FLUSH_SECONDS_DEFAULT))
@@ -185,11 +215,13 @@ def _record(response: Response) -> Response:
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - start) * 1000, 2),
             "request_id": scim_logging.current_request_id()[:128],
-            "principal": str(principal) if principal else None,
+            "principal": str(principal)[:255] if principal else None,
             "reason": _reason(response.status_code),
         }
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if _buffer(app).add(row):
+        if not principal:
+            _buffer(app).add_anonymous(row)
+        elif _buffer(app).add(row):
             if current.method in WRITE_METHODS:
                 # End a write request's transaction now (teardown would): on SQLite an error
                 # answer may still hold the write lock, which our INSERT would wait for.
@@ -220,36 +252,67 @@ def flush(app: Flask | None = None) -> int:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     buffer = _buffer(app)
     with buffer.write_lock:
-        rows = buffer.take()
-        if not rows:
+        rows, anonymous = buffer.take()
+        if not rows and not anonymous:
             return 0
-        return _write_logged(app, rows)
+        return _write_logged(app, rows, anonymous)
 
 
-def _write_logged(app: Flask, rows: list[dict]) -> int:
+def _write_logged(app: Flask, rows: Sequence[dict], anonymous: Sequence[dict]) -> int:
     try:
-        write_rows(app, rows)
+        write_rows(app, rows, anonymous)
     except Exception as exc:  # never let the activity view break anything else
-        ids = ",".join(r["request_id"] for r in rows[:20])
+        ids = ",".join(r["request_id"] for r in [*rows, *anonymous][:20])
         logging.getLogger(scim_logging.ERROR_LOGGER).error(
             "scim_activity: could not record %d requests (%s: %s); request ids %s",
-            len(rows),
+            len(rows) + sum(r["requests"] for r in anonymous),
             type(exc).__name__,
             exc,
             ids,
         )
         return 0
-    return len(rows)
+    return len(rows) + sum(r["requests"] for r in anonymous)
 
 
-def write_rows(app: Flask, rows: list[dict]) -> None:
-    """Insert rows in one statement and keep only the latest ``SCIM_ACTIVITY_KEEP``."""
-    keep = int(app.config.get("SCIM_ACTIVITY_KEEP", KEEP_DEFAULT))
+def write_rows(app: Flask, rows: Sequence[dict], anonymous: Sequence[dict] = ()) -> None:
+    """Insert the authenticated rows in one statement, add the folded unauthenticated counts to
+    their minute's rows, and prune each kind to its own latest N."""
     table = ScimActivity.__table__
     with _engine(app).begin() as conn:
-        conn.execute(table.insert(), rows)
-        newest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
-        conn.execute(table.delete().where(table.c.id <= newest - keep))
+        if rows:
+            conn.execute(table.insert(), rows)
+            _prune(conn, int(app.config.get("SCIM_ACTIVITY_KEEP", KEEP_DEFAULT)), anonymous=False)
+        if anonymous:
+            for folded in anonymous:
+                _add_folded(conn, folded)
+            keep = int(app.config.get("SCIM_ACTIVITY_KEEP_ANONYMOUS", KEEP_ANONYMOUS_DEFAULT))
+            _prune(conn, keep, anonymous=True)
+
+
+def _add_folded(conn: sa.Connection, folded: dict) -> None:
+    """Add a minute's unauthenticated count to that minute's row, or insert the row."""
+    table = ScimActivity.__table__
+    same_minute = sa.and_(
+        table.c.principal.is_(None), table.c.at == folded["at"], table.c.status == folded["status"]
+    )
+    updated = conn.execute(
+        table.update()
+        .where(same_minute)
+        .values(requests=table.c.requests + folded["requests"], request_id=folded["request_id"])
+    )
+    if not updated.rowcount:
+        conn.execute(table.insert(), [folded])
+
+
+def _prune(conn: sa.Connection, keep: int, *, anonymous: bool) -> None:
+    """Delete all but the newest ``keep`` rows of one kind (the other kind is never touched)."""
+    table = ScimActivity.__table__
+    kind = table.c.principal.is_(None) if anonymous else table.c.principal.is_not(None)
+    oldest_kept = conn.execute(
+        sa.select(table.c.id).where(kind).order_by(table.c.id.desc()).offset(max(keep, 1) - 1).limit(1)
+    ).scalar()
+    if oldest_kept is not None:
+        conn.execute(table.delete().where(kind, table.c.id < oldest_kept))
 
 
 def init_app(app: Flask) -> None:
@@ -281,13 +344,23 @@ def _flush_for_reading() -> None:
         db.session.commit()  # ends a read-only transaction; loaded objects stay as they are
 
 
-def latest(status: str = "", limit: int = 100, before_id: int | None = None) -> list[ScimActivity]:
-    """The newest requests first, optionally of one status class and older than ``before_id``."""
+CREDENTIAL_FILTERS = ("authenticated", "unauthenticated")
+
+
+def latest(
+    status: str = "", limit: int = 100, before_id: int | None = None, credential: str = ""
+) -> list[ScimActivity]:
+    """The newest requests first, optionally of one status class, only authenticated or only
+    unauthenticated ones (``credential``), and older than ``before_id``."""
     _flush_for_reading()
     statement = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(limit)
     bounds = status_range(status)
     if bounds:
         statement = statement.where(ScimActivity.status.between(*bounds))
+    if credential == "authenticated":
+        statement = statement.where(ScimActivity.principal.is_not(None))
+    elif credential == "unauthenticated":
+        statement = statement.where(ScimActivity.principal.is_(None))
     if before_id is not None:
         statement = statement.where(ScimActivity.id < before_id)
     return list(db.session.scalars(statement))
@@ -300,8 +373,8 @@ def summary(now: dt.datetime | None = None) -> Summary:
     newest = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(1)
     total, failed = db.session.execute(
         sa.select(
-            sa.func.count(),
-            sa.func.count().filter(ScimActivity.status >= 400),
+            sa.func.sum(ScimActivity.requests),
+            sa.func.sum(ScimActivity.requests).filter(ScimActivity.status >= 400),
         ).where(ScimActivity.at >= since)
     ).one()
     return Summary(

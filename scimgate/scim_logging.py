@@ -279,9 +279,22 @@ def lifecycle(event: str, **fields: Any) -> None:
     _emit(DEBUG_LOGGER, logging.DEBUG, " ".join(filter(None, (event, format_fields(fields)))))
 
 
+LOGGED_PATH_MAX = 500
+
+
+def _bounded(text: str, limit: int = LOGGED_PATH_MAX) -> str:
+    """A client-controlled value cut to ``limit`` characters: no request can write a huge line."""
+    return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
+
+INFO_VALUE_MAX = 1000
+
+
 def info(event: str, **fields: Any) -> None:
-    """Write one event line to scim-info.log."""
-    _emit(INFO_LOGGER, logging.INFO, " ".join(filter(None, (event, format_fields(fields)))))
+    """Write one event line to scim-info.log; a string value (a username typed into the sign-in
+    form, a reason quoting input) is cut to ``INFO_VALUE_MAX`` characters."""
+    bounded = {k: _bounded(v, INFO_VALUE_MAX) if isinstance(v, str) else v for k, v in fields.items()}
+    _emit(INFO_LOGGER, logging.INFO, " ".join(filter(None, (event, format_fields(bounded)))))
 
 
 def _emit(logger_name: str, level: int, message: str) -> None:
@@ -322,7 +335,7 @@ def auth_failure(reason: str, scheme: str | None) -> None:
                 "scheme": scheme,
                 "remote": request.remote_addr,
                 "method": request.method,
-                "path": request.path,
+                "path": _bounded(request.path),
             }
         ),
     )
@@ -409,7 +422,7 @@ def log_request(status: int, duration_ms: float) -> None:
     message = "request " + format_fields(
         {
             "method": environ.get("REQUEST_METHOD"),
-            "path": current.path,
+            "path": _bounded(current.path),
             "status": status,
             "duration_ms": round(duration_ms, 1),
             "client": _active_client(),
@@ -452,6 +465,6 @@ def _active_client() -> str | None:
 
 def log_unexpected(exc: BaseException) -> None:
     """Write an unexpected exception with its traceback to scim-error.log."""
-    where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+    where = f"{request.method} {_bounded(request.path)}" if has_request_context() else "outside a request"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     logging.getLogger(ERROR_LOGGER).error("unexpected exception during %s\n%s", where, text)

@@ -85,6 +85,7 @@ def _count_failure(key: str, limit: int, window: int, block: int) -> int:
                 sa.select(AuthThrottle).where(AuthThrottle.address == key).with_for_update()
             ).scalar_one_or_none()
             if row is None:
+                _forget_stale(now, window)
                 row = AuthThrottle(address=key, failures=0, window_start=now)
                 db.session.add(row)
             if (now - row.window_start).total_seconds() > window:
@@ -103,6 +104,18 @@ def _count_failure(key: str, limit: int, window: int, block: int) -> int:
             return 0
         return max(1, math.ceil((blocked_until - now).total_seconds()))
     return 0
+
+
+def _forget_stale(now: dt.datetime, window: int) -> None:
+    """Delete the rows of addresses whose window ended and that are not blocked, before a new
+    address gets its row: the table holds the addresses seen within one window, not every
+    address that ever failed (an attacker has as many as an IPv6 prefix gives)."""
+    db.session.execute(
+        sa.delete(AuthThrottle).where(
+            AuthThrottle.window_start < now - dt.timedelta(seconds=window),
+            sa.or_(AuthThrottle.blocked_until.is_(None), AuthThrottle.blocked_until <= now),
+        )
+    )
 
 
 def forget(address: str) -> None:

@@ -134,12 +134,13 @@ def test_optional_per_credential_rate_limit(app, client, scim_headers):
 
 
 def test_request_body_cap_is_413_and_advertised(app, scim):
-    limit = scim.get("/ServiceProviderConfig").get_json()["bulk"]["maxPayloadSize"]
-    assert limit == app.config["MAX_CONTENT_LENGTH"]
-    app.config["MAX_CONTENT_LENGTH"] = 1000
+    largest = scim.get("/ServiceProviderConfig").get_json()["bulk"]["maxPayloadSize"]
+    assert largest == app.config["SCIM_MAX_BODY_GROUP"]
+    limit = app.config["SCIM_MAX_BODY_USER"]
+    app.config["SCIM_MAX_BODY_USER"] = 1000
     try:
         response = scim.post("/Users", json={"userName": "x" * 2000})
     finally:
-        app.config["MAX_CONTENT_LENGTH"] = limit
-    assert_error(response, 413, None, "larger")
+        app.config["SCIM_MAX_BODY_USER"] = limit
+    assert_error(response, 413, None, "at most 1000 bytes (SCIM_MAX_BODY_USER)")
     assert scim.get("/Users").get_json()["totalResults"] == 0

@@ -94,9 +94,9 @@ def test_requests_are_written_in_batches_off_the_request_path(
     original_background = scim_activity.background_flush
     background_may_run = threading.Event()
 
-    def counting(application: Flask, batch: list[dict]) -> None:
+    def counting(application: Flask, batch: list[dict], anonymous: list[dict]) -> None:
         writes.append(len(batch))
-        original(application, batch)
+        original(application, batch, anonymous)
 
     def held_background(application: Flask) -> int:
         background_may_run.wait(10)  # the thread's interval must not split the batch below
@@ -117,7 +117,7 @@ def test_requests_are_written_in_batches_off_the_request_path(
 def test_a_failing_write_never_breaks_the_scim_response(
     app: Flask, scim: ScimClient, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(application: Flask, batch: list[dict]) -> None:
+    def broken(application: Flask, batch: list[dict], anonymous: list[dict]) -> None:
         raise RuntimeError("activity table unavailable")
 
     monkeypatch.setattr(scim_activity, "write_rows", broken)
@@ -205,3 +205,79 @@ def test_rows_still_queued_in_any_app_are_written_by_flush_all(
     with app.app_context():
         statuses = sorted(db.session.scalars(sa.select(ScimActivity.status)))
     assert statuses == [200, 401]
+
+
+def test_anonymous_requests_never_evict_the_idps_requests(
+    app: Flask, scim: ScimClient, client: FlaskClient, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a flood of unauthenticated requests (no credentials, wrong ones, throttled,
+    refused for size before authentication) is counted in a few rows; the IdP's requests made
+    before it all stay in the table and on the page."""
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_KEEP", 5)
+    idp = [scim.get("/ServiceProviderConfig").headers["X-Request-Id"] for _ in range(5)]
+    statuses: dict[int, int] = {}
+    big = b"{" + b" " * app.config["SCIM_MAX_BODY_USER"] + b"}"
+    for i in range(300):
+        if i % 3 == 0:
+            response = client.get(f"/scim/v2/Users?next={'x' * 2000}")
+        elif i % 3 == 1:
+            response = client.get("/scim/v2/" + "a" * 3000, headers={"Authorization": "Bearer wrong"})
+        else:
+            response = client.post(
+                "/scim/v2/Users", data=big, headers={"Content-Type": "application/scim+json"}
+            )
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    assert set(statuses) <= {401, 413, 429} and 429 in statuses  # the throttle answered too
+    recorded = rows(app)
+    authenticated = [r for r in recorded if r.principal]
+    anonymous = [r for r in recorded if not r.principal]
+    assert [r.request_id for r in authenticated] == idp
+    assert sum(r.requests for r in anonymous) == 300
+    assert len(anonymous) <= 2 * len(statuses)  # one row per minute and status (the run may span two)
+    assert all(len(r.path) <= scim_activity.PATH_MAX for r in anonymous)
+    with app.app_context():
+        add_admin()
+    password_sign_in(client, "admin")
+    page = client.get("/admin/activity").get_data(as_text=True)
+    assert all(request_id in page for request_id in idp)
+    assert "this minute" in page and "<strong>305</strong> requests" in page  # the day's total counts all
+    mine = client.get("/admin/activity?credential=authenticated").get_data(as_text=True)
+    assert mine.count("<tr data-status=") == 5 and all(request_id in mine for request_id in idp)
+    noise = client.get("/admin/activity?credential=unauthenticated").get_data(as_text=True)
+    assert noise.count("<tr data-status=") == len(anonymous) and idp[0] not in noise
+    info = read_log(log_dir, "scim-info.log")
+    assert max(len(line) for line in info.splitlines()) < 2000  # no 3000-character path logged
+
+
+def test_each_kind_of_row_is_pruned_apart(
+    app: Flask, scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    monkeypatch.setitem(app.config, "SCIM_ACTIVITY_KEEP_ANONYMOUS", 2)
+    idp = [scim.get("/ServiceProviderConfig").headers["X-Request-Id"] for _ in range(3)]
+    rows(app)
+    minute = dt.datetime(2026, 1, 1, 12, 0)
+    folded = [
+        {
+            "at": minute + dt.timedelta(minutes=i),
+            "method": "GET",
+            "path": "/scim/v2/Users",
+            "status": 401,
+            "duration_ms": 1.0,
+            "request_id": f"anon-{i}",
+            "principal": None,
+            "requests": 10,
+        }
+        for i in range(6)
+    ]
+    with app.app_context():
+        scim_activity.write_rows(app, [], folded)
+        scim_activity.write_rows(app, [], [{**folded[-1], "requests": 5, "request_id": "anon-last"}])
+    recorded = rows(app)
+    assert [r.request_id for r in recorded if r.principal] == idp
+    anonymous = [(r.request_id, r.requests) for r in recorded if not r.principal]
+    assert anonymous == [("anon-4", 10), ("anon-last", 15)]  # the same minute's row was added to
+
+
+SCIM_JSON = "application/scim+json"

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from scimgate.api import SCIM_PREFIX, body_limits
 from scimgate.api.responses import base_url, list_response, scim_json
 from scimgate.scim import schema, urns
 from scimgate.scim.errors import Forbidden, NotFound
@@ -54,6 +55,11 @@ def _refuse_filter() -> None:
         raise Forbidden("Discovery endpoints do not support 'filter' (RFC 7644 §4).")
 
 
+def _largest_body() -> int:
+    """The largest body any SCIM route accepts (a group write); smaller routes say so in their 413."""
+    return max(body_limits.cap_for(f"{SCIM_PREFIX}{path}").limit for path in ("/Users", "/Groups", "/"))
+
+
 def service_provider_config() -> Response:
     """What the server supports; ``filter.maxResults`` is the cap applied to ``count``."""
     _refuse_filter()
@@ -61,12 +67,10 @@ def service_provider_config() -> Response:
         "schemas": [urns.SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://www.rfc-editor.org/info/rfc7644",
         "patch": {"supported": True},
-        # Bulk is not offered; maxPayloadSize states the request body limit every endpoint applies.
-        "bulk": {
-            "supported": False,
-            "maxOperations": 0,
-            "maxPayloadSize": current_app.config["MAX_CONTENT_LENGTH"],
-        },
+        # Bulk is not offered. RFC 7643 §5 has no other payload field and strict validators refuse
+        # extension members here, so maxPayloadSize states the largest body any SCIM route accepts;
+        # the per-route caps are in docs/scim-behaviour.md, the OpenAPI document and every 413.
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": _largest_body()},
         "filter": {"supported": True, "maxResults": current_app.config["SCIM_MAX_RESULTS"]},
         "changePassword": {"supported": False},
         "sort": {"supported": True},

@@ -11,14 +11,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from scimgate import scim_logging
-from scimgate.api import SCIM_PREFIX
+from scimgate.api import SCIM_PREFIX, body_limits
 from scimgate.api.responses import scim_json
 from scimgate.scim.errors import ScimError
 
 _HTTP_DETAILS = {
     404: "No SCIM endpoint at {path}.",
     405: "{method} is not allowed on {path}.",
-    413: "The request body is larger than this server accepts.",
 }
 
 
@@ -52,7 +51,12 @@ def init_app(app: Flask) -> None:
                 return refused
         status = error.code or 500
         template = _HTTP_DETAILS.get(status)
-        detail = template.format(path=request.path, method=request.method) if template else error.description
+        if status == 413:  # a chunked body cut off at the route's cap (body_limits)
+            detail = body_limits.current_cap().describe()
+        elif template:
+            detail = template.format(path=request.path, method=request.method)
+        else:
+            detail = error.description
         response = render_scim_error(ScimError(detail or error.name, status=status))
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -18,7 +18,7 @@ from marshmallow import Schema, fields, validate
 
 from scimgate import payloads
 from scimgate.api.responses import base_url, scim_json
-from scimgate.scim import errors, patch, schema, urns
+from scimgate.scim import errors, schema, urns
 
 OPENAPI_VERSION = "3.1.0"
 JSON_TYPES = {
@@ -183,6 +183,9 @@ def request_schema(resource: schema.ResourceSchema, validators: Schema) -> dict[
             continue  # read-only and ignored when sent
         validator = validators.fields.get(attribute.name)
         properties[attribute.name] = _attribute_schema(attribute, request=True, validator=validator)
+        if attribute.multi_valued:  # the per-request value caps (payloads.value_limit)
+            limit, _setting = payloads.value_limit(attribute.name, current_app.config)
+            properties[attribute.name]["maxItems"] = limit
         if validator is not None and validator.required:
             required.append(attribute.name)
             properties[attribute.name]["type"] = JSON_TYPES[attribute.type]
@@ -209,7 +212,7 @@ def _patch_op_schema() -> dict[str, Any]:
             "Operations": {
                 "type": "array",
                 "minItems": 1,
-                "maxItems": patch.MAX_OPERATIONS,
+                "maxItems": current_app.config["SCIM_MAX_PATCH_OPERATIONS"],
                 "items": {
                     "anyOf": [
                         {

@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import current_app, request
 
+from scimgate.payloads import check_value_count
 from scimgate.scim import json_input, urns
 from scimgate.scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from scimgate.scim.filters import parse_filter
+from scimgate.scim.patch import Operation, parse_operations
 from scimgate.scim.projection import Projection
 from scimgate.scim.schema import ResourceSchema
 from scimgate.services.common import ListQuery
@@ -40,6 +42,36 @@ def read_object() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidSyntax(f"The body must be a JSON object, not a JSON {type(body).__name__}.")
     return body
+
+
+def patch_operations(body: Any) -> list[Operation]:
+    """Parse a PatchOp body within the request caps: ``SCIM_MAX_PATCH_OPERATIONS`` operations,
+    and per attribute the values of all operations together (``members`` included, which PATCH
+    applies row by row without ever holding the group's list) within the multi-value caps."""
+    config = current_app.config
+    operations = parse_operations(body, max_operations=int(config["SCIM_MAX_PATCH_OPERATIONS"]))
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for operation in operations:
+        for name, count in _value_counts(operation):
+            counts[name.lower()] = counts.get(name.lower(), 0) + count
+            names.setdefault(name.lower(), name)
+    for key, count in counts.items():
+        check_value_count(names[key], count, config)
+    return operations
+
+
+def _value_counts(operation: Operation) -> list[tuple[str, int]]:
+    """(attribute, number of values) that one operation carries."""
+    if not operation.has_value:
+        return []
+    if operation.path is None:
+        if not isinstance(operation.value, dict):
+            return []
+        return [(key, len(value)) for key, value in operation.value.items() if isinstance(value, list)]
+    if not isinstance(operation.value, list):
+        return []  # one value per operation: the operations cap bounds those
+    return [(operation.path.path.attr, len(operation.value))]
 
 
 def _integer(value: Any, name: str) -> int | None:

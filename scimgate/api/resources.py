@@ -15,7 +15,7 @@ from scimgate.api.responses import base_url, list_body, resource_headers
 from scimgate.configuration_utils import get_scim_client
 from scimgate.database import retry_transaction
 from scimgate.hookspecs import ScimResponse
-from scimgate.scim.patch import Operation, parse_operations
+from scimgate.scim.patch import Operation
 from scimgate.scim.projection import Projection
 from scimgate.scim.schema import ResourceSchema
 from scimgate.services.common import ListQuery, Page, etag, if_none_match_hits
@@ -113,7 +113,7 @@ def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
         return resource_result(kind, "replace", obj, params.projection_from_args(kind.schema))
 
     def item_patch(resource_id: str) -> Response:
-        operations = parse_operations(normalized_body(kind, "patch", require_object=False))
+        operations = params.patch_operations(normalized_body(kind, "patch", require_object=False))
         obj = kind.patch(resource_id, operations, request.headers.get("If-Match"))
         projection = params.projection_from_args(kind.schema)
         if kind.patch_without_body is not None and kind.patch_without_body(obj, projection):

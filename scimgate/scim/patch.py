@@ -45,8 +45,12 @@ class Operation:
 DelegateHandler = Callable[[Operation, Attribute], None]
 
 
-def parse_operations(body: Any) -> list[Operation]:
-    """Check the PatchOp message shape (§3.5.2) and parse every path before anything is applied."""
+def parse_operations(body: Any, max_operations: int = MAX_OPERATIONS) -> list[Operation]:
+    """Check the PatchOp message shape (§3.5.2) and parse every path before anything is applied.
+
+    RFC 7644 sets no limit on ``Operations``; more than ``max_operations`` is refused before any
+    path is parsed (the server's setting is ``SCIM_MAX_PATCH_OPERATIONS``).
+    """
     if not isinstance(body, dict):
         raise InvalidSyntax("A PATCH body must be a JSON object with 'schemas' and 'Operations'.")
     schemas = body.get("schemas")
@@ -55,8 +59,11 @@ def parse_operations(body: Any) -> list[Operation]:
     raw_ops = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(raw_ops, list) or not raw_ops:
         raise InvalidSyntax("A PATCH body needs a non-empty 'Operations' array.")
-    if len(raw_ops) > MAX_OPERATIONS:
-        raise InvalidSyntax(f"A PATCH may carry at most {MAX_OPERATIONS} operations; got {len(raw_ops)}.")
+    if len(raw_ops) > max_operations:
+        raise InvalidValue(
+            f"'Operations' has {len(raw_ops)} operations; a PATCH may carry at most {max_operations} "
+            "(SCIM_MAX_PATCH_OPERATIONS)."
+        )
     operations = []
     for index, raw in enumerate(raw_ops):
         if not isinstance(raw, dict):

@@ -20,6 +20,12 @@ STATUS_FILTERS = (
     ("5xx", "Server errors (5xx)"),
 )
 
+CREDENTIAL_FILTERS = (
+    ("", "All"),
+    ("authenticated", "The IdP's (authenticated)"),
+    ("unauthenticated", "Unauthenticated (counted per minute)"),
+)
+
 
 def register(bp: Blueprint) -> None:
     """Add the activity page."""
@@ -47,7 +53,10 @@ def show() -> tuple[str, int]:
     status = request.args.get("status", "")
     if scim_activity.status_range(status) is None:
         status = ""
-    rows = scim_activity.latest(status, REQUESTS_PER_PAGE + 1, _before_id())
+    credential = request.args.get("credential", "")
+    if credential not in scim_activity.CREDENTIAL_FILTERS:
+        credential = ""
+    rows = scim_activity.latest(status, REQUESTS_PER_PAGE + 1, _before_id(), credential)
     older = rows[REQUESTS_PER_PAGE - 1].id if len(rows) > REQUESTS_PER_PAGE else None
     scim_only = request.args.get("events") != "all"
     return (
@@ -57,6 +66,8 @@ def show() -> tuple[str, int]:
             older_before=older,
             status=status,
             status_filters=STATUS_FILTERS,
+            credential=credential,
+            credential_filters=CREDENTIAL_FILTERS,
             summary=scim_activity.summary(),
             events=lifecycle_events(scim_only=scim_only),
             scim_only=scim_only,
