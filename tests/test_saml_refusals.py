@@ -286,6 +286,21 @@ def test_a_lookalike_of_an_existing_account_is_not_created(
     assert saml_sign_in(client, "alice").status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("existing", "newcomer"),
+    [("\uff41\uff44\uff4d\uff49\uff4e", "admin"), ("\u212aelvin", "kelvin"), ("b\u200dob", "BOB")],
+    ids=["fullwidth_exists", "kelvin_sign_exists", "zero_width_joiner_exists"],
+)
+def test_a_plain_name_is_not_created_next_to_an_existing_non_ascii_lookalike(
+    app: Flask, client: FlaskClient, existing: str, newcomer: str
+) -> None:
+    configure_dev_saml(app)
+    with app.app_context():
+        add_pushed_user(existing)
+    assert "would look like an existing account" in saml_sign_in(client, newcomer).get_data(as_text=True)
+    assert _usernames(app) == [existing]
+
+
 def test_an_existing_lookalike_account_still_signs_in_with_its_exact_name(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -49,17 +49,36 @@ def lookalike_key(username: str) -> str:
     return unicodedata.normalize("NFKC", visible)
 
 
+def _non_ascii(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """True for values holding a non-ASCII character (more bytes than characters in UTF-8)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.func.length(sa.cast(column, sa.LargeBinary)) != sa.func.length(column)
+    return sa.func.octet_length(column) != sa.func.length(column)
+
+
 def existing_lookalike(username: str) -> str | None:
     """Return an existing username that looks like ``username`` without being it, else None.
 
-    Called only when an account is about to be created (a first SAML sign-in), so reading every
-    username once, in batches, is affordable: about 30 ms per 100,000 ASCII usernames. An
-    indexed key column would also have to be kept by the SCIM write path.
+    Called only when an account is about to be created (a first SAML sign-in). An ASCII username's
+    key is its ASCII lower case, which SQL ``lower()`` computes the same on SQLite and PostgreSQL,
+    so ASCII look-alikes are found by the database; only the (usually few) non-ASCII usernames are
+    read and keyed here. An indexed key column would also have to be kept by the SCIM write path.
     """
     key = lookalike_key(username)
-    names = db.session.execute(sa.select(User.username).execution_options(yield_per=_BATCH)).scalars()
+    column = User.__table__.c.username
+    if key.isascii():
+        found = db.session.execute(
+            sa.select(column)
+            .where(sa.func.lower(column) == key, column != username, sa.not_(_non_ascii(column)))
+            .limit(1)
+        ).scalar()
+        if found is not None:
+            return found
+    names = db.session.execute(
+        sa.select(column).where(_non_ascii(column), column != username).execution_options(yield_per=_BATCH)
+    ).scalars()
     for name in names:
-        if name != username and lookalike_key(name) == key:
+        if lookalike_key(name) == key:
             names.close()
             return name
     return None
