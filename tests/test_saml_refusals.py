@@ -239,6 +239,19 @@ def test_a_huge_or_missing_username_attribute_gets_the_refusal_page(
     assert _usernames(app) == []
 
 
+def _idp_failure(response: samlp.Response) -> None:
+    response.status = samlp.Status(
+        status_code=samlp.StatusCode(
+            value=samlp.STATUS_RESPONDER, status_code=samlp.StatusCode(value=samlp.STATUS_AUTHN_FAILED)
+        )
+    )
+
+
+def test_an_idp_failure_status_gets_the_refusal_page(app: Flask, client: FlaskClient, log_dir: Path) -> None:
+    configure_dev_saml(app)
+    _refused(app, client, log_dir, crafted_response(app, client, "alice", edit=_idp_failure), "AuthnFailed")
+
+
 @pytest.mark.parametrize(
     ("saml_response", "reason"),
     [

@@ -10,6 +10,10 @@ The ACS is reached by a cross-site POST from the IdP, which a ``SameSite=Lax`` c
 survive, so over https the cookie is ``SameSite=None; Secure``. Browsers refuse ``SameSite=None``
 without ``Secure``, so over plain http (development) it is ``SameSite=Lax``: it still reaches the
 ACS from an IdP on the same site (the development IdP), but not from another site.
+
+Only responses that answer a request (``InResponseTo``) can be bound. IdP-initiated responses
+have none and are refused today (pysaml2's ``allow_unsolicited`` is off); accepting them later
+needs its own defence against login CSRF, as they cannot be tied to a browser this way.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ _CONTEXT = b"scimgate saml browser binding\x00"
 
 def _digest(request_id: str) -> str:
     key = current_app.secret_key
-    key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key or b"")
+    if not key:  # scimgate.secret_key always fills it; never bind with an empty key
+        raise RuntimeError("SECRET_KEY is not set")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     return hmac.new(key_bytes, _CONTEXT + request_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
