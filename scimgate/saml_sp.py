@@ -20,6 +20,7 @@ import binascii
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -35,6 +36,11 @@ from scimgate import conf_keys as K
 from scimgate import conf_store
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, utcnow
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from saml2.response import AuthnResponse
 
 USERNAME_ATTRIBUTE_KEY = "saml.username_attribute"
 OUTSTANDING_TTL = dt.timedelta(minutes=10)
@@ -165,7 +171,7 @@ def start_login(next_url: str | None) -> StartedLogin:
     return StartedLogin(request_id, dict(info["headers"])["Location"])
 
 
-def _parse(xml: bytes):
+def _parse(xml: bytes) -> Element:
     """Parse the (not yet verified) Response, to find its request and check its algorithms."""
     try:
         root = ElementTree.fromstring(xml, forbid_dtd=True)
@@ -176,7 +182,7 @@ def _parse(xml: bytes):
     return root
 
 
-def _check_algorithms(root) -> None:
+def _check_algorithms(root: Element) -> None:
     """Refuse signatures or digests other than SHA-2 (SHA-1 too when an admin allowed it).
 
     pysaml2 lets xmlsec1 accept whatever algorithm the document names; RSA-SHA1 is still sent
@@ -200,7 +206,7 @@ def _check_algorithms(root) -> None:
                 raise SamlSignInError(f"the {what} algorithm {algorithm!r} is not accepted{hint}")
 
 
-def _check_addressing(response, acs_url: str) -> None:
+def _check_addressing(response: AuthnResponse, acs_url: str) -> None:
     """Checks pysaml2 skips: a signed Response names its Destination, and every bearer
     confirmation's Recipient is our ACS URL (SAML profiles 4.1.4.2, bindings 3.5.5.2)."""
     message = response.response
@@ -245,7 +251,7 @@ def finish_login(saml_response: str | None, started_here: Callable[[str], bool])
     request_id = root.get("InResponseTo")
     if request_id and not started_here(request_id):
         raise SamlSignInError(
-            f"the response answers request {request_id!r}, which this browser did not start "
+            f"the response answers request {request_id[:100]!r}, which this browser did not start "
             "(no or another sign-in cookie: login CSRF, or the cookie was lost on plain http)"
         )
     _check_algorithms(root)
