@@ -193,16 +193,6 @@ def test_sha1_is_refused_unless_an_admin_allows_it(
     _refused(app, fresh, log_dir, fields, f"algorithm '{refused}' is not accepted")
 
 
-def test_allow_sha1_round_trips_through_the_configuration(app: Flask) -> None:
-    with app.app_context():
-        saml_config.configure_saml(dev_idp.idp_metadata(BASE_URL))
-        assert saml_config.get_saml_status()["allow_sha1"] is False
-        saml_config.configure_saml(dev_idp.idp_metadata(BASE_URL), allow_sha1=True)
-        assert saml_config.get_saml_status()["allow_sha1"] is True
-        saml_config.configure_saml(dev_idp.idp_metadata(BASE_URL), allow_sha1=False)
-        assert saml_config.get_saml_status()["allow_sha1"] is False
-
-
 # --- malformed or unusable assertions: a page, never a 500 ------------------------------------
 
 
