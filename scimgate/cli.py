@@ -315,16 +315,25 @@ def saml() -> None:
 @click.option("--idp-metadata", "metadata_file", required=True, type=click.Path(dir_okay=False))
 @click.option("--sp-entity-id", default=None, help="entity id of scimgate as a SAML service provider")
 @click.option("--base-url", default=None, help="public base URL of scimgate, e.g. https://scim.example.com")
+@click.option(
+    "--allow-sha1/--refuse-sha1",
+    default=None,
+    help="accept responses signed with RSA-SHA1, for old IdPs (default: refused; unchanged if not given)",
+)
 @with_appcontext
 @_clean_errors
-def saml_configure(metadata_file: str, sp_entity_id: str | None, base_url: str | None) -> None:
+def saml_configure(
+    metadata_file: str, sp_entity_id: str | None, base_url: str | None, allow_sha1: bool | None
+) -> None:
     """Validate the IdP metadata XML and store it."""
     try:
         xml = Path(metadata_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
-    saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url)
-    click.echo(f"SAML configured for IdP {saml_config.get_saml_status()['idp_entity_id']}")
+    saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url, allow_sha1=allow_sha1)
+    status = saml_config.get_saml_status()
+    sha1 = "accepted" if status["allow_sha1"] else "refused"
+    click.echo(f"SAML configured for IdP {status['idp_entity_id']} (RSA-SHA1 signatures {sha1})")
 
 
 @saml.command("enable")

@@ -22,6 +22,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_UNSPECIFIED, NameID
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from scimgate import saml_sp
 
@@ -40,7 +41,8 @@ def idp_metadata(base_url: str) -> str:
     return text.replace(SHIPPED_BASE_URL, base_url.rstrip("/"))
 
 
-def _server() -> Server:
+def idp_server() -> Server:
+    """The pysaml2 IdP that signs with the development key (tests also craft responses with it)."""
     from saml2.server import Server  # imported on use: it drags in a noisy deprecated cipher module
 
     base = saml_sp.sp_urls().base_url
@@ -55,6 +57,9 @@ def _server() -> Server:
                 "idp": {
                     "endpoints": {"single_sign_on_service": [(f"{base}{PREFIX}/sso", BINDING_HTTP_REDIRECT)]},
                     "name_id_format": [NAMEID_FORMAT_UNSPECIFIED],
+                    # pysaml2 would sign with RSA-SHA1, which scimgate refuses unless allowed.
+                    "signing_algorithm": SIG_RSA_SHA256,
+                    "digest_algorithm": DIGEST_SHA256,
                     "policy": {"default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_URI}},
                 }
             },
@@ -87,7 +92,7 @@ def sso() -> Response | tuple[str, int]:
         return render_template(
             "signin/dev_idp_login.html", saml_request=saml_request, relay_state=relay_state
         ), 200
-    server = _server()
+    server = idp_server()
     binding = request.form.get("binding") or BINDING_HTTP_REDIRECT
     parsed = server.parse_authn_request(saml_request, binding)
     args = server.response_args(parsed.message, [BINDING_HTTP_POST])

@@ -84,8 +84,17 @@ def _check_url(value: str, what: str) -> None:
         raise SamlConfigurationError(f"{what} must be an absolute http(s) URL, got {value!r}")
 
 
-def configure_saml(idp_metadata: str, sp_entity_id: str | None = None, base_url: str | None = None) -> None:
-    """Validate and store the IdP metadata (and optionally our entity id and public base URL)."""
+def configure_saml(
+    idp_metadata: str,
+    sp_entity_id: str | None = None,
+    base_url: str | None = None,
+    allow_sha1: bool | None = None,
+) -> None:
+    """Validate and store the IdP metadata (and optionally our entity id and public base URL).
+
+    ``allow_sha1`` lets responses signed with RSA-SHA1 (or with SHA-1 digests) in, for old IdPs
+    that cannot sign with SHA-2; ``None`` keeps the current choice (refused unless allowed).
+    """
     try:
         info = parse_idp_metadata(idp_metadata)
         if base_url is not None:
@@ -100,8 +109,14 @@ def configure_saml(idp_metadata: str, sp_entity_id: str | None = None, base_url:
         values[K.SAML_SP_ENTITY_ID] = sp_entity_id.strip()
     if base_url is not None:
         values[K.SAML_BASE_URL] = base_url.rstrip("/")
+    if allow_sha1 is not None:
+        values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
     conf_store.put_many(values)
-    scim_logging.lifecycle("config.saml_configured", idp_entity_id=info["entity_id"])
+    scim_logging.lifecycle(
+        "config.saml_configured",
+        idp_entity_id=info["entity_id"],
+        allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+    )
 
 
 def enable_saml() -> None:
@@ -133,5 +148,6 @@ def get_saml_status() -> dict[str, Any]:
         "idp_entity_id": conf_store.get_str(K.SAML_IDP_ENTITY_ID),
         "sp_entity_id": conf_store.get_str(K.SAML_SP_ENTITY_ID),
         "base_url": conf_store.get_str(K.SAML_BASE_URL),
+        "allow_sha1": conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
         "configured_at": metadata.updated_at.replace(microsecond=0).isoformat() + "Z" if metadata else None,
     }

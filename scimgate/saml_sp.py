@@ -1,11 +1,16 @@
 """scimgate as a SAML 2.0 service provider (pysaml2), built from the stored SAML configuration.
 
-Everything the security of sign-in rests on is checked by pysaml2, configured strictly: the
+Most of what the security of sign-in rests on is checked by pysaml2, configured strictly: the
 assertion must be signed by the certificate in the IdP metadata (``want_assertions_signed``), be
 addressed to our ACS URL (destination), name our entity id (audience), be inside its validity
 window, and answer an AuthnRequest we sent (``allow_unsolicited`` is off). The "requests we sent"
 live in the database (``saml_outstanding_request``), not in process memory, and a response
 consumes its row: a response is accepted once, by whichever process or node receives it.
+
+What pysaml2 does not check by default is checked here: the response must answer a request
+started by the browser posting it (``scimgate.web.saml_binding``), the bearer confirmation's
+``Recipient`` must be our ACS URL, a signed response must carry a ``Destination``, and the
+signature and digest algorithms must be SHA-2 (SHA-1 only when an admin allowed it).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from defusedxml import ElementTree
@@ -22,7 +29,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_UNSPECIFIED
+from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, SCM_BEARER
 
 from scimgate import conf_keys as K
 from scimgate import conf_store
@@ -30,23 +37,55 @@ from scimgate.browser import local_redirect
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, utcnow
 
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from saml2.response import AuthnResponse
+
 USERNAME_ATTRIBUTE_KEY = "saml.username_attribute"
 OUTSTANDING_TTL = dt.timedelta(minutes=10)
-NEXT_URL_MAX = 1000  # SamlOutstandingRequest.next_url
 # Anonymous /saml/login requests each store a row for OUTSTANDING_TTL: above this many rows the
 # oldest go (their sign-ins must start again), so a flood stores a bounded amount.
 OUTSTANDING_MAX_DEFAULT = 10_000
 CLOCK_SKEW_SECONDS = 60
 MAX_RESPONSE_BYTES = 512_000
+NEXT_URL_MAX: int = SamlOutstandingRequest.__table__.c.next_url.type.length
 _PROTOCOL_NS = "{urn:oasis:names:tc:SAML:2.0:protocol}"
+_DSIG_NS = "{http://www.w3.org/2000/09/xmldsig#}"
+_SHA2_SIGNATURES = frozenset(
+    "http://www.w3.org/2001/04/xmldsig-more#" + name
+    for name in ("rsa-sha256", "rsa-sha384", "rsa-sha512", "ecdsa-sha256", "ecdsa-sha384", "ecdsa-sha512")
+)
+_SHA2_DIGESTS = frozenset(
+    (
+        "http://www.w3.org/2001/04/xmlenc#sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#sha384",
+        "http://www.w3.org/2001/04/xmlenc#sha512",
+    )
+)
+_SHA1_SIGNATURES = frozenset(("http://www.w3.org/2000/09/xmldsig#rsa-sha1",))
+_SHA1_DIGESTS = frozenset(("http://www.w3.org/2000/09/xmldsig#sha1",))
 
 
 class SamlSignInError(Exception):
-    """A SAML response was refused; ``reason`` is for the log, never shown verbatim to users."""
+    """A SAML response was refused; ``reason`` is for the log, never shown verbatim to users.
 
-    def __init__(self, reason: str) -> None:
+    ``page`` names the refusal page: ``invalid`` (not verifiable) or ``bad_username`` (verified,
+    but it carries no username).
+    """
+
+    def __init__(self, reason: str, page: str = "invalid") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.page = page
+
+
+@dataclass(frozen=True)
+class StartedLogin:
+    """An AuthnRequest on its way: its id (to bind to the browser) and the IdP redirect URL."""
+
+    request_id: str
+    redirect_url: str
 
 
 @dataclass(frozen=True)
@@ -104,8 +143,12 @@ def metadata_xml() -> str:
 
 
 def safe_next(next_url: str | None) -> str:
-    """Keep only a local path, so a sign-in can never redirect to another site; a path longer
-    than the stored column (an anonymous client chooses it) falls back to ``/``."""
+    """Keep only a local path, so a sign-in can never redirect to another site.
+
+    It is also stored with the outstanding request and sent back in a ``Location`` header, so a
+    path longer than its column (an anonymous client chooses it) becomes ``/`` too; control
+    characters never pass ``local_target``.
+    """
     if next_url and len(next_url) > NEXT_URL_MAX:
         return "/"
     return local_redirect.local_target(next_url, "/")
@@ -123,8 +166,8 @@ def _keep_newest_outstanding(keep: int) -> None:
     db.session.execute(sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.created < newest))
 
 
-def start_login(next_url: str | None) -> str:
-    """Create an AuthnRequest, remember its id in the database, return the IdP redirect URL."""
+def start_login(next_url: str | None) -> StartedLogin:
+    """Create an AuthnRequest, remember its id in the database, return it with the IdP URL."""
     client = Saml2Client(config=_config())
     request_id, info = client.prepare_for_authenticate(
         entityid=conf_store.get_str(K.SAML_IDP_ENTITY_ID), relay_state="", binding=BINDING_HTTP_REDIRECT
@@ -140,18 +183,62 @@ def start_login(next_url: str | None) -> str:
     db.session.flush()
     _keep_newest_outstanding(int(current_app.config.get("SAML_MAX_OUTSTANDING", OUTSTANDING_MAX_DEFAULT)))
     db.session.commit()
-    return dict(info["headers"])["Location"]
+    return StartedLogin(request_id, dict(info["headers"])["Location"])
 
 
-def _in_response_to(xml: bytes) -> str | None:
-    """Read ``InResponseTo`` of the Response to find the outstanding request (verified later)."""
+def _parse(xml: bytes) -> Element:
+    """Parse the (not yet verified) Response, to find its request and check its algorithms."""
     try:
         root = ElementTree.fromstring(xml, forbid_dtd=True)
     except Exception:
         raise SamlSignInError("the SAMLResponse is not well-formed XML") from None
     if root.tag != f"{_PROTOCOL_NS}Response":
         raise SamlSignInError("the SAMLResponse is not a samlp:Response")
-    return root.get("InResponseTo")
+    return root
+
+
+def _check_algorithms(root: Element) -> None:
+    """Refuse signatures or digests other than SHA-2 (SHA-1 too when an admin allowed it).
+
+    pysaml2 lets xmlsec1 accept whatever algorithm the document names; RSA-SHA1 is still sent
+    by some old IdPs, so ``scimgate saml configure --allow-sha1`` can let it through.
+    """
+    allow_sha1 = conf_store.get_bool(K.SAML_ALLOW_SHA1, False)
+    signatures = _SHA2_SIGNATURES | (_SHA1_SIGNATURES if allow_sha1 else frozenset())
+    digests = _SHA2_DIGESTS | (_SHA1_DIGESTS if allow_sha1 else frozenset())
+    for tag, accepted, what in (
+        ("SignatureMethod", signatures, "signature"),
+        ("DigestMethod", digests, "digest"),
+    ):
+        for element in root.iter(f"{_DSIG_NS}{tag}"):
+            algorithm = element.get("Algorithm") or ""
+            if algorithm not in accepted:
+                hint = (
+                    " (allow SHA-1 with `scimgate saml configure --allow-sha1`)"
+                    if "sha1" in algorithm
+                    else ""
+                )
+                raise SamlSignInError(f"the {what} algorithm {algorithm!r} is not accepted{hint}")
+
+
+def _check_addressing(response: AuthnResponse, acs_url: str) -> None:
+    """Checks pysaml2 skips: a signed Response names its Destination, and every bearer
+    confirmation's Recipient is our ACS URL (SAML profiles 4.1.4.2, bindings 3.5.5.2)."""
+    message = response.response
+    if message.signature is not None and not message.destination:
+        raise SamlSignInError("the response is signed but has no Destination")
+    subject = response.assertion.subject
+    confirmations = (subject.subject_confirmation if subject is not None else None) or []
+    bearers = [confirmation for confirmation in confirmations if confirmation.method == SCM_BEARER]
+    if not bearers:
+        raise SamlSignInError("the assertion has no bearer SubjectConfirmation")
+    for confirmation in bearers:
+        data = confirmation.subject_confirmation_data
+        recipient = data.recipient if data is not None else None
+        if recipient != acs_url:
+            raise SamlSignInError(
+                f"the SubjectConfirmationData Recipient {recipient!r} is not our ACS {acs_url!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -162,15 +249,27 @@ class SignIn:
     next_url: str
 
 
-def finish_login(saml_response: str | None) -> SignIn:
-    """Verify a POSTed SAMLResponse with pysaml2 and consume its outstanding request."""
+def finish_login(saml_response: str | None, started_here: Callable[[str], bool]) -> SignIn:
+    """Verify a POSTed SAMLResponse and consume its outstanding request.
+
+    ``started_here(request_id)`` says whether the posting browser started that request (the web
+    layer asks its binding cookie): a response answering a request that another browser started
+    is refused before anything is consumed.
+    """
     if not saml_response or len(saml_response) > MAX_RESPONSE_BYTES:
         raise SamlSignInError("no SAMLResponse, or one larger than accepted")
     try:
         xml = base64.b64decode(saml_response, validate=False)
     except (binascii.Error, ValueError):
         raise SamlSignInError("the SAMLResponse is not base64") from None
-    request_id = _in_response_to(xml)
+    root = _parse(xml)
+    request_id = root.get("InResponseTo")
+    if request_id and not started_here(request_id):
+        raise SamlSignInError(
+            f"the response answers request {request_id[:100]!r}, which this browser did not start "
+            "(no or another sign-in cookie: login CSRF, or the cookie was lost on plain http)"
+        )
+    _check_algorithms(root)
     outstanding = None
     if request_id:
         outstanding = db.session.get(SamlOutstandingRequest, request_id)
@@ -185,6 +284,7 @@ def finish_login(saml_response: str | None) -> SignIn:
         raise SamlSignInError(f"{exc.__class__.__name__}: {exc}") from None
     if response is None or response.assertion is None:
         raise SamlSignInError("the response carries no usable assertion")
+    _check_addressing(response, sp_urls().acs_url)
     # Consume the request: only one of several concurrent replays deletes the row.
     consumed = db.session.execute(
         sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.request_id == request_id)
@@ -194,7 +294,9 @@ def finish_login(saml_response: str | None) -> SignIn:
         raise SamlSignInError(f"replayed response to request {request_id}")
     username = _username(response)
     if not username:
-        raise SamlSignInError("the assertion carries no username (NameID or the configured attribute)")
+        attribute = conf_store.get_str(USERNAME_ATTRIBUTE_KEY)
+        source = f"attribute {attribute!r}" if attribute else "NameID"
+        raise SamlSignInError(f"the assertion carries no username (no or an empty {source})", "bad_username")
     return SignIn(username=username, next_url=queries[request_id])
 
 

@@ -7,18 +7,25 @@ our ACS) through the Flask test client, so pysaml2 verifies exactly what a real 
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, samlp
+from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NameID
+from saml2.sigver import pre_signature_part, signed_instance_factory
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from scimgate import configuration_utils as cu
 from scimgate import dev_idp, saml_config
 from scimgate.extensions import db
 from scimgate.models import User, UserProfile
+from scimgate.web import saml_binding
 
 BASE_URL = "http://localhost"
 ADMIN_PASSWORD = "Admin-password-1234567!"
@@ -92,10 +99,78 @@ def idp_response(
     return answer.fields
 
 
+def binding_cookie(client: FlaskClient) -> str | None:
+    """The value of the cookie that binds ``client``'s pending SAML sign-in to it, if any."""
+    cookie = client.get_cookie(saml_binding.COOKIE_NAME, path="/saml/acs")
+    return cookie.value if cookie is not None else None
+
+
+def give_binding_cookie(client: FlaskClient, value: str) -> None:
+    """Put a binding cookie in ``client``'s jar (as when one browser's cookie was copied)."""
+    client.set_cookie(saml_binding.COOKIE_NAME, value, path="/saml/acs")
+
+
 def saml_sign_in(client: FlaskClient, username: str, next_url: str | None = None):
     """Perform a whole SP-initiated SAML sign-in; return our ACS's response."""
     fields = idp_response(client, username, next_url)
     return client.post("/saml/acs", data=fields)
+
+
+def crafted_response(
+    app: Flask,
+    client: FlaskClient,
+    username: str | None,
+    *,
+    edit: Callable[[samlp.Response], None] | None = None,
+    attributes: dict[str, list[str]] | None = None,
+    sign_alg: str = SIG_RSA_SHA256,
+    digest_alg: str = DIGEST_SHA256,
+    sign_response: bool = True,
+) -> dict[str, str]:
+    """Start a sign-in with ``client``, then build the development IdP's answer by hand and sign it.
+
+    The response is what the development IdP would send, except for what ``edit`` changes on the
+    pysaml2 Response object before signing (a wrong Recipient, no Destination, no NameID...), the
+    ``attributes`` it asserts and the signature algorithms. Both the assertion and the response
+    are then signed for real with the development key (pysaml2 running xmlsec1), so the SP under
+    test sees a correctly signed document carrying exactly the defect under test.
+    ``username=None`` asserts no NameID at all.
+    """
+    start = client.get("/saml/login")
+    assert start.status_code == 302, start.get_data(as_text=True)
+    saml_request = parse_qs(urlsplit(start.headers["Location"]).query)["SAMLRequest"][0]
+    with app.test_request_context(base_url=BASE_URL):
+        server = dev_idp.idp_server()
+        parsed = server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
+        args = server.response_args(parsed.message, [BINDING_HTTP_POST])
+        args.pop("binding", None)
+        response = server.create_authn_response(
+            identity=attributes if attributes is not None else {"uid": [username or "nobody"]},
+            userid=username or "",
+            name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=username) if username is not None else None,
+            authn={"class_ref": dev_idp.PASSWORD_PROTECTED, "authn_auth": server.config.entityid},
+            sign_assertion=False,
+            sign_response=False,
+            **args,
+        )
+        if username is None:
+            response.assertion.subject.name_id = None
+        if edit is not None:
+            edit(response)
+        assertion = response.assertion
+        cert = server.sec.my_cert
+        assertion.signature = pre_signature_part(
+            assertion.id, cert, 2, sign_alg=sign_alg, digest_alg=digest_alg
+        )
+        to_sign = [(class_name(assertion), assertion.id)]
+        if sign_response:
+            response.signature = pre_signature_part(
+                response.id, cert, 1, sign_alg=sign_alg, digest_alg=digest_alg
+            )
+            to_sign.append((class_name(response), response.id))
+        signed = signed_instance_factory(response, server.sec, to_sign)
+    xml = signed if isinstance(signed, str) else signed.decode("utf-8")
+    return {"SAMLResponse": base64.b64encode(xml.encode("utf-8")).decode("ascii"), "RelayState": ""}
 
 
 def add_admin(username: str = "admin") -> User:

@@ -39,6 +39,17 @@ def test_valid_metadata_is_stored_and_reported(ctx: None) -> None:
     assert saml_config.get_saml_status()["enabled"] is False
 
 
+def test_allow_sha1_round_trips_and_is_kept_when_not_given(ctx: None) -> None:
+    saml_config.configure_saml(METADATA)
+    assert saml_config.get_saml_status()["allow_sha1"] is False
+    saml_config.configure_saml(METADATA, allow_sha1=True)
+    assert saml_config.get_saml_status()["allow_sha1"] is True
+    saml_config.configure_saml(METADATA, base_url="https://sp.test")  # not given: unchanged
+    assert saml_config.get_saml_status()["allow_sha1"] is True
+    saml_config.configure_saml(METADATA, allow_sha1=False)
+    assert saml_config.get_saml_status()["allow_sha1"] is False
+
+
 def test_parse_reports_entity_sso_and_certificate() -> None:
     info = saml_config.parse_idp_metadata(METADATA)
     assert info["entity_id"] == IDP_ENTITY_ID

@@ -20,7 +20,9 @@ from tests.signin_helpers import (
     BASE_URL,
     Api,
     add_admin,
+    binding_cookie,
     configure_dev_saml,
+    give_binding_cookie,
     idp_response,
     password_sign_in,
     saml_sign_in,
@@ -111,13 +113,16 @@ def test_moderation_does_not_apply_while_scim_is_on(app: Flask, client: FlaskCli
 
 
 def test_usernames_match_exactly_case_sensitive(app: Flask, client: FlaskClient) -> None:
+    """``BJensen`` does not open ``bjensen``'s account, nor silently get a look-alike of its own."""
     headers = configure_dev_saml(app, scim=True)
     _push(client, headers)
-    assert saml_sign_in(client, "BJensen@example.com").status_code == 302
+    assert "look like an existing account" in _refusal(saml_sign_in(client, "BJensen@example.com"))
+    assert client.get("/api/v1/session").status_code == 401
     with app.app_context():
         names = sorted(db.session.scalars(sa.select(User.username)))
-    assert names == ["BJensen@example.com", "bjensen@example.com"]
-    assert client.get("/api/v1/session").get_json()["user"]["kind"] == "saml"
+    assert names == ["bjensen@example.com"]
+    assert saml_sign_in(client, "bjensen@example.com").status_code == 302
+    assert client.get("/api/v1/session").get_json()["user"]["kind"] == "scim"
 
 
 def test_builtin_username_cannot_sign_in_through_the_idp(app: Flask, client: FlaskClient) -> None:
@@ -130,8 +135,12 @@ def test_builtin_username_cannot_sign_in_through_the_idp(app: Flask, client: Fla
 def test_a_response_is_accepted_once(app: Flask, client: FlaskClient) -> None:
     configure_dev_saml(app)
     fields = idp_response(client, "alice")
+    cookie = binding_cookie(client)
+    assert cookie is not None
     assert client.post("/saml/acs", data=fields).status_code == 302
-    assert "could not be verified" in _refusal(app.test_client().post("/saml/acs", data=fields))
+    replayer = app.test_client()
+    give_binding_cookie(replayer, cookie)  # even with the browser's cookie, the replay fails
+    assert "could not be verified" in _refusal(replayer.post("/saml/acs", data=fields))
 
 
 def test_the_replay_guard_is_shared_by_processes(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
@@ -139,7 +148,9 @@ def test_the_replay_guard_is_shared_by_processes(app: Flask, client: FlaskClient
     configure_dev_saml(app)
     fields = idp_response(client, "alice")
     other = sibling_app(app, tmp_path / "logs")
-    assert other.test_client().post("/saml/acs", data=fields).status_code == 302
+    same_browser = other.test_client()  # the same browser (its cookie) reaching another node
+    give_binding_cookie(same_browser, binding_cookie(client) or "")
+    assert same_browser.post("/saml/acs", data=fields).status_code == 302
     _refusal(client.post("/saml/acs", data=fields))
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamlOutstandingRequest)) == 0

@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from scimgate import credentials, scim_logging
-from scimgate.accounts import admins, settings
+from scimgate.accounts import admins, lookalikes, settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
 from scimgate.configuration_utils import PASSWORD_RULES, password_problems
@@ -175,13 +175,19 @@ def _commit(conflict_detail: str) -> None:
         raise AccountError("conflict", conflict_detail, 409) from None
 
 
-def _check_username(username: str) -> None:
+def username_problem(username: object) -> str | None:
+    """Say why ``username`` cannot be an account's username, or None when it can."""
     if not isinstance(username, str) or not username or username != username.strip():
-        raise AccountError(
-            "invalid_username", "the username must be non-empty, without leading or trailing spaces"
-        )
+        return "the username must be non-empty, without leading or trailing spaces"
     if len(username) > USERNAME_MAX:
-        raise AccountError("invalid_username", f"the username must be at most {USERNAME_MAX} characters")
+        return f"the username must be at most {USERNAME_MAX} characters"
+    return None
+
+
+def _check_username(username: str) -> None:
+    problem = username_problem(username)
+    if problem:
+        raise AccountError("invalid_username", problem)
 
 
 def create_builtin_admin(username: str, password: str) -> User:
@@ -227,8 +233,17 @@ def check_password(username: str, password: str) -> User | None:
 
 
 def create_saml_user(username: str, *, pending: bool) -> User:
-    """Create the account of an unknown user on first SAML sign-in (a "SAML-created" account)."""
+    """Create the account of an unknown user on first SAML sign-in (a "SAML-created" account).
+
+    Refused (409 ``lookalike``) when an existing username differs only by case, width or
+    invisible characters (``scimgate.accounts.lookalikes``).
+    """
     _check_username(username)
+    lookalike = lookalikes.existing_lookalike(username)
+    if lookalike is not None:
+        raise AccountError(
+            "lookalike", f"the username {username!r} looks like the existing account {lookalike!r}", 409
+        )
     user = User(username=username, is_active=True, approval_pending=pending, role=DEFAULT_ROLE.value)
     user.profile = UserProfile(display_name=username, is_suspended=False)
     db.session.add(user)

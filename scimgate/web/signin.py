@@ -10,12 +10,13 @@ so a cross-site link cannot sign anyone out; it deletes the server-side session.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from scimgate import saml_sp, scim_logging, session_auth
 from scimgate.accounts import settings, users
 from scimgate.accounts.errors import AccountError
 from scimgate.browser import local_redirect, login_throttle
+from scimgate.web import saml_binding
 
 ACCOUNT_PAGE = "/account"
 
@@ -44,6 +45,18 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "Sign-in failed",
         "The sign-in response from your identity provider could not be verified (it may be expired, "
         "already used, or not meant for this application). Start the sign-in again.",
+    ),
+    "bad_username": (
+        "Sign-in failed: unusable username",
+        "Your identity provider sent a username this application cannot use (empty, longer than "
+        f"{users.USERNAME_MAX} characters, or with spaces around it). Ask your identity provider "
+        "admin to check the NameID or username attribute sent for you.",
+    ),
+    "lookalike": (
+        "Sign-in failed: username too similar to another",
+        "No account exists with exactly your username, and a new one cannot be created because it "
+        "would look like an existing account (differing only in upper/lower case, character width "
+        "or invisible characters). Ask your administrator.",
     ),
     "saml_off": (
         "SAML sign-in is not available",
@@ -149,27 +162,62 @@ def saml_metadata() -> Response:
 
 
 def saml_login() -> Response | tuple[str, int]:
-    """Send the browser to the IdP with an AuthnRequest (HTTP-Redirect binding)."""
+    """Send the browser to the IdP with an AuthnRequest (HTTP-Redirect binding), binding the
+    request to this browser with a cookie (``scimgate.web.saml_binding``)."""
     if not saml_sp.is_ready():
         return refusal("saml_off", 404)
-    return redirect(saml_sp.start_login(request.args.get("next") or ACCOUNT_PAGE))
+    started = saml_sp.start_login(request.args.get("next") or ACCOUNT_PAGE)
+    response = redirect(started.redirect_url)
+    saml_binding.bind(
+        response,
+        started.request_id,
+        saml_sp.sp_urls().acs_url,
+        int(saml_sp.OUTSTANDING_TTL.total_seconds()),
+    )
+    return response
 
 
 def saml_acs() -> Response | tuple[str, int]:
-    """Receive the IdP's response (HTTP-POST binding), verify it, and sign the user in."""
+    """Receive the IdP's response (HTTP-POST binding), verify it, and sign the user in.
+
+    Whatever the outcome, the browser's binding cookie is cleared: its sign-in is over.
+    """
     if not saml_sp.is_ready():
         return refusal("saml_off", 404)
+    outcome = make_response(_saml_acs())
+    saml_binding.clear(outcome, saml_sp.sp_urls().acs_url)
+    return outcome
+
+
+def _refuse_saml(username: str, reason: str, kind: str) -> tuple[str, int]:
+    scim_logging.info(
+        "signin.refused", method="saml", userName=username[: users.USERNAME_MAX + 1], reason=reason
+    )
+    return refusal(kind)
+
+
+def _saml_acs() -> Response | tuple[str, int]:
     try:
-        signed = saml_sp.finish_login(request.form.get("SAMLResponse"))
+        cookie = request.cookies.get(saml_binding.COOKIE_NAME)
+        signed = saml_sp.finish_login(
+            request.form.get("SAMLResponse"), lambda request_id: saml_binding.matches(cookie, request_id)
+        )
     except saml_sp.SamlSignInError as exc:
         scim_logging.info("signin.refused", method="saml", reason=exc.reason)
-        return refusal("invalid")
+        return refusal(exc.page)
+    problem = users.username_problem(signed.username)
+    if problem:
+        return _refuse_saml(
+            signed.username, f"unusable username {signed.username[:200]!r}: {problem}", "bad_username"
+        )
     user = users.find_by_username(signed.username)
     if user is None:
         try:
             user = users.create_saml_user(signed.username, pending=settings.current().moderation)
-        except AccountError:  # created by a concurrent sign-in of the same person
-            user = users.find_by_username(signed.username)
+        except AccountError as exc:
+            if exc.code == "lookalike":
+                return _refuse_saml(signed.username, exc.detail, "lookalike")
+            user = users.find_by_username(signed.username)  # created by a concurrent sign-in
             if user is None:
                 raise
     if user.is_builtin:
