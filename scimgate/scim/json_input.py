@@ -4,20 +4,49 @@ Python's JSON parser accepts lone UTF-16 surrogates (``"\\ud800"``), NUL charact
 ``Infinity``, and any nesting depth up to the interpreter's recursion limit. Each would otherwise
 fail later, deep in a driver (PostgreSQL refuses NUL in text; UTF-8 encoding fails on a lone
 surrogate), so they are refused here as 400 ``invalidSyntax`` naming where they occurred.
+
+Numbers are valid JSON whatever their size (RFC 8259 §6 leaves the range to implementations), so
+those Python cannot hold are 400 ``invalidValue``: an integer longer than Python converts
+(``sys.get_int_max_str_digits()``, 4300 digits; a ``ValueError`` out of the parser before) and a
+number beyond the double range (``1e999999``), which would read as infinity.
+
+Every JSON body the application reads goes through ``loads``: SCIM bodies and the /api/v1 API.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
-from scimgate.scim.errors import InvalidSyntax
+from scimgate.scim.errors import InvalidSyntax, InvalidValue
 
 MAX_DEPTH = 64
 
 
 def _reject_constant(name: str) -> Any:
     raise InvalidSyntax(f"The body is not valid JSON: '{name}' is not a JSON number.")
+
+
+def _read_int(text: str) -> int:
+    limit = sys.get_int_max_str_digits()
+    digits = len(text) - text.startswith("-")
+    if limit and digits > limit:
+        raise InvalidValue(
+            f"The body holds a number with {digits} digits; at most {limit} digits are accepted."
+        )
+    return int(text)
+
+
+def _read_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise InvalidValue(
+            f"The body holds the number {shown}, which is out of range (beyond about ±1.8e308)."
+        )
+    return number
 
 
 def check_text(value: str, where: str) -> None:
@@ -52,7 +81,9 @@ def _check_tree(document: Any, max_depth: int) -> None:
 def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``text`` as strict JSON (RFC 8259) or raise ``InvalidSyntax`` saying where it fails."""
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(
+            text, parse_constant=_reject_constant, parse_int=_read_int, parse_float=_read_float
+        )
     except json.JSONDecodeError as err:
         raise InvalidSyntax(
             f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
