@@ -21,6 +21,7 @@ from scimgate import conf_store, configuration_utils, provider_cleanup, saml_con
 from scimgate.accounts import cli as accounts_cli
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
+from scimgate.scim.safe_text import escape
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,7 +85,7 @@ def _clean_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (ScimConfigurationError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(escape(exc)) from None
 
     return wrapper
 
@@ -127,11 +128,11 @@ def conf(key: str | None) -> None:
         info = BY_NAME.get(key)
         if info is None:
             _fail(f"unknown configuration key {key!r}; known keys: {', '.join(BY_NAME)}")
-        click.echo(_display(info))
+        click.echo(escape(_display(info)))
         return
     width = max(len(info.name) for info in KEYS)
     for info in KEYS:
-        click.echo(f"{info.name.ljust(width)}  {_display(info)}")
+        click.echo(escape(f"{info.name.ljust(width)}  {_display(info)}"))
 
 
 # --- scim -------------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def scim() -> None:
 def set_client(name: str) -> None:
     """Set the SCIM client (IdP) that pushes users and groups."""
     configuration_utils.update_scim_client(name)
-    click.echo(f"SCIM client set to {name}")
+    click.echo(escape(f"SCIM client set to {name}"))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -172,7 +173,7 @@ def set_basic_auth(username: str, password_stdin: bool) -> None:
     configuration_utils.check_scim_basic_auth_password(password)  # refuse before any change
     configuration_utils.set_scim_basic_auth_username(username)
     configuration_utils.set_scim_basic_auth_password(password)
-    click.echo(f"basic authentication set for {username}")
+    click.echo(escape(f"basic authentication set for {username}"))
 
 
 @scim.command("generate-token")
@@ -234,7 +235,7 @@ def _status_lines() -> list[str]:
 def status() -> None:
     """Show client, sync state, credentials (never secrets) and SAML state."""
     for line in _status_lines():
-        click.echo(line)
+        click.echo(escape(line))  # stored names, printed escaped (scimgate.scim.safe_text)
 
 
 @scim.command("cleanup")
@@ -290,7 +291,7 @@ def saml_configure(metadata_file: str, sp_entity_id: str | None, base_url: str |
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
     saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url)
-    click.echo(f"SAML configured for IdP {saml_config.get_saml_status()['idp_entity_id']}")
+    click.echo(escape(f"SAML configured for IdP {saml_config.get_saml_status()['idp_entity_id']}"))
 
 
 @saml.command("enable")
@@ -316,7 +317,7 @@ def saml_disable() -> None:
 def saml_status() -> None:
     """Show the SAML configuration."""
     for key, value in saml_config.get_saml_status().items():
-        click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
+        click.echo(escape(f"{key + ':':<15} {value if value is not None else '<not set>'}"))
 
 
 accounts_cli.register(main, saml)  # `scimgate admin ...`, `scimgate saml username-attribute`

@@ -18,6 +18,7 @@ from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
 from scimgate.extensions import db
 from scimgate.models import GROUP_NAME_MAX, DirectoryGroup, GroupMembership, User
+from scimgate.scim.safe_text import unsafe_character_problem
 
 
 class GroupKind(enum.StrEnum):
@@ -60,11 +61,14 @@ def member_ids(group_ids: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: Any, current: str | None = None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise AccountError("invalid_value", "name must be a non-empty string")
     if len(name) > GROUP_NAME_MAX:
         raise AccountError("invalid_value", f"name must be at most {GROUP_NAME_MAX} characters")
+    problem = unsafe_character_problem(name, "name") if name != current else None
+    if problem:  # a name stored before this rule may be kept, not given anew
+        raise AccountError("invalid_value", problem)
     return name
 
 
@@ -124,7 +128,7 @@ def create_app_group(name: Any, members: Any = None, role: Any = None) -> Direct
 def update_app_group(group: DirectoryGroup, *, name: Any = None, members: Any = None) -> None:
     """Rename an application-defined group and/or replace its members."""
     if name is not None:
-        group.set_name(_check_name(name))
+        group.set_name(_check_name(name, group.external_unique_name))
     if members is not None:
         _set_members(group, _check_members(members))
     _commit(group.external_unique_name)

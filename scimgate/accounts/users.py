@@ -37,6 +37,7 @@ from scimgate.models import (
     User,
     UserProfile,
 )
+from scimgate.scim.safe_text import unsafe_character_problem
 
 _hasher = PasswordHasher()
 
@@ -175,12 +176,24 @@ def _commit(conflict_detail: str) -> None:
 
 
 def _check_username(username: str) -> None:
+    """The rule for every username the application creates itself (CLI, SAML sign-in)."""
+    problem = unsafe_character_problem(username, "the username") if isinstance(username, str) else None
+    if problem:
+        raise AccountError("invalid_username", problem)
     if not isinstance(username, str) or not username or username != username.strip():
         raise AccountError(
             "invalid_username", "the username must be non-empty, without leading or trailing spaces"
         )
     if len(username) > USERNAME_MAX:
         raise AccountError("invalid_username", f"the username must be at most {USERNAME_MAX} characters")
+
+
+def _check_unsafe(value: str, what: str, current: str | None) -> None:
+    """Refuse a new value with control characters (``scimgate.scim.safe_text``); the stored
+    value itself is kept as it is, so an unchanged form can still be saved."""
+    problem = unsafe_character_problem(value, what) if value != current else None
+    if problem:
+        raise AccountError("invalid_value", problem)
 
 
 def create_builtin_admin(username: str, password: str) -> User:
@@ -254,10 +267,12 @@ def update_profile(user: User, *, display_name: str | None, email: str | None) -
             raise AccountError(
                 "invalid_value", f"display_name must be a string of at most {DISPLAY_NAME_MAX}"
             )
+        _check_unsafe(display_name, "display_name", user.profile.display_name)
         user.profile.display_name = display_name
     if email is not None:
         if not isinstance(email, str) or len(email) > EMAIL_MAX or (email and "@" not in email):
             raise AccountError("invalid_value", f"email must be an address of at most {EMAIL_MAX} characters")
+        _check_unsafe(email, "email", user.email)
         user.email = email
     db.session.commit()
     scim_logging.lifecycle("account.profile_changed", user_id=user.id, userName=user.username)
