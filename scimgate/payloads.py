@@ -107,13 +107,26 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}"]
 
 
+def _check_schemas(schemas: Any, core_urn: str) -> None:
+    """``schemas`` is required and lists the endpoint's core schema (RFC 7643 §3); other URNs
+    beside it (extensions, Entra's ADSCIM Group URN) are accepted. A client's plugin may add it
+    for an IdP known to omit it (``scimgate_normalize_request``, docs/plugins.md)."""
+    if schemas is None or schemas == []:
+        raise InvalidValue(
+            f'\'schemas\' is required (RFC 7643 §3): send "schemas": ["{core_urn}"] with the resource.'
+        )
+    if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
+        raise InvalidValue(f"'schemas' must be a list of schema URNs including '{core_urn}'.")
+    if core_urn not in schemas:
+        shown = safe_text.escape(schemas)
+        raise InvalidValue(f"'schemas' must include '{core_urn}' for this endpoint; got {shown}.")
+
+
 def load(schema: Schema, data: Any, core_urn: str) -> dict[str, Any]:
     """Validate ``data``; raise ``InvalidValue`` naming every offending attribute."""
     if not isinstance(data, dict):
         raise InvalidValue("The request body must be a JSON object.")
-    schemas = data.get("schemas")
-    if isinstance(schemas, list) and schemas and core_urn not in schemas:
-        raise InvalidValue(f"'schemas' must include '{core_urn}' for this endpoint; got {schemas}.")
+    _check_schemas(data.get("schemas"), core_urn)
     try:
         return schema.load(data)
     except ValidationError as err:

@@ -29,24 +29,42 @@ def _reject_constant(name: str) -> Any:
     raise InvalidSyntax(f"The body is not valid JSON: '{name}' is not a JSON number.")
 
 
-def _read_int(text: str) -> int:
+class _OutOfRange:
+    """Stands in the parsed document for a number Python cannot hold, so the refusal can say
+    where it is (the walk finds it; parsing itself only knows the number's text)."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}"
+
+
+def _number_readers() -> tuple[Any, Any, list[_OutOfRange]]:
+    """``parse_int`` and ``parse_float`` for one document, and the list of numbers they refused."""
+    refused: list[_OutOfRange] = []
     limit = sys.get_int_max_str_digits()
-    digits = len(text) - text.startswith("-")
-    if limit and digits > limit:
-        raise InvalidValue(
-            f"The body holds a number with {digits} digits; at most {limit} digits are accepted."
-        )
-    return int(text)
 
+    def read_int(text: str) -> int | _OutOfRange:
+        digits = len(text) - text.startswith("-")
+        if limit and digits > limit:
+            refused.append(_OutOfRange(f"is a number with {digits} digits; at most {limit} are accepted."))
+            return refused[-1]
+        return int(text)
 
-def _read_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise InvalidValue(
-            f"The body holds the number {shown}, which is out of range (beyond about ±1.8e308)."
-        )
-    return number
+    def read_float(text: str) -> float | _OutOfRange:
+        number = float(text)
+        if not math.isfinite(number):
+            refused.append(
+                _OutOfRange(f"is the number {_shown(text)}, out of range (beyond about ±1.8e308).")
+            )
+            return refused[-1]
+        return number
+
+    return read_int, read_float, refused
 
 
 def check_text(value: str, where: str) -> None:
@@ -62,7 +80,7 @@ def check_text(value: str, where: str) -> None:
 
 
 def _check_tree(document: Any, max_depth: int) -> None:
-    """Walk the parsed document iteratively (no recursion) checking depth and strings."""
+    """Walk the parsed document iteratively (no recursion) checking depth, strings and numbers."""
     pending: list[tuple[Any, str, int]] = [(document, "$", 1)]
     while pending:
         node, where, depth = pending.pop()
@@ -70,6 +88,8 @@ def _check_tree(document: Any, max_depth: int) -> None:
             raise InvalidSyntax(f"The body's JSON is nested deeper than {max_depth} levels (at {where}).")
         if isinstance(node, str):
             check_text(node, f"The value at {where}")
+        elif isinstance(node, _OutOfRange):
+            raise InvalidValue(f"The value at {where} {node.problem}")
         elif isinstance(node, dict):
             for key, value in node.items():
                 check_text(key, f"The key {where}.{key[:40]!r}")
@@ -80,9 +100,10 @@ def _check_tree(document: Any, max_depth: int) -> None:
 
 def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``text`` as strict JSON (RFC 8259) or raise ``InvalidSyntax`` saying where it fails."""
+    read_int, read_float, refused = _number_readers()
     try:
         document = json.loads(
-            text, parse_constant=_reject_constant, parse_int=_read_int, parse_float=_read_float
+            text, parse_constant=_reject_constant, parse_int=read_int, parse_float=read_float
         )
     except json.JSONDecodeError as err:
         raise InvalidSyntax(
@@ -90,7 +111,7 @@ def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
         ) from None
     except RecursionError:
         raise InvalidSyntax(f"The body's JSON is nested deeper than {max_depth} levels.") from None
-    if _may_break_rules(text, max_depth):
+    if refused or _may_break_rules(text, max_depth):
         _check_tree(document, max_depth)
     return document
 
