@@ -17,7 +17,7 @@ from scimgate.extensions import db
 from scimgate.scim import safe_text, urns
 from tests.bad_input_helpers import assert_scim_error, csrf_token
 from tests.config_helpers import add_group, add_pushed_user
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
+from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in, saml_sign_in
 
 # (the character(s) slipped into a name, the code point the detail names)
 UNSAFE = [
@@ -233,3 +233,14 @@ def test_saml_created_accounts_follow_the_same_rule(app, bad, code):
     with app.app_context(), pytest.raises(AccountError, match=re.escape(code)):
         users.create_saml_user(f"ann{bad}", pending=False)
     assert safe_text.unsafe_character_problem(f"ann{bad}", "userName") is not None
+
+
+@pytest.mark.parametrize(("bad", "code"), [("\u202e", "U+202E"), ("\n", "U+000A"), ("\x85", "U+0085")])
+def test_saml_sign_in_with_such_a_name_is_refused_not_a_500(app, client, bad, code):
+    """A real SAML exchange with the development IdP: the NameID carries the character."""
+    configure_dev_saml(app)
+    response = saml_sign_in(client, f"ann{bad}b")
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.get_data(as_text=True)
+    with app.app_context():
+        assert users.all_users() == []

@@ -144,8 +144,13 @@ def saml_acs() -> Response | tuple[str, int]:
     if user is None:
         try:
             user = users.create_saml_user(signed.username, pending=settings.current().moderation)
-        except AccountError:  # created by a concurrent sign-in of the same person
+        except AccountError as exc:  # created by a concurrent sign-in of the same person
             user = users.find_by_username(signed.username)
+            if user is None and exc.code == "invalid_username":  # e.g. a control character
+                scim_logging.info(
+                    "signin.refused", method="saml", userName=signed.username, reason=exc.detail
+                )
+                return refusal("invalid", 400)
             if user is None:
                 raise
     if user.is_builtin:
