@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from scimgate import audit
+from scimgate.scim.safe_text import escape, json_escape
 from scimgate.web import timefmt
 
 
@@ -38,12 +39,14 @@ def audit_command(ctx: click.Context, since: str | None, target: str | None, lim
     if ctx.invoked_subcommand is not None:
         return
     for event in audit.query(_since(since), target, limit):
-        changes = json.loads(event.changes)
-        click.echo(
+        changes = json_escape(json.dumps(json.loads(event.changes), ensure_ascii=False, sort_keys=True))
+        head = (
             f"{timefmt.for_people(event.at)} {event.actor} {event.action} {event.target_type}"
             f" {event.target_id or '-'} {event.target_name or '-'} request={event.request_id or '-'}"
-            f" {json.dumps(changes, ensure_ascii=False, sort_keys=True)}"
         )
+        # Names print escaped (scimgate.scim.safe_text): a stored CR/LF cannot forge a line and an
+        # ESC sequence cannot reach the terminal; the changes stay valid JSON.
+        click.echo(f"{escape(head)} {changes}")
 
 
 @audit_command.command("prune")

@@ -25,6 +25,7 @@ from scimgate.accounts import cli as accounts_cli
 from scimgate.accounts.errors import AccountError
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
+from scimgate.scim.safe_text import escape
 from scimgate.web import timefmt
 
 P = ParamSpec("P")
@@ -89,7 +90,7 @@ def _clean_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (ScimConfigurationError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(escape(exc)) from None
 
     return wrapper
 
@@ -144,11 +145,11 @@ def conf(key: str | None) -> None:
         info = BY_NAME.get(key)
         if info is None:
             _fail(f"unknown configuration key {key!r}; known keys: {', '.join(BY_NAME)}")
-        click.echo(_display(info))
+        click.echo(escape(_display(info)))
         return
     width = max(len(info.name) for info in KEYS)
     for info in KEYS:
-        click.echo(f"{info.name.ljust(width)}  {_display(info)}")
+        click.echo(escape(f"{info.name.ljust(width)}  {_display(info)}"))
 
 
 # --- scim -------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ def scim() -> None:
 def set_client(name: str) -> None:
     """Set the SCIM client (IdP) that pushes users and groups."""
     configuration_utils.update_scim_client(name)
-    click.echo(f"SCIM client set to {name}")
+    click.echo(escape(f"SCIM client set to {name}"))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -189,7 +190,7 @@ def set_basic_auth(username: str, password_stdin: bool) -> None:
     configuration_utils.check_scim_basic_auth_password(password)  # refuse before any change
     configuration_utils.set_scim_basic_auth_username(username)
     configuration_utils.set_scim_basic_auth_password(password)
-    click.echo(f"basic authentication set for {username}")
+    click.echo(escape(f"basic authentication set for {username}"))
 
 
 @scim.command("generate-token")
@@ -265,7 +266,7 @@ def _status_lines() -> list[str]:
 def status() -> None:
     """Show client, sync state, credentials (never secrets) and SAML state."""
     for line in _status_lines():
-        click.echo(line)
+        click.echo(escape(line))  # stored names, printed escaped (scimgate.scim.safe_text)
 
 
 @scim.command("cleanup")
@@ -333,7 +334,7 @@ def saml_configure(
     saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url, allow_sha1=allow_sha1)
     status = saml_config.get_saml_status()
     sha1 = "accepted" if status["allow_sha1"] else "refused"
-    click.echo(f"SAML configured for IdP {status['idp_entity_id']} (RSA-SHA1 signatures {sha1})")
+    click.echo(escape(f"SAML configured for IdP {status['idp_entity_id']} (RSA-SHA1 signatures {sha1})"))
 
 
 @saml.command("enable")
@@ -361,7 +362,7 @@ def saml_status() -> None:
     for key, value in saml_config.get_saml_status().items():
         if key.endswith("_at") and value:
             value = timefmt.for_people(value)
-        click.echo(f"{key + ':':<15} {value if value is not None else '<not set>'}")
+        click.echo(escape(f"{key + ':':<15} {value if value is not None else '<not set>'}"))
 
 
 accounts_cli.register(main, saml)  # `scimgate admin ...`, `scimgate saml username-attribute`

@@ -7,13 +7,14 @@ attributes and extension data are dropped (``EXCLUDE``), and ``null`` means "not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from scimgate import models
+from scimgate.scim import safe_text
 from scimgate.scim.errors import InvalidValue
 
 
@@ -141,14 +142,27 @@ def check_value_counts(data: Mapping[str, Any], config: Mapping[str, Any]) -> No
             check_value_counts(value, config)
 
 
+def _check_schemas(schemas: Any, core_urn: str) -> None:
+    """``schemas`` is required and lists the endpoint's core schema (RFC 7643 §3); other URNs
+    beside it (extensions, Entra's ADSCIM Group URN) are accepted. A client's plugin may add it
+    for an IdP known to omit it (``scimgate_normalize_request``, docs/plugins.md)."""
+    if schemas is None or schemas == []:
+        raise InvalidValue(
+            f'\'schemas\' is required (RFC 7643 §3): send "schemas": ["{core_urn}"] with the resource.'
+        )
+    if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
+        raise InvalidValue(f"'schemas' must be a list of schema URNs including '{core_urn}'.")
+    if core_urn not in schemas:
+        shown = safe_text.escape(schemas)
+        raise InvalidValue(f"'schemas' must include '{core_urn}' for this endpoint; got {shown}.")
+
+
 def load(schema: Schema, data: Any, core_urn: str) -> dict[str, Any]:
     """Validate ``data``; raise ``InvalidValue`` naming every offending attribute."""
     if not isinstance(data, dict):
         raise InvalidValue("The request body must be a JSON object.")
     check_value_counts(data, current_app.config)
-    schemas = data.get("schemas")
-    if isinstance(schemas, list) and schemas and core_urn not in schemas:
-        raise InvalidValue(f"'schemas' must include '{core_urn}' for this endpoint; got {schemas}.")
+    _check_schemas(data.get("schemas"), core_urn)
     try:
         return schema.load(data)
     except ValidationError as err:
@@ -157,3 +171,48 @@ def load(schema: Schema, data: Any, core_urn: str) -> dict[str, Any]:
 
 USER_SCHEMA = UserSchema()
 GROUP_SCHEMA = GroupSchema()
+
+
+# Keys of a validated body that scimgate does not store as text (members are ids, checked apart).
+_NOT_STORED_TEXT = frozenset({"schemas", "members"})
+
+Stored = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
+
+
+def _texts(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every string of a validated body with its attribute path (``name.givenName``,
+    ``emails.value``: list positions left out)."""
+    for key, value in data.items():
+        if key in _NOT_STORED_TEXT:
+            continue
+        label = f"{prefix}{key}"
+        if isinstance(value, str):
+            yield label, value
+        elif isinstance(value, Mapping):
+            yield from _texts(value, f"{label}.")
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    yield from _texts(item, f"{label}.")
+
+
+def refuse_unsafe_text(data: Mapping[str, Any], stored: Stored = None) -> None:
+    """400 ``invalidValue`` when a name would store a control character, a line break or a bidi
+    override (``scimgate.scim.safe_text``: they forge log and audit lines and drive terminals).
+
+    ``stored`` is the resource as it is now (or a function returning it, called only when an unsafe
+    value is found): a value equal to the stored one at the same attribute is let through, so a
+    user saved before this rule can still be deactivated by an IdP that sends its old name back.
+    """
+    unsafe = [(label, value) for label, value in _texts(data) if safe_text.UNSAFE.search(value)]
+    if not unsafe:
+        return
+    current = stored() if callable(stored) else stored
+    kept = set(_texts(current)) if current is not None else set()
+    problems = [
+        safe_text.unsafe_character_problem(value, label)
+        for label, value in unsafe
+        if (label, value) not in kept
+    ]
+    if problems:
+        raise InvalidValue("; ".join(p for p in problems if p) + ".")

@@ -34,6 +34,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
 from scimgate.request_env import current_environ, current_request, current_request_app
+from scimgate.scim.safe_text import escape_keeping_newlines, json_escape
 
 DEBUG_LOGGER = "scimgate.scim.debug"
 INFO_LOGGER = "scimgate.scim.info"
@@ -77,6 +78,7 @@ class _LineFormatter(logging.Formatter):
             text = super().format(record)
         else:
             text = self.line(record.created, record.levelname, request_id, record.getMessage())
+        text = escape_keeping_newlines(text)  # a CR, NEL or ESC in a message stays inert
         return text.replace("\n", f"\n[{request_id}] | ") if "\n" in text else text
 
     def line(self, created: float, level: str, request_id: str, message: str) -> str:
@@ -250,23 +252,28 @@ def _is_secret_field(key: str) -> bool:
 _JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
+def _field_text(value: Any) -> str:
+    """One value as ``format_fields`` writes it: bare when it is a plain word, else JSON with
+    every line break, control and bidi character escaped (``json.dumps`` leaves C1, U+2028/2029
+    and the bidi controls raw), so no value can forge a line or reach a terminal."""
+    if isinstance(value, str) and value and _BARE_VALUE.fullmatch(value):
+        return value
+    if value is None or isinstance(value, bool):
+        return _JSON_CONSTANTS[value]
+    if isinstance(value, int):
+        return int.__repr__(value)  # what json.dumps writes, also for an IntEnum
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    return json_escape(json.dumps(value, default=str, ensure_ascii=False))
+
+
 def format_fields(fields: dict[str, Any]) -> str:
     """Render ``key=value`` pairs on one line; strings are JSON-quoted when needed (no injection)."""
     parts = []
     for key, value in fields.items():
         if value is not None and _is_secret_field(key):
             value = "<redacted>"
-        if isinstance(value, str) and value and _BARE_VALUE.fullmatch(value):
-            text = value
-        elif value is None or isinstance(value, bool):
-            text = _JSON_CONSTANTS[value]
-        elif isinstance(value, int):
-            text = int.__repr__(value)  # what json.dumps writes, also for an IntEnum
-        elif isinstance(value, float) and math.isfinite(value):
-            text = float.__repr__(value)
-        else:
-            text = json.dumps(value, default=str, ensure_ascii=False)
-        parts.append(f"{key}={text}")
+        parts.append(f"{key}={_field_text(value)}")
     return " ".join(parts)
 
 
@@ -465,6 +472,10 @@ def _active_client() -> str | None:
 
 def log_unexpected(exc: BaseException) -> None:
     """Write an unexpected exception with its traceback to scim-error.log."""
-    where = f"{request.method} {_bounded(request.path)}" if has_request_context() else "outside a request"
+    where = (
+        f"{request.method} {_field_text(_bounded(request.path))}"
+        if has_request_context()
+        else "outside a request"
+    )
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     logging.getLogger(ERROR_LOGGER).error("unexpected exception during %s\n%s", where, text)

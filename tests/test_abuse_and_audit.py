@@ -71,7 +71,9 @@ def test_every_scim_change_is_audited_with_actor_request_and_before_after(app, s
             "Operations": [{"op": "replace", "path": "displayName", "value": "After"}],
         },
     )
-    group = scim.post("/Groups", json={"displayName": "G", "members": [{"value": user["id"]}]}).get_json()
+    group = scim.post(
+        "/Groups", json={"schemas": [urns.GROUP], "displayName": "G", "members": [{"value": user["id"]}]}
+    ).get_json()
     scim.delete(f"/Groups/{group['id']}")
     with app.app_context():
         events = audit.query(target=user["id"])
@@ -139,7 +141,7 @@ def test_request_body_cap_is_413_and_advertised(app, scim):
     limit = app.config["SCIM_MAX_BODY_USER"]
     app.config["SCIM_MAX_BODY_USER"] = 1000
     try:
-        response = scim.post("/Users", json={"userName": "x" * 2000})
+        response = scim.post("/Users", json={"schemas": [urns.USER], "userName": "x" * 2000})
     finally:
         app.config["SCIM_MAX_BODY_USER"] = limit
     assert_error(response, 413, None, "at most 1000 bytes (SCIM_MAX_BODY_USER)")

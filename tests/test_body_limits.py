@@ -197,14 +197,23 @@ def test_too_many_values_of_a_multi_valued_user_attribute_are_400(app, scim):
 
 
 def test_group_members_per_request_are_capped(app, scim):
-    users = [scim.post("/Users", json={"userName": f"m{i}"}).get_json()["id"] for i in range(4)]
+    users = [
+        scim.post("/Users", json={"schemas": [urns.USER], "userName": f"m{i}"}).get_json()["id"]
+        for i in range(4)
+    ]
     members = [{"value": u} for u in users]
     app.config["SCIM_MAX_MEMBERS_PER_REQUEST"] = 3
     try:
-        response = scim.post("/Groups", json={"displayName": "g", "members": members})
+        response = scim.post(
+            "/Groups", json={"schemas": [urns.GROUP], "displayName": "g", "members": members}
+        )
         assert_error_detail(response, "'members' has 4 values", "at most 3 (SCIM_MAX_MEMBERS_PER_REQUEST)")
-        group = scim.post("/Groups", json={"displayName": "g", "members": members[:3]}).get_json()
-        response = scim.put(f"/Groups/{group['id']}", json={"displayName": "g", "members": members})
+        group = scim.post(
+            "/Groups", json={"schemas": [urns.GROUP], "displayName": "g", "members": members[:3]}
+        ).get_json()
+        response = scim.put(
+            f"/Groups/{group['id']}", json={"schemas": [urns.GROUP], "displayName": "g", "members": members}
+        )
         assert_error_detail(response, "'members' has 4 values", "at most 3")
         two_ops = {
             "schemas": [urns.PATCH_OP],
@@ -222,7 +231,7 @@ def test_group_members_per_request_are_capped(app, scim):
 
 
 def test_patch_operations_are_capped(app, scim):
-    user = scim.post("/Users", json={"userName": "ops"}).get_json()
+    user = scim.post("/Users", json={"schemas": [urns.USER], "userName": "ops"}).get_json()
     limit = app.config["SCIM_MAX_PATCH_OPERATIONS"]
     ops = [{"op": "replace", "path": "displayName", "value": f"n{i}"} for i in range(limit + 1)]
     response = scim.patch(f"/Users/{user['id']}", json={"schemas": [urns.PATCH_OP], "Operations": ops})

@@ -19,7 +19,8 @@ def new_group(scim, name: str, **extra):
 def test_etag_and_location_survive_attributes_that_leave_meta_out(scim, endpoint):
     """Was: ETag and Location were read from the projected body, so ``attributes=id`` (or
     ``excludedAttributes=meta``) dropped them (RFC 7644 §3.3 and §3.14 require them)."""
-    body = {"userName": "bjensen"} if endpoint == "/Users" else {"displayName": "Tour Guides"}
+    user = {"schemas": [urns.USER], "userName": "bjensen"}
+    body = user if endpoint == "/Users" else {"schemas": [urns.GROUP], "displayName": "Tour Guides"}
     created = scim.post(endpoint, json=body, query_string={"attributes": "id"})
     assert created.status_code == 201
     assert created.get_json() == {
@@ -52,7 +53,8 @@ def test_put_renaming_a_group_to_a_taken_name_with_members_is_409_not_500(scim):
     new_group(scim, "Taken")
     mine = new_group(scim, "Mine", members=[{"value": user["id"]}])
     response = scim.put(
-        f"/Groups/{mine['id']}", json={"displayName": "Taken", "members": [{"value": user["id"]}]}
+        f"/Groups/{mine['id']}",
+        json={"schemas": [urns.GROUP], "displayName": "Taken", "members": [{"value": user["id"]}]},
     )
     assert_error(response, 409, "uniqueness", "Taken")
     after = scim.get(f"/Groups/{mine['id']}").get_json()
@@ -71,7 +73,7 @@ def test_start_index_beyond_any_database_integer_is_an_empty_page(scim, start_in
         body = response.get_json()
         assert body["Resources"] == []
         assert body["startIndex"] == int(start_index)
-    searched = scim.post("/Users/.search", json={"startIndex": int(start_index)})
+    searched = scim.post("/Users/.search", json={"schemas": [urns.USER], "startIndex": int(start_index)})
     assert searched.status_code == 200
     assert searched.get_json()["totalResults"] == 1
 

@@ -63,6 +63,7 @@ def test_unknown_ids_and_nested_groups_are_ignored_not_errors(scim):
     response = scim.post(
         "/Groups",
         json={
+            "schemas": [urns.GROUP],
             "displayName": "Mixed",
             "members": [
                 {"value": alice["id"]},
@@ -80,20 +81,35 @@ def test_unknown_ids_and_nested_groups_are_ignored_not_errors(scim):
 
 def test_duplicate_display_name_is_409_and_names_are_case_sensitive(scim):
     new_group(scim, "Admins")
-    assert_error(scim.post("/Groups", json={"displayName": "Admins"}), 409, "uniqueness", "Admins")
+    assert_error(
+        scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Admins"}),
+        409,
+        "uniqueness",
+        "Admins",
+    )
     assert new_group(scim, "admins")["displayName"] == "admins"
 
 
 def test_display_name_limits(scim):
     assert new_group(scim, "g" * 1000)["displayName"] == "g" * 1000
-    assert_error(scim.post("/Groups", json={"displayName": "g" * 1001}), 400, "invalidValue", "displayName")
-    assert_error(scim.post("/Groups", json={"members": []}), 400, "invalidValue", "displayName")
+    assert_error(
+        scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "g" * 1001}),
+        400,
+        "invalidValue",
+        "displayName",
+    )
+    assert_error(
+        scim.post("/Groups", json={"schemas": [urns.GROUP], "members": []}),
+        400,
+        "invalidValue",
+        "displayName",
+    )
 
 
 def test_multibyte_names_at_the_limit_are_unique_too(scim):
     name = "群" * 1000
     new_group(scim, name)
-    assert_error(scim.post("/Groups", json={"displayName": name}), 409, "uniqueness")
+    assert_error(scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": name}), 409, "uniqueness")
 
 
 def test_inactive_members_are_hidden_but_kept(scim):
@@ -202,9 +218,11 @@ def test_put_replaces_members_and_a_put_without_members_keeps_them(scim):
     assert response.status_code == 200
     assert response.get_json()["displayName"] == "Guides"
     assert member_ids(scim, group["id"]) == {bob}
-    scim.put(f"/Groups/{group['id']}", json={"displayName": "Guides 2"})
+    scim.put(f"/Groups/{group['id']}", json={"schemas": [urns.GROUP], "displayName": "Guides 2"})
     assert member_ids(scim, group["id"]) == {bob}
-    scim.put(f"/Groups/{group['id']}", json={"displayName": "Guides 2", "members": []})
+    scim.put(
+        f"/Groups/{group['id']}", json={"schemas": [urns.GROUP], "displayName": "Guides 2", "members": []}
+    )
     assert member_ids(scim, group["id"]) == set()
 
 

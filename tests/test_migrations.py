@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 
 from scimgate import create_app
 from scimgate.extensions import db
+from scimgate.scim import urns
 
 
 def test_upgrade_matches_models_and_downgrades(database_url: str, tmp_path: Path) -> None:
@@ -69,10 +70,12 @@ def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path: Path) -> None:
         flask_migrate.upgrade()
     headers = configure_scim(app)
     client = app.test_client()
-    user = client.post("/scim/v2/Users", json={"userName": "kept"}, headers=headers).get_json()
+    user = client.post(
+        "/scim/v2/Users", json={"schemas": [urns.USER], "userName": "kept"}, headers=headers
+    ).get_json()
     group = client.post(
         "/scim/v2/Groups",
-        json={"displayName": "kept-group", "members": [{"value": user["id"]}]},
+        json={"schemas": [urns.GROUP], "displayName": "kept-group", "members": [{"value": user["id"]}]},
         headers=headers,
     ).get_json()
     runner = app.test_cli_runner()

@@ -61,7 +61,8 @@ def test_openapi_document_is_built_from_the_schema_definitions(client, scim_head
         assert components[resource.name]["additionalProperties"] is False
         assert components[f"{resource.name}Request"]["additionalProperties"] is True
     user = components["UserRequest"]
-    assert user["required"] == ["userName"]
+    assert user["required"] == ["schemas", "userName"]
+    assert components["GroupRequest"]["required"] == ["schemas", "displayName"]
     assert user["properties"]["userName"]["maxLength"] == 150
     assert user["properties"]["emails"]["items"]["properties"]["value"]["maxLength"] == 254
     assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "basicAuth"}

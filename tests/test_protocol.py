@@ -30,7 +30,8 @@ def test_bulk_and_me_are_501(scim):
 )
 def test_accepted_request_media_types(scim, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
-    response = scim.post("/Users", data=b'{"userName": "a"}', headers=headers)
+    body = b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}'
+    response = scim.post("/Users", data=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     assert response.headers["Content-Type"] == "application/scim+json; charset=utf-8"
 

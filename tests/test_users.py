@@ -84,7 +84,7 @@ def test_duplicate_username_is_409_uniqueness_and_usernames_are_case_sensitive(s
     ],
 )
 def test_values_longer_than_the_reference_limits_are_invalid_value(scim, field, body):
-    assert_error(scim.post("/Users", json=body), 400, "invalidValue", field)
+    assert_error(scim.post("/Users", json={"schemas": [urns.USER], **body}), 400, "invalidValue", field)
     assert scim.get("/Users").get_json()["totalResults"] == 0
 
 
@@ -111,7 +111,7 @@ def test_limits_themselves_are_accepted(scim):
     ],
 )
 def test_wrong_or_missing_values_are_invalid_value(scim, body, word):
-    assert_error(scim.post("/Users", json=body), 400, "invalidValue", word)
+    assert_error(scim.post("/Users", json={"schemas": [urns.USER], **body}), 400, "invalidValue", word)
 
 
 def test_schemas_must_include_the_user_schema_but_unknown_extras_are_tolerated(scim):
@@ -194,23 +194,25 @@ def test_put_replaces_writable_attributes_and_ignores_read_only_ones(scim):
 
 def test_put_with_active_false_deactivates_and_the_user_stays_readable(scim):
     created = new_user(scim)
-    response = scim.put(f"/Users/{created['id']}", json={"userName": "bjensen", "active": False})
+    response = scim.put(
+        f"/Users/{created['id']}", json={"schemas": [urns.USER], "userName": "bjensen", "active": False}
+    )
     assert response.get_json()["active"] is False
     assert scim.get(f"/Users/{created['id']}").get_json()["active"] is False
-    again = scim.put(f"/Users/{created['id']}", json={"userName": "bjensen"})
+    again = scim.put(f"/Users/{created['id']}", json={"schemas": [urns.USER], "userName": "bjensen"})
     assert again.get_json()["active"] is False
 
 
 def test_put_to_a_taken_username_is_409_and_changes_nothing(scim):
     new_user(scim, "taken")
     created = new_user(scim, "mine", displayName="Mine")
-    response = scim.put(f"/Users/{created['id']}", json={"userName": "taken"})
+    response = scim.put(f"/Users/{created['id']}", json={"schemas": [urns.USER], "userName": "taken"})
     assert_error(response, 409, "uniqueness", "taken")
     assert scim.get(f"/Users/{created['id']}").get_json() == created
 
 
 def test_put_unknown_user_is_404(scim):
-    assert_error(scim.put("/Users/nope", json={"userName": "x"}), 404, None, "nope")
+    assert_error(scim.put("/Users/nope", json={"schemas": [urns.USER], "userName": "x"}), 404, None, "nope")
 
 
 def test_delete_is_204_then_404(scim):
@@ -229,10 +231,10 @@ def test_etags_if_match_and_if_none_match(scim):
     assert not_modified.status_code == 304
     assert not_modified.headers["ETag"] == 'W/"1"'
     assert scim.get(url, headers={"If-None-Match": 'W/"7"'}).status_code == 200
-    stale = scim.put(url, json={"userName": "x"}, headers={"If-Match": 'W/"7"'})
+    stale = scim.put(url, json={"schemas": [urns.USER], "userName": "x"}, headers={"If-Match": 'W/"7"'})
     assert_error(stale, 412, None, "If-Match")
     assert scim.get(url).get_json()["userName"] == "bjensen"
-    fresh = scim.put(url, json={"userName": "x"}, headers={"If-Match": 'W/"1"'})
+    fresh = scim.put(url, json={"schemas": [urns.USER], "userName": "x"}, headers={"If-Match": 'W/"1"'})
     assert fresh.status_code == 200
     assert fresh.headers["ETag"] == 'W/"2"'
     patch = {
@@ -298,6 +300,7 @@ def test_a_single_resource_read_with_and_without_query_string_projects_alike(sci
 
 def test_complex_attributes_name_each_offending_sub_attribute(scim):
     body = {
+        "schemas": [urns.USER],
         "userName": "c",
         "name": "Ann",
         "emails": [{"value": "a@x.io"}, "b@x.io", {"value": 5, "primary": "yes"}],

@@ -58,7 +58,7 @@ def test_a_failed_scim_write_and_other_write_requests_keep_the_lock(app, scim, c
     taken = new_user(scim, "taken")["userName"]
     mine = new_user(scim, "mine")
     with sqlite_trace(app) as seen:
-        refused = scim.put(f"/Users/{mine['id']}", json={"userName": taken})
+        refused = scim.put(f"/Users/{mine['id']}", json={"schemas": [urns.USER], "userName": taken})
     assert refused.status_code == 409
     # The UPDATE failed and was rolled back; the check that names the conflict locks again.
     assert _transactions(seen)[:2] == ["BEGIN IMMEDIATE", "ROLLBACK"]

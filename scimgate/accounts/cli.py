@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from scimgate import saml_sp
 from scimgate.accounts import users
 from scimgate.accounts.errors import AccountError
+from scimgate.scim.safe_text import escape
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -44,8 +45,8 @@ def create(username: str, password_stdin: bool) -> None:
     try:
         user = users.create_builtin_admin(username, password)
     except AccountError as exc:
-        raise click.ClickException(exc.detail) from None
-    click.echo(f"built-in Server Admin {user.username!r} created (id {user.id}); sign in at /login")
+        raise click.ClickException(escape(exc.detail)) from None
+    click.echo(escape(f"built-in Server Admin {user.username!r} created (id {user.id}); sign in at /login"))
 
 
 @admin.command("reactivate")
@@ -71,8 +72,10 @@ def username_attribute(attribute: str | None, nameid: bool) -> None:
     try:
         saml_sp.set_username_attribute(None if nameid else attribute)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo("usernames come from the NameID" if nameid else f"usernames come from attribute {attribute!r}")
+        raise click.ClickException(escape(exc)) from None
+    click.echo(
+        escape("usernames come from the NameID" if nameid else f"usernames come from attribute {attribute!r}")
+    )
 
 
 def register(main: click.Group, saml: click.Group) -> None:

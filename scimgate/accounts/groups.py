@@ -19,6 +19,7 @@ from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
 from scimgate.extensions import db
 from scimgate.models import GROUP_NAME_MAX, DirectoryGroup, GroupMembership, User
+from scimgate.scim.safe_text import unsafe_character_problem
 
 
 class GroupKind(enum.StrEnum):
@@ -61,11 +62,14 @@ def member_ids(group_ids: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: Any, current: str | None = None) -> str:
     if not isinstance(name, str) or not name.strip():
         raise AccountError("invalid_value", "name must be a non-empty string")
     if len(name) > GROUP_NAME_MAX:
         raise AccountError("invalid_value", f"name must be at most {GROUP_NAME_MAX} characters")
+    problem = unsafe_character_problem(name, "name") if name != current else None
+    if problem:  # a name stored before this rule may be kept, not given anew
+        raise AccountError("invalid_value", problem)
     return name
 
 
@@ -130,7 +134,9 @@ def update_app_group(group: DirectoryGroup, *, name: Any = None, members: Any = 
     """
     admin_before = admins.had_an_admin()
     wanted = _check_members(members) if members is not None else None
-    new_name = _check_name(name) if name is not None else group.external_unique_name
+    new_name = (
+        _check_name(name, group.external_unique_name) if name is not None else group.external_unique_name
+    )
     try:
         if name is not None:
             group.set_name(new_name)

@@ -37,6 +37,7 @@ from scimgate.models import (
     User,
     UserProfile,
 )
+from scimgate.scim.safe_text import unsafe_character_problem
 
 _hasher = PasswordHasher()
 
@@ -176,7 +177,14 @@ def _commit(conflict_detail: str) -> None:
 
 
 def username_problem(username: object) -> str | None:
-    """Say why ``username`` cannot be an account's username, or None when it can."""
+    """Say why ``username`` cannot be an account's username, or None when it can.
+
+    Control, line-break and bidi characters are named first (``scimgate.scim.safe_text``): a
+    trailing newline is that, not just a space.
+    """
+    problem = unsafe_character_problem(username, "the username") if isinstance(username, str) else None
+    if problem:
+        return problem
     if not isinstance(username, str) or not username or username != username.strip():
         return "the username must be non-empty, without leading or trailing spaces"
     if len(username) > USERNAME_MAX:
@@ -188,6 +196,14 @@ def _check_username(username: str) -> None:
     problem = username_problem(username)
     if problem:
         raise AccountError("invalid_username", problem)
+
+
+def _check_unsafe(value: str, what: str, current: str | None) -> None:
+    """Refuse a new value with control characters (``scimgate.scim.safe_text``); the stored
+    value itself is kept as it is, so an unchanged form can still be saved."""
+    problem = unsafe_character_problem(value, what) if value != current else None
+    if problem:
+        raise AccountError("invalid_value", problem)
 
 
 def create_builtin_admin(username: str, password: str) -> User:
@@ -279,10 +295,12 @@ def update_profile(user: User, *, display_name: str | None, email: str | None) -
             raise AccountError(
                 "invalid_value", f"display_name must be a string of at most {DISPLAY_NAME_MAX}"
             )
+        _check_unsafe(display_name, "display_name", user.profile.display_name)
         user.profile.display_name = display_name
     if email is not None:
         if not isinstance(email, str) or len(email) > EMAIL_MAX or (email and "@" not in email):
             raise AccountError("invalid_value", f"email must be an address of at most {EMAIL_MAX} characters")
+        _check_unsafe(email, "email", user.email)
         user.email = email
     db.session.commit()
     scim_logging.lifecycle("account.profile_changed", user_id=user.id, userName=user.username)

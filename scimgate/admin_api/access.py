@@ -10,6 +10,8 @@ from scimgate import session_auth
 from scimgate.accounts.roles import Role
 from scimgate.accounts.users import AccountView
 from scimgate.admin_api import ApiError
+from scimgate.scim import json_input
+from scimgate.scim.errors import ScimError
 
 ADMIN_REQUIRED = "this action needs the Server Admin role"
 
@@ -35,9 +37,26 @@ def require_admin() -> AccountView:
     return account
 
 
+def _read_json() -> Any:
+    """Parse the body with the SCIM API's strict reader (no NaN, NUL, lone surrogate, deep nesting
+    or out-of-range number reaches the database or a 500); None when it is not JSON at all."""
+    if not request.is_json:
+        return None
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_body", "the body is not valid UTF-8") from None
+    if not text.strip():
+        return None
+    try:
+        return json_input.loads(text)
+    except ScimError as exc:
+        raise ApiError(400, "invalid_body", exc.detail) from None
+
+
 def json_body(allowed: set[str]) -> dict[str, Any]:
     """Return the JSON object body, refusing non-objects and keys outside ``allowed``."""
-    body = request.get_json(silent=True)
+    body = _read_json()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object (Content-Type: application/json)")
     unknown = sorted(set(body) - allowed)

@@ -177,7 +177,7 @@ def resource_schema(resource: schema.ResourceSchema) -> dict[str, Any]:
 def request_schema(resource: schema.ResourceSchema, validators: Schema) -> dict[str, Any]:
     """A resource as POST and PUT accept it: unknown attributes are accepted and ignored."""
     properties: dict[str, Any] = {"schemas": _schemas_member(resource.id)}
-    required = []
+    required = ["schemas"]  # RFC 7643 §3
     for attribute in (*resource.common, *resource.attributes):
         if attribute.name in {"id", "meta"}:
             continue  # read-only and ignored when sent

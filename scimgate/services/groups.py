@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from scimgate import audit, scim_logging
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, ScimGroup, name_digest, utcnow
-from scimgate.payloads import GROUP_SCHEMA, load
+from scimgate.payloads import GROUP_SCHEMA, load, refuse_unsafe_text
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
 from scimgate.scim.errors import InvalidPath, Uniqueness
@@ -148,6 +148,7 @@ def create_group(body: dict[str, Any], client: str) -> DirectoryGroup:
     That includes a group defined in the application: it is never adopted (see ``_name_conflict``).
     """
     data = load(GROUP_SCHEMA, body, urns.GROUP)
+    refuse_unsafe_text(data)
     name = data["displayName"]
     conflict = _name_conflict(name, CREATE_REFUSED)
     if conflict is not None:
@@ -241,6 +242,7 @@ def replace_group(scim_id: str, body: dict[str, Any], if_match: str | None) -> D
     data = load(GROUP_SCHEMA, body, urns.GROUP)
     group = get_group(scim_id, for_update=True)
     check_if_match(if_match, group.scim.version)
+    refuse_unsafe_text(data, lambda: render_group(group, None, ""))
     added: list[str] = []
     cleared = 0
     if "members" in data:
@@ -307,6 +309,7 @@ def patch_group(scim_id: str, operations: list[Operation], if_match: str | None)
     current = render_group(group, None, "")
     patched = PatchEngine(scim_schema.GROUP, delegates={"members": member_ops}).apply(current, operations)
     data = load(GROUP_SCHEMA, patched, urns.GROUP)
+    refuse_unsafe_text(data, current)
     old_name = group.external_unique_name
     _rename(group, data["displayName"])
     group.scim.external_id = data.get("externalId")

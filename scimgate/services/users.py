@@ -19,7 +19,7 @@ from scimgate import audit, scim_logging
 from scimgate.accounts import users as accounts
 from scimgate.extensions import db
 from scimgate.models import ScimUser, User, utcnow
-from scimgate.payloads import USER_SCHEMA, load
+from scimgate.payloads import USER_SCHEMA, load, refuse_unsafe_text
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
 from scimgate.scim.errors import InvalidValue, Uniqueness
@@ -129,6 +129,7 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     only then is the existing account looked up.
     """
     data = load(USER_SCHEMA, body, urns.USER)
+    refuse_unsafe_text(data)
     username = data["userName"]
     if "active" not in data:
         data["active"] = True
@@ -195,6 +196,7 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     data = load(USER_SCHEMA, body, urns.USER)
     record = user_writes.read_for_write(scim_id)
     check_if_match(if_match, record.version)
+    refuse_unsafe_text(data, lambda: render_user(record, None, ""))
     return _write("user.replaced", record, data, replace=True)
 
 
@@ -207,6 +209,7 @@ def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) 
     if "active" not in patched:
         raise InvalidValue("'active' cannot be removed; replace it with false to deactivate the user.")
     data = load(USER_SCHEMA, patched, urns.USER)
+    refuse_unsafe_text(data, current)
     return _write("user.patched", record, data, replace=False)
 
 

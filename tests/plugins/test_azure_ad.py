@@ -99,11 +99,13 @@ def test_capitalized_ops_are_accepted_only_through_the_plugin(app):
 def test_string_booleans_in_post_and_patch_are_coerced_only_through_the_plugin(app):
     """``"True"``/``"False"``/``"false"`` become JSON booleans for Entra (row 2), never for okta."""
     okta = active_client(app, "okta")
-    refused = okta.post("/Users", json={"userName": "strict", "active": "True"})
+    refused = okta.post("/Users", json={"schemas": [urns.USER], "userName": "strict", "active": "True"})
     assert refused.status_code == 400 and refused.get_json()["scimType"] == "invalidValue"
 
     entra = active_client(app, CLIENT)
-    created = entra.post("/Users", json={"userName": "s@contoso.com", "active": "True"})
+    created = entra.post(
+        "/Users", json={"schemas": [urns.USER], "userName": "s@contoso.com", "active": "True"}
+    )
     assert created.status_code == 201 and created.get_json()["active"] is True
     user_id = created.get_json()["id"]
     for value, expected in (("False", False), ("true", True), ("false", False)):
@@ -148,13 +150,13 @@ def test_work_email_value_path_filter_is_rewritten_only_for_entra(app):
 def test_group_patch_is_answered_204_for_entra_and_200_for_others(app):
     """``azure_ad.scimgate_tune_response``: Entra wants 204 on group PATCH (row 17)."""
     okta = active_client(app, "okta")
-    group = okta.post("/Groups", json={"displayName": "G"}).get_json()
+    group = okta.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "G"}).get_json()
     body = patch_body({"op": "replace", "path": "displayName", "value": "G2"})
     assert okta.patch(f"/Groups/{group['id']}", json=body).status_code == 200
     okta.delete(f"/Groups/{group['id']}")
 
     entra = active_client(app, CLIENT)
-    group = entra.post("/Groups", json={"displayName": "G"}).get_json()
+    group = entra.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "G"}).get_json()
     response = entra.patch(f"/Groups/{group['id']}", json=body)
     assert response.status_code == 204 and response.get_data() == b""
     assert "Location" not in response.headers
@@ -173,7 +175,12 @@ def test_remove_members_with_a_value_list_removes_only_those(app):
     entra = active_client(app, CLIENT)
     a, b = new_user(entra, "a@contoso.com"), new_user(entra, "b@contoso.com")
     group = entra.post(
-        "/Groups", json={"displayName": "Two", "members": [{"value": a["id"]}, {"value": b["id"]}]}
+        "/Groups",
+        json={
+            "schemas": [urns.GROUP],
+            "displayName": "Two",
+            "members": [{"value": a["id"]}, {"value": b["id"]}],
+        },
     )
     group_id = group.get_json()["id"]
     body = patch_body({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": a["id"]}]})

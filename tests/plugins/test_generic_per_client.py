@@ -78,8 +78,8 @@ def test_user_lifecycle(scim, app):
 
 
 def test_group_lifecycle(scim, app):
-    alice = scim.post("/Users", json={"userName": "alice", "active": True}).get_json()
-    bob = scim.post("/Users", json={"userName": "bob", "active": True}).get_json()
+    alice = scim.post("/Users", json={"schemas": [urns.USER], "userName": "alice", "active": True}).get_json()
+    bob = scim.post("/Users", json={"schemas": [urns.USER], "userName": "bob", "active": True}).get_json()
     created = scim.post(
         "/Groups",
         json={"schemas": [urns.GROUP], "displayName": "Generic", "members": [{"value": alice["id"]}]},

@@ -8,6 +8,7 @@ with ``okta`` active and check what is finally stored.
 from __future__ import annotations
 
 from scimgate.plugin_host import get_host
+from scimgate.scim import urns
 from tests.plugins.helpers import (
     active_client,
     api_members,
@@ -61,7 +62,8 @@ def test_rename_carrying_the_read_only_id_is_not_a_mutability_error(app):
     scim = active_client(app, "okta")
     alice = new_user(scim, "alice")
     group = scim.post(
-        "/Groups", json={"displayName": "Before", "members": [{"value": alice["id"]}]}
+        "/Groups",
+        json={"schemas": [urns.GROUP], "displayName": "Before", "members": [{"value": alice["id"]}]},
     ).get_json()
     response = scim.patch(
         f"/Groups/{group['id']}",
@@ -92,10 +94,13 @@ def test_put_with_groups_empty_never_changes_memberships(app):
     """Okta's PUT carries ``groups: []``: the read-only ``groups`` must not empty the user's groups."""
     scim = active_client(app, "okta")
     bob = new_user(scim, "bob", active=True)
-    group = scim.post("/Groups", json={"displayName": "Keep", "members": [{"value": bob["id"]}]}).get_json()
+    group = scim.post(
+        "/Groups", json={"schemas": [urns.GROUP], "displayName": "Keep", "members": [{"value": bob["id"]}]}
+    ).get_json()
     response = scim.put(
         f"/Users/{bob['id']}",
         json={
+            "schemas": [urns.USER],
             "userName": "bob",
             "groups": [],
             "password": "p",

@@ -8,6 +8,7 @@ with ``pingfederate`` active and assert what is stored.
 from __future__ import annotations
 
 from scimgate.plugin_host import get_host
+from scimgate.scim import urns
 from tests.plugins.helpers import active_client, api_members, new_user, replay_file, stored_group, stored_user
 
 
@@ -39,7 +40,9 @@ def test_put_without_active_keeps_the_user_active(app):
     """PingFederate's PUT may omit ``active`` (row 19): a literal "omitted = cleared" would disable."""
     scim = active_client(app, "pingfederate")
     user = new_user(scim, "keep", active=True)
-    response = scim.put(f"/Users/{user['id']}", json={"userName": "keep", "name": {"givenName": "K"}})
+    response = scim.put(
+        f"/Users/{user['id']}", json={"schemas": [urns.USER], "userName": "keep", "name": {"givenName": "K"}}
+    )
     assert response.status_code == 200 and response.get_json()["active"] is True
     assert stored_user(app, user["id"]).is_active is True  # type: ignore[union-attr]
 
@@ -65,7 +68,10 @@ def test_listing_groups_without_filter_returns_a_page_of_up_to_1000(app):
     scim = active_client(app, "pingfederate")
     config = scim.get("/ServiceProviderConfig").get_json()
     assert config["filter"]["maxResults"] >= 1000
-    ids = {scim.post("/Groups", json={"displayName": f"g{i:03}"}).get_json()["id"] for i in range(110)}
+    ids = {
+        scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": f"g{i:03}"}).get_json()["id"]
+        for i in range(110)
+    }
     page = scim.get("/Groups", query_string={"startIndex": 1, "count": 1000}).get_json()
     assert (page["totalResults"], page["itemsPerPage"], page["startIndex"]) == (110, 110, 1)
     assert {g["id"] for g in page["Resources"]} == ids
