@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from scimgate import scim_logging
+from scimgate import db_faults, scim_logging
 from scimgate.extensions import db
 from scimgate.request_env import current_environ
 from scimgate.scim.errors import ScimError
@@ -82,14 +82,18 @@ def _takes_write_lock() -> bool:
 
 
 def _on_commit(connection: Connection) -> None:
-    """Remember that this SCIM request's write is committed (see ``_takes_write_lock``).
+    """Remember that this request sent a COMMIT (runs just before it is sent).
 
-    Only SQLite's ``BEGIN`` reads the flag, and SQLite transactions are never retried (a lock
+    A connection lost from then on leaves the outcome unknown (``db_faults`` says so in its
+    503). For a SCIM request it also means its write is committed (see ``_takes_write_lock``):
+    only SQLite's ``BEGIN`` reads that flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
     environ = current_environ()
-    if environ is not None and environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
-        environ[_COMMITTED_SCIM_WRITE] = True
+    if environ is not None:
+        environ[db_faults.COMMIT_SENT] = True
+        if environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
+            environ[_COMMITTED_SCIM_WRITE] = True
 
 
 @contextmanager

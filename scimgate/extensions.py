@@ -89,6 +89,23 @@ def _keeps_between_requests(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
 
 
+def _roll_back(connection: Connection) -> None:
+    """Roll back ``connection``'s transaction, also one whose COMMIT failed.
+
+    A failed COMMIT (a full disk, a deferred constraint) leaves SQLAlchemy's transaction inactive
+    but still the connection's, so the connection refuses to begin another until it is rolled
+    back; and that rollback does not reach the driver, where the transaction may still be open
+    (SQLite keeps it, with its write lock). So the driver is rolled back too.
+    """
+    transaction = connection.get_transaction()
+    if transaction is None:
+        return
+    failed_commit = not transaction.is_active
+    connection.rollback()
+    if failed_commit and not connection.invalidated:
+        connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+
+
 class OneConnectionSession(FlaskSession):
     """A session that holds ONE connection for its whole life and shares it with ``core()``.
 
@@ -138,11 +155,15 @@ class OneConnectionSession(FlaskSession):
             held.commit()
 
     def rollback(self) -> None:
-        """Roll back the request's transaction, begun by the ORM or by ``core()``."""
+        """Roll back the request's transaction, begun by the ORM or by ``core()``.
+
+        Also a transaction whose COMMIT failed (e.g. a full disk): it is no longer active but
+        still the connection's, and the connection refuses to begin another until it is cleared.
+        """
         super().rollback()
         held = self._held
-        if held is not None and held.in_transaction():
-            held.rollback()
+        if held is not None:
+            _roll_back(held)
 
     def close(self) -> None:
         """End the session and let its connection go (rolling back what is open)."""
@@ -174,8 +195,8 @@ class OneConnectionSession(FlaskSession):
         if held is None:
             return
         try:
-            if held.in_transaction() and not held.invalidated:
-                held.rollback()
+            if not held.invalidated:
+                _roll_back(held)
             if _keeps_between_requests(held):
                 # What the pool's reset on return would guarantee: no transaction left open, down
                 # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).

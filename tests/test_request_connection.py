@@ -242,3 +242,47 @@ def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_ba
     assert not driver.in_transaction
     with engine.begin() as other:  # another connection can write at once
         other.execute(sa.delete(_AUDIT))
+
+
+def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_one(app):
+    """A COMMIT that fails (here a deferred foreign key; in production a full disk) leaves the
+    connection's transaction inactive but in place. The request ends without a rollback of its
+    own; the next request on this thread (same kept SQLite connection) must still read and write,
+    and no transaction may stay open on the driver (it would hold SQLite's write lock)."""
+    with app.test_request_context(method="POST"):
+        connection = core()
+        connection.exec_driver_sql("CREATE TEMP TABLE fk_parent (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
+            "REFERENCES fk_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        connection.exec_driver_sql("INSERT INTO fk_child VALUES (1, 42)")
+        driver = connection.connection.dbapi_connection
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+    assert not getattr(driver, "in_transaction", False)
+    with app.test_request_context(method="POST"):
+        _core_insert("after.failed.commit")
+        db.session.commit()
+    with app.test_request_context():
+        assert core().exec_driver_sql("SELECT 1").scalar() == 1
+        db.session.rollback()
+    assert _committed_actions(app) == ["after.failed.commit"]
+
+
+def test_a_rollback_after_a_failed_commit_lets_the_same_request_go_on(app):
+    """What ``retry_transaction`` does after a failed commit: roll back, then run again."""
+    with app.test_request_context(method="POST"):
+        connection = core()
+        connection.exec_driver_sql("CREATE TEMP TABLE fk_parent2 (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE fk_child2 (id INTEGER PRIMARY KEY, parent_id INTEGER "
+            "REFERENCES fk_parent2 (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        connection.exec_driver_sql("INSERT INTO fk_child2 VALUES (1, 42)")
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        _core_insert("same.request")
+        db.session.commit()
+    assert _committed_actions(app) == ["same.request"]
