@@ -14,6 +14,7 @@ client never sees them.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +63,32 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def create_sqlite_file_owner_only(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600), whatever the umask.
+
+    The file holds password and token hashes and the token pepper; SQLite would create it 0644
+    (less the umask). An empty file is an empty database, and SQLite gives the -wal and -shm it
+    creates beside it the database file's permissions. An existing file is left as it is.
+    """
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not path
+        or path == ":memory:"
+        or path.startswith("file:")
+        or parsed.query.get("uri") == "true"
+    ):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a read-only directory: SQLite reports it, clearly, on the first connection
+    os.chmod(path, 0o600)  # the umask may have taken bits away, never added: this is exact
 
 
 def _takes_write_lock() -> bool:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 
+from scimgate import create_app
+from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.conftest import DATA_DIR
+from tests.conftest import configure_scim
 from tests.gunicorn_server import Served
 
 FILLER_CHUNK = 64 * 1024
@@ -74,20 +77,33 @@ def worker_pids(served: Served) -> set[int]:
 
 
 def set_up_scim(served: Served) -> str:
-    """Configure SAML, the Okta client, a token and sync with the ``scimgate`` commands; return the token."""
-    steps = [
-        ("saml", "configure", "--idp-metadata", str(DATA_DIR / "idp-metadata.xml")),
-        ("saml", "enable"),
-        ("scim", "set-client", "okta"),
-    ]
-    for step in steps:
-        result = served.cli(*step)
-        assert result.returncode == 0, result.stderr
-    token = served.cli("scim", "generate-token", "--months", "1")
-    assert token.returncode == 0, token.stderr
-    enabled = served.cli("scim", "enable")
-    assert enabled.returncode == 0, enabled.stderr
-    return token.stdout.strip().splitlines()[-1]
+    """Configure SAML, the Okta client, a token and sync in the served database; return the token.
+
+    Done in this process through the same functions the ``scimgate`` commands call (each command
+    would start a Python process of its own: seconds apiece on a loaded machine), in a thread of
+    its own whose kept SQLite connection ends with it (the test may unmount the file's disk).
+    """
+    app = create_app(
+        "testing",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": served.env["SCIMGATE_DATABASE_URL"],
+            "LOG_DIR": served.env["SCIMGATE_LOG_DIR"],
+        },
+    )
+    result: dict[str, str] = {}
+
+    def configure() -> None:
+        result.update(configure_scim(app))
+        with app.app_context():
+            db.session.remove()
+
+    worker = threading.Thread(target=configure)
+    worker.start()
+    worker.join()
+    with app.app_context():
+        db.engine.dispose()
+    assert "Authorization" in result, "the SCIM set-up failed (see the captured output)"
+    return result["Authorization"].removeprefix("Bearer ")
 
 
 def scim_http(base_url: str, token: str, timeout: float = 30) -> httpx2.Client:

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 
 from scimgate import create_app
 from scimgate.extensions import db
+from scimgate.scim import urns
 from tests.db_fault_helpers import assert_scim_error, scim_http, set_up_scim, user_body, worker_pids
 from tests.gunicorn_server import gunicorn
 from tests.pg_private import PrivatePostgres, private_postgres
@@ -39,10 +41,18 @@ pytestmark = [
 RECOVERY_SECONDS = 10
 
 
-@pytest.fixture
-def pg() -> Iterator[PrivatePostgres]:
+@pytest.fixture(scope="module")
+def running_pg() -> Iterator[PrivatePostgres]:
     with private_postgres() as server:
         yield server
+
+
+@pytest.fixture
+def pg(running_pg: PrivatePostgres) -> Iterator[PrivatePostgres]:
+    """The module's private server, running again after each test whatever the test did to it."""
+    yield running_pg
+    if not running_pg.is_ready():
+        running_pg.start()
 
 
 @dataclass
@@ -219,3 +229,80 @@ def test_pages_and_the_admin_api_answer_503_while_postgres_is_down(
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _backends_waiting(engine: sa.Engine, wait_event: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = :event"), {"event": wait_event}
+        ).scalar_one()
+
+
+def _autocommit(engine: sa.Engine, *statements: str) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def test_a_connection_lost_inside_a_write_is_503_and_says_whether_the_write_may_have_been_saved(
+    pg: PrivatePostgres, tmp_path: Path
+) -> None:
+    """Lost while waiting inside the transaction: nothing was saved, and the 503 says so. Lost
+    while the COMMIT was on its way (held here by a synchronous standby that never answers): the
+    change may have been saved, the 503 says that instead, and here it was (a retry gets 409)."""
+    with (
+        gunicorn(pg.url, tmp_path, workers=2) as served,
+        scim_http(served.url, set_up_scim(served)) as http,
+    ):
+        engine = sa.create_engine(pg.url, pool_pre_ping=True)
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # 1. Inside the transaction, before COMMIT: the insert waits for a table lock.
+                holder = engine.connect()
+                holder.begin()
+                holder.exec_driver_sql("LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE")
+                pending = pool.submit(http.post, "/Users", json=user_body("lost-before-commit"))
+                _wait_for(
+                    lambda: _backends_waiting(engine, "relation") >= 1, 30, "the write waiting for the lock"
+                )
+                pg.stop()
+                holder.invalidate()
+                holder.close()
+                lost = pending.result(timeout=60)
+                assert_scim_error(lost, (503,))
+                assert "nothing was changed" in lost.json()["detail"], lost.text
+                pg.start()
+                engine.dispose()
+                _wait_for(
+                    lambda: http.get("/Users").status_code == 200, RECOVERY_SECONDS, "SCIM 200 after start"
+                )
+                absent = http.get("/Users", params={"filter": 'userName eq "lost-before-commit"'})
+                assert absent.json()["totalResults"] == 0, absent.text
+
+                # 2. During COMMIT: the commit waits for a synchronous standby that does not exist.
+                _autocommit(
+                    engine, "ALTER SYSTEM SET synchronous_standby_names = 'nobody'", "SELECT pg_reload_conf()"
+                )
+                pending = pool.submit(http.post, "/Users", json=user_body("lost-at-commit"))
+                _wait_for(
+                    lambda: _backends_waiting(engine, "SyncRep") >= 1, 30, "the COMMIT waiting for a standby"
+                )
+                pg.stop()
+                ambiguous = pending.result(timeout=60)
+                assert_scim_error(ambiguous, (503,))
+                assert "may or may not have been saved" in ambiguous.json()["detail"], ambiguous.text
+                pg.start()
+                engine.dispose()
+                _autocommit(engine, "ALTER SYSTEM RESET synchronous_standby_names", "SELECT pg_reload_conf()")
+                _wait_for(
+                    lambda: http.get("/Users").status_code == 200, RECOVERY_SECONDS, "SCIM 200 after start"
+                )
+                saved = http.get("/Users", params={"filter": 'userName eq "lost-at-commit"'})
+                assert saved.json()["totalResults"] == 1, saved.text
+                retried = http.post("/Users", json=user_body("lost-at-commit"))
+                assert retried.status_code == 409, retried.text
+                assert retried.json()["schemas"] == [urns.ERROR]
+        finally:
+            if pg.is_ready():
+                _autocommit(engine, "ALTER SYSTEM RESET synchronous_standby_names", "SELECT pg_reload_conf()")
+            engine.dispose()
