@@ -12,6 +12,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -166,10 +167,20 @@ class OneConnectionSession(FlaskSession):
             _roll_back(held)
 
     def close(self) -> None:
-        """End the session and let its connection go (rolling back what is open)."""
+        """End the session and let its connection go (rolling back what is open).
+
+        A connection that died under the open transaction (the database restarted after the
+        request's last statement) cannot be rolled back: it is dropped instead, as the pool
+        does, since the server has already rolled that transaction back. Raising here, at the
+        end of a request whose response is built, would turn it into a 500.
+        """
         try:
             if self.in_transaction() or self.identity_map or self.new or self.deleted:
-                super().close()  # with nothing begun or tracked there is nothing to close
+                try:
+                    super().close()  # with nothing begun or tracked there is nothing to close
+                except DBAPIError:
+                    _LOG.warning("a request's connection was lost before its rollback: dropped")
+                    super().invalidate()
         finally:
             self._release()
 

@@ -286,3 +286,25 @@ def test_a_rollback_after_a_failed_commit_lets_the_same_request_go_on(app):
         _core_insert("same.request")
         db.session.commit()
     assert _committed_actions(app) == ["same.request"]
+
+
+def test_a_connection_lost_after_its_last_statement_does_not_fail_the_end_of_the_request(app):
+    """The server ends the connection between the request's last statement and its end (the ORM
+    session still holds a transaction): the rollback at the end meets a dead connection. The
+    request must end cleanly (no error out of the teardown, which would turn a finished response
+    into a 500), and the next request gets a working connection."""
+    from scimgate.models import User
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a server that can end a connection")
+    with app.test_request_context():
+        db.session.scalars(sa.select(User).limit(1)).all()  # the ORM session's transaction begins
+        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+    with app.test_request_context():
+        _core_insert("after.lost")
+        db.session.commit()
+    assert _committed_actions(app) == ["after.lost"]
