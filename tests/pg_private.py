@@ -181,9 +181,14 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A started private cluster, stopped (immediate) and deleted on exit."""
-    root = Path(tempfile.mkdtemp(prefix="scimgate-pg-"))
+def private_postgres(base: Path | None = None) -> Iterator[PrivatePostgres]:
+    """A started private cluster, stopped (immediate) and deleted on exit.
+
+    Its directory is made in ``base`` (default: the system's temporary directory), e.g. a small
+    filesystem the test fills; under root, ``base`` and its parents must be searchable by the
+    server user (pytest's own ``tmp_path`` is not).
+    """
+    root = Path(tempfile.mkdtemp(prefix="scimgate-pg-", dir=base))
     server = PrivatePostgres(root, spare_port())
     try:
         server.init()

@@ -1,23 +1,26 @@
-"""SQLite on a full disk: a refused write is a SCIM 507, reads keep working, writes succeed again
-as soon as there is space, on the same worker and without a restart, and nothing acknowledged
-is lost.
+"""A full disk: a refused write is a SCIM 507, reads keep working, writes succeed again as soon as
+there is space, on the same worker and without a restart, and nothing acknowledged is lost.
 
-The database (and its -wal/-shm) lives on a small tmpfs mounted by the test (root; a refused mount
-fails the test). gunicorn with one sync worker serves it: that worker's one thread keeps its
-SQLite connection between requests, which is where a failed commit used to leave a transaction
-behind and wedge every later request.
+The database (SQLite and its -wal/-shm, or a private PostgreSQL's data directory) lives on a
+small tmpfs mounted by the test (root; a refused mount fails the test). For SQLite, gunicorn with
+one sync worker serves it: that worker's one thread keeps its SQLite connection between
+requests, which is where a failed commit used to leave a transaction behind and wedge every
+later request.
 
-Runs in the SQLite pass of ``scripts/test`` only (it brings its own SQLite database, so the
+Runs in the SQLite pass of ``scripts/test`` only (each test brings its own database, so the
 PostgreSQL pass would only repeat it).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.db_fault_helpers import (
     assert_scim_error,
@@ -29,6 +32,7 @@ from tests.db_fault_helpers import (
     worker_pids,
 )
 from tests.gunicorn_server import gunicorn
+from tests.pg_private import private_postgres
 
 pytestmark = [
     pytest.mark.slow,
@@ -110,3 +114,49 @@ def test_a_full_disk_refuses_writes_with_507_keeps_reads_and_recovers_without_re
         with sqlite3.connect(database) as check:
             names = {row[0] for row in check.execute("SELECT username FROM auth_user")}
         assert set(acknowledged) <= names
+
+
+def test_a_full_disk_under_postgresql_refuses_writes_with_507_and_recovers(tmp_path: Path) -> None:
+    """PostgreSQL refuses a write whose table cannot grow (``disk_full``, 53100); the server stays
+    up. The mount point lives in the system's temporary directory: the server user must reach it."""
+    mount_point = Path(tempfile.mkdtemp(prefix="scimgate-full-"))
+    mount_point.chmod(0o755)
+    try:
+        with (
+            small_filesystem(mount_point, "160m") as small,
+            private_postgres(base=small) as pg,
+            gunicorn(pg.url, tmp_path, workers=1) as served,
+            scim_http(served.url, set_up_scim(served)) as http,
+        ):
+            workers = worker_pids(served)
+            acknowledged: dict[str, str] = {}
+            fill(small / "filler")
+            refused = None
+            for i in range(MAX_WRITES_UNTIL_FULL):
+                response = http.post("/Users", json=user_body(f"pg-full-{i}"))
+                assert response.status_code != 500, response.text
+                if response.status_code == 201:
+                    acknowledged[f"pg-full-{i}"] = response.json()["id"]
+                    continue
+                refused = response
+                break
+            assert refused is not None, f"{MAX_WRITES_UNTIL_FULL} writes fitted on a full disk"
+            assert_scim_error(refused, (507,))
+            for user_id in list(acknowledged.values())[:5]:
+                assert http.get(f"/Users/{user_id}").status_code == 200
+            assert http.get("/Users", params={"count": 5}).status_code == 200
+
+            (small / "filler").unlink()
+            after = http.post("/Users", json=user_body("pg-after-space"))
+            assert after.status_code == 201, after.text
+            acknowledged["pg-after-space"] = after.json()["id"]
+            assert worker_pids(served) == workers
+            engine = sa.create_engine(pg.url)
+            try:
+                with engine.connect() as conn:
+                    stored = set(conn.execute(sa.text("SELECT username FROM auth_user")).scalars())
+            finally:
+                engine.dispose()
+            assert set(acknowledged) <= stored
+    finally:
+        shutil.rmtree(mount_point, ignore_errors=True)
