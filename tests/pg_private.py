@@ -6,6 +6,7 @@ loopback port with its socket in that directory, and an immediate stop plus remo
 
     with private_postgres() as pg:
         url = pg.url                  # postgresql+psycopg://postgres@127.0.0.1:<port>/postgres
+        other = pg.new_database()     # the URL of another, empty database on the same server
         pg.stop()                     # pg_ctl stop -m immediate: a crash, as far as clients see
         pg.kill()                     # SIGKILL of the postmaster (its children exit on their own)
         pg.start()                    # crash recovery, then ready (waits for it)
@@ -76,11 +77,19 @@ class PrivatePostgres:
         self.log = root / "server.log"
         self.bin = bin_dir()
         self.as_user = SERVER_USER if os.geteuid() == 0 else None
+        self._databases: list[str] = []
 
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the ``postgres`` database as the ``postgres`` superuser (trust auth)."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def new_database(self) -> str:
+        """Create an empty database of its own on this server; return its SQLAlchemy URL."""
+        name = f"db_{len(self._databases) + 1}"
+        self._databases.append(name)
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         command = [str(self.bin / args[0]), *args[1:]]

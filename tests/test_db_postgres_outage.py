@@ -49,10 +49,17 @@ def running_pg() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def pg(running_pg: PrivatePostgres) -> Iterator[PrivatePostgres]:
-    """The module's private server, running again after each test whatever the test did to it."""
+    """The module's private server, running again after each test whatever the test did to it.
+    Each test serves a database of its own on it (``database``)."""
     yield running_pg
     if not running_pg.is_ready():
         running_pg.start()
+
+
+@pytest.fixture
+def database(pg: PrivatePostgres) -> str:
+    """A new empty database on the private server."""
+    return pg.new_database()
 
 
 @dataclass
@@ -97,9 +104,9 @@ def _wait_for(condition, seconds: float, what: str) -> float:
 
 
 def test_writes_while_postgres_crashes_and_restarts_get_503_never_500_and_nothing_acknowledged_is_lost(
-    pg: PrivatePostgres, tmp_path: Path
+    pg: PrivatePostgres, database: str, tmp_path: Path
 ) -> None:
-    with gunicorn(pg.url, tmp_path, workers=2) as served:
+    with gunicorn(database, tmp_path, workers=2) as served:
         token = set_up_scim(served)
         workers = worker_pids(served)
         writes, stop = Writes(), threading.Event()
@@ -149,7 +156,7 @@ def test_writes_while_postgres_crashes_and_restarts_get_503_never_500_and_nothin
             for name, user_id in acknowledged.items():
                 read = http.get(f"/Users/{user_id}")
                 assert read.status_code == 200, (name, read.text)
-        engine = sa.create_engine(pg.url)
+        engine = sa.create_engine(database)
         try:
             with engine.connect() as conn:
                 stored = set(conn.execute(sa.text("SELECT username FROM auth_user")).scalars())
@@ -159,12 +166,15 @@ def test_writes_while_postgres_crashes_and_restarts_get_503_never_500_and_nothin
 
 
 def test_scimgate_started_while_postgres_is_down_answers_503_then_serves(
-    pg: PrivatePostgres, tmp_path: Path
+    pg: PrivatePostgres, database: str, tmp_path: Path
 ) -> None:
-    with gunicorn(pg.url, tmp_path, workers=1) as served:
+    with gunicorn(database, tmp_path, workers=1) as served:
         token = set_up_scim(served)
     pg.stop()
-    with gunicorn(pg.url, tmp_path, workers=1, migrate=False) as served, scim_http(served.url, token) as http:
+    with (
+        gunicorn(database, tmp_path, workers=1, migrate=False) as served,
+        scim_http(served.url, token) as http,
+    ):
         listing = http.get("/Users")
         assert_scim_error(listing, (503,))
         created = http.post("/Users", json=user_body("while-down"))
@@ -187,12 +197,12 @@ def test_scimgate_started_while_postgres_is_down_answers_503_then_serves(
 
 
 def test_pages_and_the_admin_api_answer_503_while_postgres_is_down(
-    pg: PrivatePostgres, tmp_path: Path
+    pg: PrivatePostgres, database: str, tmp_path: Path
 ) -> None:
     app = create_app(
         "production",
         overrides={
-            "SQLALCHEMY_DATABASE_URI": pg.url,
+            "SQLALCHEMY_DATABASE_URI": database,
             "LOG_DIR": str(tmp_path / "logs"),
             "SECRET_KEY": "x" * 32,
             "SESSION_COOKIE_SECURE": False,
@@ -245,16 +255,16 @@ def _autocommit(engine: sa.Engine, *statements: str) -> None:
 
 
 def test_a_connection_lost_inside_a_write_is_503_and_says_whether_the_write_may_have_been_saved(
-    pg: PrivatePostgres, tmp_path: Path
+    pg: PrivatePostgres, database: str, tmp_path: Path
 ) -> None:
     """Lost while waiting inside the transaction: nothing was saved, and the 503 says so. Lost
     while the COMMIT was on its way (held here by a synchronous standby that never answers): the
     change may have been saved, the 503 says that instead, and here it was (a retry gets 409)."""
     with (
-        gunicorn(pg.url, tmp_path, workers=2) as served,
+        gunicorn(database, tmp_path, workers=2) as served,
         scim_http(served.url, set_up_scim(served)) as http,
     ):
-        engine = sa.create_engine(pg.url, pool_pre_ping=True)
+        engine = sa.create_engine(database, pool_pre_ping=True)
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # 1. Inside the transaction, before COMMIT: the insert waits for a table lock.
