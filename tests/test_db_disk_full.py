@@ -38,7 +38,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         bool(os.environ.get("SCIMGATE_TEST_DATABASE_URL")),
-        reason="runs in the SQLite pass only: it brings its own SQLite database",
+        reason="runs in the SQLite pass only: each test brings its own database",
     ),
 ]
 

@@ -1,6 +1,6 @@
 """The SQLite database holds password hashes and the token pepper: scimgate creates it, and SQLite
 its -wal and -shm beside it, readable by the owner only (0600), whatever the umask, through the app
-and through ``scimgate init-db`` (the migrations)."""
+and through ``scimgate init-db`` (the migrations). SQLite pass of ``scripts/test`` only."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from scimgate.extensions import db
 from tests.conftest import configure_scim
 from tests.db_fault_helpers import mode_of
 from tests.gunicorn_server import BIN, server_env
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("SCIMGATE_TEST_DATABASE_URL")),
+    reason="runs in the SQLite pass only: it makes SQLite files of its own",
+)
 
 
 @contextmanager
