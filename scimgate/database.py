@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from scimgate import db_faults, scim_logging
+from scimgate import scim_logging
 from scimgate.extensions import db
 from scimgate.request_env import current_environ
 from scimgate.scim.errors import ScimError
@@ -33,6 +33,7 @@ from scimgate.scim.errors import ScimError
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _COMMITTED_SCIM_WRITE = "scimgate.scim_write_committed"
+_COMMIT_SENT = "scimgate.commit_sent"
 _WRITE_LOCK = "scimgate.write_lock"
 _SCIM_PATH = scim_logging.SCIM_PATH_PREFIX + "/"
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
@@ -111,16 +112,22 @@ def _takes_write_lock() -> bool:
 def _on_commit(connection: Connection) -> None:
     """Remember that this request sent a COMMIT (runs just before it is sent).
 
-    A connection lost from then on leaves the outcome unknown (``db_faults`` says so in its
-    503). For a SCIM request it also means its write is committed (see ``_takes_write_lock``):
+    A connection lost from then on leaves the outcome unknown (``scimgate.api.db_faults`` says
+    so in its 503). For a SCIM request it also means its write is committed (see ``_takes_write_lock``):
     only SQLite's ``BEGIN`` reads that flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
     environ = current_environ()
     if environ is not None:
-        environ[db_faults.COMMIT_SENT] = True
+        environ[_COMMIT_SENT] = True
         if environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
             environ[_COMMITTED_SCIM_WRITE] = True
+
+
+def commit_was_sent() -> bool:
+    """True when the current request sent a COMMIT (its outcome is unknown if the link then broke)."""
+    environ = current_environ()
+    return bool(environ and environ.get(_COMMIT_SENT))
 
 
 @contextmanager

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from scimgate import db_faults, scim_logging
-from scimgate.api import SCIM_PREFIX
+from scimgate import scim_logging
+from scimgate.api import SCIM_PREFIX, db_faults
 from scimgate.api.responses import scim_json
 from scimgate.scim.errors import ScimError
 

@@ -14,8 +14,11 @@ classified and stays a logged 500.
 Nothing is retried inside the server: a failure while connecting is answered at once (the pool's
 pre-ping already replaced a connection that broke while idle), so workers do not pile up
 requests while the database is down. A connection lost after this request sent a COMMIT is
-ambiguous: the change may have been saved, and the answer (still 503) says so; ``database``
-marks a request once it sends a COMMIT (``commit_was_sent``).
+ambiguous: the change may have been saved, and the answer (still 503) says so
+(``scimgate.database.commit_was_sent``).
+
+It lives beside the SCIM error handler (``scimgate.api.errors``), the app-wide handler of what
+no blueprint handled, which asks it first.
 
 ``respond`` renders a fault outside the SCIM API: the JSON API's error shape under ``/api/``,
 the probes' ``{"status": ...}``, and the site's error page elsewhere (rendered without looking
@@ -32,10 +35,9 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify, render_template, request
 
 from scimgate import scim_logging
-from scimgate.request_env import current_environ
+from scimgate.database import commit_was_sent
 from scimgate.scim.errors import ScimError
 
-COMMIT_SENT = "scimgate.commit_sent"  # WSGI environ flag: this request sent a COMMIT
 UNAVAILABLE_RETRY_AFTER = 5
 BUSY_RETRY_AFTER = 2
 DISK_FULL_RETRY_AFTER = 60
@@ -97,12 +99,6 @@ class Fault:
     def scim_error(self) -> ScimError:
         """The RFC 7644 §3.12 error of this fault."""
         return ScimError(self.detail, status=self.status, headers=self.headers)
-
-
-def commit_was_sent() -> bool:
-    """True when the current request sent a COMMIT (its outcome is unknown if the link then broke)."""
-    environ = current_environ()
-    return bool(environ and environ.get(COMMIT_SENT))
 
 
 def _unavailable() -> Fault:
