@@ -75,6 +75,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _trust_proxies(app)
 
     database.install()
+    database.create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     secret_key.init_app(app)

@@ -23,6 +23,7 @@ from scimgate import conf_store, configuration_utils, provider_cleanup, saml_con
 from scimgate.accounts import admins
 from scimgate.accounts import cli as accounts_cli
 from scimgate.accounts.errors import AccountError
+from scimgate.api import db_faults
 from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
 from scimgate.scim.safe_text import escape
@@ -75,7 +76,22 @@ def init_app(app: Flask) -> None:
         return context
 
 
-main = FlaskGroup(create_app=_create_app, help="scimgate: a SCIM 2.0 service provider.")
+class _Commands(FlaskGroup):
+    """Flask's command group, where a database that cannot be used (down, busy, disk full) ends
+    any command with one line naming the cause and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            fault = db_faults.classify(exc)
+            if fault is None:
+                raise
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+            raise click.ClickException(f"{fault.code.replace('_', ' ')}: {''.join(cause)}") from None
+
+
+main = _Commands(create_app=_create_app, help="scimgate: a SCIM 2.0 service provider.")
 
 
 def _fail(message: str) -> None:

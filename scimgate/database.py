@@ -14,6 +14,7 @@ client never sees them.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from scimgate.scim.errors import ScimError
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _COMMITTED_SCIM_WRITE = "scimgate.scim_write_committed"
+_COMMIT_SENT = "scimgate.commit_sent"
 _WRITE_LOCK = "scimgate.write_lock"
 _SCIM_PATH = scim_logging.SCIM_PATH_PREFIX + "/"
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
@@ -64,6 +66,32 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+def create_sqlite_file_owner_only(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600), whatever the umask.
+
+    The file holds password and token hashes and the token pepper; SQLite would create it 0644
+    (less the umask). An empty file is an empty database, and SQLite gives the -wal and -shm it
+    creates beside it the database file's permissions. An existing file is left as it is.
+    """
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not path
+        or path == ":memory:"
+        or path.startswith("file:")
+        or parsed.query.get("uri") == "true"
+    ):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a read-only directory: SQLite reports it, clearly, on the first connection
+    os.chmod(path, 0o600)  # the umask may have taken bits away, never added: this is exact
+
+
 def _takes_write_lock() -> bool:
     """Write requests, work outside a request (CLI, set-up) and ``write_transaction`` blocks
     lock the database up front.
@@ -82,14 +110,24 @@ def _takes_write_lock() -> bool:
 
 
 def _on_commit(connection: Connection) -> None:
-    """Remember that this SCIM request's write is committed (see ``_takes_write_lock``).
+    """Remember that this request sent a COMMIT (runs just before it is sent).
 
-    Only SQLite's ``BEGIN`` reads the flag, and SQLite transactions are never retried (a lock
+    A connection lost from then on leaves the outcome unknown (``scimgate.api.db_faults`` says
+    so in its 503). For a SCIM request it also means its write is committed (see ``_takes_write_lock``):
+    only SQLite's ``BEGIN`` reads that flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
     environ = current_environ()
-    if environ is not None and environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
-        environ[_COMMITTED_SCIM_WRITE] = True
+    if environ is not None:
+        environ[_COMMIT_SENT] = True
+        if environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
+            environ[_COMMITTED_SCIM_WRITE] = True
+
+
+def commit_was_sent() -> bool:
+    """True when the current request sent a COMMIT (its outcome is unknown if the link then broke)."""
+    environ = current_environ()
+    return bool(environ and environ.get(_COMMIT_SENT))
 
 
 @contextmanager

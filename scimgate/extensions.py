@@ -12,6 +12,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -89,6 +90,23 @@ def _keeps_between_requests(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
 
 
+def _roll_back(connection: Connection) -> None:
+    """Roll back ``connection``'s transaction, also one whose COMMIT failed.
+
+    A failed COMMIT (a full disk, a deferred constraint) leaves SQLAlchemy's transaction inactive
+    but still the connection's, so the connection refuses to begin another until it is rolled
+    back; and that rollback does not reach the driver, where the transaction may still be open
+    (SQLite keeps it, with its write lock). So the driver is rolled back too.
+    """
+    transaction = connection.get_transaction()
+    if transaction is None:
+        return
+    failed_commit = not transaction.is_active
+    connection.rollback()
+    if failed_commit and not connection.invalidated:
+        connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+
+
 class OneConnectionSession(FlaskSession):
     """A session that holds ONE connection for its whole life and shares it with ``core()``.
 
@@ -138,17 +156,31 @@ class OneConnectionSession(FlaskSession):
             held.commit()
 
     def rollback(self) -> None:
-        """Roll back the request's transaction, begun by the ORM or by ``core()``."""
+        """Roll back the request's transaction, begun by the ORM or by ``core()``.
+
+        Also a transaction whose COMMIT failed (e.g. a full disk): it is no longer active but
+        still the connection's, and the connection refuses to begin another until it is cleared.
+        """
         super().rollback()
         held = self._held
-        if held is not None and held.in_transaction():
-            held.rollback()
+        if held is not None:
+            _roll_back(held)
 
     def close(self) -> None:
-        """End the session and let its connection go (rolling back what is open)."""
+        """End the session and let its connection go (rolling back what is open).
+
+        A connection that died under the open transaction (the database restarted after the
+        request's last statement) cannot be rolled back: it is dropped instead, as the pool
+        does, since the server has already rolled that transaction back. Raising here, at the
+        end of a request whose response is built, would turn it into a 500.
+        """
         try:
             if self.in_transaction() or self.identity_map or self.new or self.deleted:
-                super().close()  # with nothing begun or tracked there is nothing to close
+                try:
+                    super().close()  # with nothing begun or tracked there is nothing to close
+                except DBAPIError:
+                    _LOG.warning("a request's connection was lost before its rollback: dropped")
+                    super().invalidate()
         finally:
             self._release()
 
@@ -174,8 +206,8 @@ class OneConnectionSession(FlaskSession):
         if held is None:
             return
         try:
-            if held.in_transaction() and not held.invalidated:
-                held.rollback()
+            if not held.invalidated:
+                _roll_back(held)
             if _keeps_between_requests(held):
                 # What the pool's reset on return would guarantee: no transaction left open, down
                 # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).

@@ -83,13 +83,20 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, tmp_path: Path, workers: int = 4) -> Iterator[Served]:
-    """Migrate the database with ``scimgate init-db``, then serve it with gunicorn."""
+def gunicorn(database_url: str, tmp_path: Path, workers: int = 4, migrate: bool = True) -> Iterator[Served]:
+    """Migrate the database with ``scimgate init-db`` (unless ``migrate`` is false: e.g. a
+    database that is down on purpose), then serve it with gunicorn."""
     env = server_env(database_url, tmp_path)
-    init = subprocess.run(
-        [str(BIN / "scimgate"), "init-db"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert init.returncode == 0, init.stderr
+    if migrate:
+        init = subprocess.run(
+            [str(BIN / "scimgate"), "init-db"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert init.returncode == 0, init.stderr
     port = free_port()
     process = subprocess.Popen(
         [

@@ -242,3 +242,69 @@ def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_ba
     assert not driver.in_transaction
     with engine.begin() as other:  # another connection can write at once
         other.execute(sa.delete(_AUDIT))
+
+
+def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_one(app):
+    """A COMMIT that fails (here a deferred foreign key; in production a full disk) leaves the
+    connection's transaction inactive but in place. The request ends without a rollback of its
+    own; the next request on this thread (same kept SQLite connection) must still read and write,
+    and no transaction may stay open on the driver (it would hold SQLite's write lock)."""
+    with app.test_request_context(method="POST"):
+        connection = core()
+        connection.exec_driver_sql("CREATE TEMP TABLE fk_parent (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
+            "REFERENCES fk_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        connection.exec_driver_sql("INSERT INTO fk_child VALUES (1, 42)")
+        driver = connection.connection.dbapi_connection
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+    assert not getattr(driver, "in_transaction", False)
+    with app.test_request_context(method="POST"):
+        _core_insert("after.failed.commit")
+        db.session.commit()
+    with app.test_request_context():
+        assert core().exec_driver_sql("SELECT 1").scalar() == 1
+        db.session.rollback()
+    assert _committed_actions(app) == ["after.failed.commit"]
+
+
+def test_a_rollback_after_a_failed_commit_lets_the_same_request_go_on(app):
+    """What ``retry_transaction`` does after a failed commit: roll back, then run again."""
+    with app.test_request_context(method="POST"):
+        connection = core()
+        connection.exec_driver_sql("CREATE TEMP TABLE fk_parent2 (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE fk_child2 (id INTEGER PRIMARY KEY, parent_id INTEGER "
+            "REFERENCES fk_parent2 (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        connection.exec_driver_sql("INSERT INTO fk_child2 VALUES (1, 42)")
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        _core_insert("same.request")
+        db.session.commit()
+    assert _committed_actions(app) == ["same.request"]
+
+
+def test_a_connection_lost_after_its_last_statement_does_not_fail_the_end_of_the_request(app):
+    """The server ends the connection between the request's last statement and its end (the ORM
+    session still holds a transaction): the rollback at the end meets a dead connection. The
+    request must end cleanly (no error out of the teardown, which would turn a finished response
+    into a 500), and the next request gets a working connection."""
+    from scimgate.models import User
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a server that can end a connection")
+    with app.test_request_context():
+        db.session.scalars(sa.select(User).limit(1)).all()  # the ORM session's transaction begins
+        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+    with app.test_request_context():
+        _core_insert("after.lost")
+        db.session.commit()
+    assert _committed_actions(app) == ["after.lost"]

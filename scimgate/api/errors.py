@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from scimgate import scim_logging
-from scimgate.api import SCIM_PREFIX, body_limits
+from scimgate.api import SCIM_PREFIX, body_limits, db_faults
 from scimgate.api.responses import scim_json
 from scimgate.scim.errors import ScimError
 
@@ -64,6 +64,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        fault = db_faults.classify(error)
+        if fault is not None:  # the database's state, not a bug: 503/507 everywhere, never 500
+            db_faults.log(fault, error)
+            return render_scim_error(fault.scim_error()) if _is_scim_request() else db_faults.respond(fault)
         scim_logging.log_unexpected(error)
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return error.get_response()
