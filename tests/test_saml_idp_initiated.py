@@ -9,7 +9,9 @@ confirms it on our own page (login CSRF, see ``scimgate.web.saml_unsolicited``).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -161,6 +163,22 @@ def test_a_second_use_on_another_app_instance_is_refused(app: Flask, other_app: 
     _refused(app.test_client(), log_dir, fields, "replayed assertion")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SamlUsedAssertion)) == 1
+
+
+def test_concurrent_uses_on_two_app_instances_sign_in_once(app: Flask, other_app: Flask) -> None:
+    """The same response posted at the same moment to two instances: one confirmation page."""
+    configure_dev_saml(app)
+    fields = dashboard_response(app.test_client(), "alice")
+    barrier = threading.Barrier(4)
+
+    def post(instance: Flask) -> int:
+        client = instance.test_client()
+        barrier.wait()
+        return client.post("/saml/acs", data=fields).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(post, [app, other_app, app, other_app]))
+    assert sorted(statuses) == [200, 403, 403, 403], statuses
 
 
 def test_an_sp_initiated_assertion_is_recorded_too(app: Flask, client: FlaskClient) -> None:
