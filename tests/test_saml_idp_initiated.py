@@ -27,11 +27,13 @@ from scimgate.web import saml_unsolicited
 from tests.config_helpers import lines_with
 from tests.signin_helpers import (
     BASE_URL,
+    add_admin,
     configure_dev_saml,
     confirm_token,
     crafted_response,
     dashboard_response,
     idp_response,
+    password_sign_in,
     sibling_app,
 )
 
@@ -376,6 +378,17 @@ def test_the_cli_turns_it_off_and_on_and_shows_it(app: Flask, client: FlaskClien
     on = runner.invoke(cli.main, ["saml", "configure", "--idp-initiated"])
     assert on.exit_code == 0 and "IdP-initiated sign-in accepted" in on.output
     _confirmation(client, dashboard_response(client, "alice"), "alice")
+
+
+def test_the_authentication_page_says_whether_it_is_on(app: Flask, client: FlaskClient) -> None:
+    configure_dev_saml(app)
+    with app.app_context():
+        add_admin()
+    assert password_sign_in(client, "admin").status_code == 302
+    assert "sign-in from the IdP dashboard on" in client.get("/admin/authentication").get_data(as_text=True)
+    with app.app_context():
+        saml_config.set_saml_options(idp_initiated=False)
+    assert "sign-in from the IdP dashboard off" in client.get("/admin/authentication").get_data(as_text=True)
 
 
 def test_the_cli_refuses_options_before_saml_is_configured(app: Flask) -> None:
