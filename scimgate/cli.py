@@ -275,6 +275,7 @@ def _status_lines() -> list[str]:
         f"saml:            {'configured' if saml['configured'] else 'not configured'}, "
         f"{'enabled' if saml['enabled'] else 'disabled'}",
         f"saml idp:        {saml['idp_entity_id'] or '<not set>'}",
+        f"saml idp-init:   {'accepted' if saml['idp_initiated'] else 'refused'} (from the IdP dashboard)",
     ]
 
 
@@ -330,7 +331,13 @@ def saml() -> None:
 
 
 @saml.command("configure")
-@click.option("--idp-metadata", "metadata_file", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--idp-metadata",
+    "metadata_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="the IdP's SAML metadata XML file (required the first time)",
+)
 @click.option("--sp-entity-id", default=None, help="entity id of scimgate as a SAML service provider")
 @click.option("--base-url", default=None, help="public base URL of scimgate, e.g. https://scim.example.com")
 @click.option(
@@ -338,20 +345,48 @@ def saml() -> None:
     default=None,
     help="accept responses signed with RSA-SHA1, for old IdPs (default: refused; unchanged if not given)",
 )
+@click.option(
+    "--idp-initiated/--no-idp-initiated",
+    default=None,
+    help="accept sign-ins started on the IdP's dashboard (default: accepted; unchanged if not given)",
+)
 @with_appcontext
 @_clean_errors
 def saml_configure(
-    metadata_file: str, sp_entity_id: str | None, base_url: str | None, allow_sha1: bool | None
+    metadata_file: str | None,
+    sp_entity_id: str | None,
+    base_url: str | None,
+    allow_sha1: bool | None,
+    idp_initiated: bool | None,
 ) -> None:
-    """Validate the IdP metadata XML and store it."""
-    try:
-        xml = Path(metadata_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
-    saml_config.configure_saml(xml, sp_entity_id=sp_entity_id, base_url=base_url, allow_sha1=allow_sha1)
+    """Validate the IdP metadata XML and store it, or change the options of the stored one."""
+    if metadata_file is None:
+        if sp_entity_id is not None or base_url is not None:
+            _fail("--sp-entity-id and --base-url need --idp-metadata FILE too")
+        if allow_sha1 is None and idp_initiated is None:
+            _fail("nothing to configure: give --idp-metadata FILE, or an option such as --no-idp-initiated")
+        saml_config.set_saml_options(allow_sha1=allow_sha1, idp_initiated=idp_initiated)
+    else:
+        try:
+            xml = Path(metadata_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
+        saml_config.configure_saml(
+            xml,
+            sp_entity_id=sp_entity_id,
+            base_url=base_url,
+            allow_sha1=allow_sha1,
+            idp_initiated=idp_initiated,
+        )
     status = saml_config.get_saml_status()
     sha1 = "accepted" if status["allow_sha1"] else "refused"
-    click.echo(escape(f"SAML configured for IdP {status['idp_entity_id']} (RSA-SHA1 signatures {sha1})"))
+    idp = "accepted" if status["idp_initiated"] else "refused"
+    click.echo(
+        escape(
+            f"SAML configured for IdP {status['idp_entity_id']} (RSA-SHA1 signatures {sha1}, "
+            f"IdP-initiated sign-in {idp})"
+        )
+    )
 
 
 @saml.command("enable")
@@ -420,5 +455,6 @@ def dev_bootstrap(months: int) -> None:
     configuration_utils.enable_scim_user_and_group_sync()
     click.echo(f"SCIM base URL: {base_url}/scim/v2")
     click.echo(f"sign in: {base_url}/saml/login (development IdP: choose any username)")
+    click.echo(f"or from the development IdP's dashboard (IdP-initiated): {base_url}/dev-idp/start")
     click.echo(f"client: {configuration_utils.get_scim_client()}; bearer token (shown once):")
     click.echo(token)

@@ -37,6 +37,7 @@ SAML_SP_ENTITY_ID = "saml.sp_entity_id"
 SAML_BASE_URL = "saml.base_url"
 SAML_ENABLED = "saml.enabled"
 SAML_ALLOW_SHA1 = "saml.allow_sha1"
+SAML_IDP_INITIATED = "saml.idp_initiated"
 
 KEYS: tuple[KeyInfo, ...] = (
     KeyInfo(SCIM_CLIENT, "SCIM client (identity provider) allowed to push users and groups"),
@@ -55,6 +56,7 @@ KEYS: tuple[KeyInfo, ...] = (
     KeyInfo(SAML_BASE_URL, "public base URL used for SAML endpoints"),
     KeyInfo(SAML_ENABLED, "whether SAML is the enabled authentication method"),
     KeyInfo(SAML_ALLOW_SHA1, "whether SAML responses signed with RSA-SHA1 (SHA-1 digests) are accepted"),
+    KeyInfo(SAML_IDP_INITIATED, "whether IdP-initiated SAML sign-in (from the IdP dashboard) is accepted"),
 )
 
 BY_NAME: dict[str, KeyInfo] = {info.name: info for info in KEYS}

@@ -9,7 +9,9 @@ key shipped in ``scimgate/dev/``.
 
 Routes (under the SAML base URL): ``/dev-idp/metadata``, ``/dev-idp/sso`` (GET: the AuthnRequest
 arrives by HTTP-Redirect and a form asks which username to sign in as; POST: the signed response
-is sent to the SP's ACS by an auto-submitting form).
+is sent to the SP's ACS by an auto-submitting form), and ``/dev-idp/start``: the IdP's
+"dashboard" (GET: a tile for scimgate with a username and a RelayState; POST: an IdP-initiated,
+unsolicited signed response, without ``InResponseTo``, posted to the ACS the same way).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def make_blueprint() -> Blueprint:
     bp = Blueprint("dev_idp", __name__, url_prefix=PREFIX, template_folder="web/templates")
     bp.add_url_rule("/metadata", "metadata", metadata)
     bp.add_url_rule("/sso", "sso", sso, methods=["GET", "POST"])
+    bp.add_url_rule("/start", "start", start, methods=["GET", "POST"])
     return bp
 
 
@@ -97,7 +100,33 @@ def sso() -> Response | tuple[str, int]:
     parsed = server.parse_authn_request(saml_request, binding)
     args = server.response_args(parsed.message, [BINDING_HTTP_POST])
     args.pop("binding", None)
-    username = request.form["username"]
+    return _post_response(server, request.form["username"], args, relay_state)
+
+
+def unsolicited_args() -> dict[str, object]:
+    """What an IdP-initiated response is addressed with: our ACS and entity id, no request."""
+    urls = saml_sp.sp_urls()
+    return {
+        "in_response_to": None,
+        "destination": urls.acs_url,
+        "sp_entity_id": urls.entity_id,
+        "name_id_policy": None,
+    }
+
+
+def start() -> Response | tuple[str, int]:
+    """The dashboard: GET shows scimgate's tile; POST signs in there, unsolicited (IdP-initiated)."""
+    relay_state = request.values.get("RelayState", "")
+    username = request.form.get("username") if request.method == "POST" else None
+    if not username:
+        return render_template("signin/dev_idp_start.html", relay_state=relay_state), 200
+    return _post_response(idp_server(), username, unsolicited_args(), relay_state)
+
+
+def _post_response(
+    server: Server, username: str, args: dict[str, object], relay_state: str
+) -> tuple[str, int]:
+    """Sign an assertion for ``username`` and answer with the form that posts it to the ACS."""
     response = server.create_authn_response(
         identity={"uid": [username], "displayName": [request.form.get("display_name") or username]},
         userid=username,

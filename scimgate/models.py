@@ -197,3 +197,16 @@ class SamlOutstandingRequest(db.Model):
     request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     next_url: Mapped[str] = mapped_column(String(1000), default="/")
+
+
+class SamlUsedAssertion(db.Model):
+    """A SAML assertion already used to sign in, kept until it could no longer be accepted anyway.
+
+    Its id is the primary key, so of two uses (on any process or node sharing the database) the
+    second insert fails: each assertion signs in once, solicited or not (``scimgate.browser.saml_replay``).
+    """
+
+    __tablename__ = "saml_used_assertion"
+
+    assertion_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

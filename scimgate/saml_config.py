@@ -89,11 +89,13 @@ def configure_saml(
     sp_entity_id: str | None = None,
     base_url: str | None = None,
     allow_sha1: bool | None = None,
+    idp_initiated: bool | None = None,
 ) -> None:
     """Validate and store the IdP metadata (and optionally our entity id and public base URL).
 
     ``allow_sha1`` lets responses signed with RSA-SHA1 (or with SHA-1 digests) in, for old IdPs
-    that cannot sign with SHA-2; ``None`` keeps the current choice (refused unless allowed).
+    that cannot sign with SHA-2; ``idp_initiated`` accepts sign-ins started on the IdP's dashboard
+    (on unless turned off). ``None`` keeps the current choice of either.
     """
     try:
         info = parse_idp_metadata(idp_metadata)
@@ -111,11 +113,34 @@ def configure_saml(
         values[K.SAML_BASE_URL] = base_url.rstrip("/")
     if allow_sha1 is not None:
         values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
+    if idp_initiated is not None:
+        values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
     conf_store.put_many(values)
     scim_logging.lifecycle(
         "config.saml_configured",
         idp_entity_id=info["entity_id"],
         allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+        idp_initiated=conf_store.get_bool(K.SAML_IDP_INITIATED, True),
+    )
+
+
+def set_saml_options(allow_sha1: bool | None = None, idp_initiated: bool | None = None) -> None:
+    """Change the options of the configured SAML without giving the metadata again."""
+    if conf_store.get_str(K.SAML_IDP_METADATA) is None:
+        message = "SAML is not configured; run `scimgate saml configure --idp-metadata FILE` first"
+        scim_logging.config_error("configure_saml", message)
+        raise SamlConfigurationError(message)
+    values: dict[str, Any] = {}
+    if allow_sha1 is not None:
+        values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
+    if idp_initiated is not None:
+        values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
+    if values:
+        conf_store.put_many(values)
+    scim_logging.lifecycle(
+        "config.saml_options",
+        allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+        idp_initiated=conf_store.get_bool(K.SAML_IDP_INITIATED, True),
     )
 
 
@@ -149,5 +174,6 @@ def get_saml_status() -> dict[str, Any]:
         "sp_entity_id": conf_store.get_str(K.SAML_SP_ENTITY_ID),
         "base_url": conf_store.get_str(K.SAML_BASE_URL),
         "allow_sha1": conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+        "idp_initiated": conf_store.get_bool(K.SAML_IDP_INITIATED, True),
         "configured_at": metadata.updated_at.replace(microsecond=0).isoformat() + "Z" if metadata else None,
     }

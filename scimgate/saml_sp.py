@@ -3,14 +3,20 @@
 Most of what the security of sign-in rests on is checked by pysaml2, configured strictly: the
 assertion must be signed by the certificate in the IdP metadata (``want_assertions_signed``), be
 addressed to our ACS URL (destination), name our entity id (audience), be inside its validity
-window, and answer an AuthnRequest we sent (``allow_unsolicited`` is off). The "requests we sent"
-live in the database (``saml_outstanding_request``), not in process memory, and a response
-consumes its row: a response is accepted once, by whichever process or node receives it.
+window, and answer an AuthnRequest we sent. The "requests we sent" live in the database
+(``saml_outstanding_request``), not in process memory, and a response consumes its row.
+
+A response without ``InResponseTo`` is IdP-initiated (the user chose the app on the IdP's
+dashboard). It is accepted only while ``saml.idp_initiated`` is on (the default, as the reference
+lets users "log in from their IdP dashboard"), with every check above except the request, and the
+web layer asks the user to confirm it (``scimgate.web.saml_unsolicited``, against login CSRF).
 
 What pysaml2 does not check by default is checked here: the response must answer a request
 started by the browser posting it (``scimgate.web.saml_binding``), the bearer confirmation's
-``Recipient`` must be our ACS URL, a signed response must carry a ``Destination``, and the
-signature and digest algorithms must be SHA-2 (SHA-1 only when an admin allowed it).
+``Recipient`` must be our ACS URL, a signed response must carry a ``Destination``, the signature
+and digest algorithms must be SHA-2 (SHA-1 only when an admin allowed it), the response and the
+assertion must have been issued within the last ``SAML_MAX_AGE_SECONDS`` (5 minutes by default,
+plus the clock skew allowance), and each assertion signs in once (``scimgate.browser.saml_replay``).
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, SCM_BEARER
+from saml2.time_util import str_to_time
+from sqlalchemy.exc import IntegrityError
 
 from scimgate import conf_keys as K
 from scimgate import conf_store
-from scimgate.browser import local_redirect
+from scimgate.browser import local_redirect, saml_replay
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, utcnow
 
@@ -48,6 +56,9 @@ OUTSTANDING_TTL = dt.timedelta(minutes=10)
 # oldest go (their sign-ins must start again), so a flood stores a bounded amount.
 OUTSTANDING_MAX_DEFAULT = 10_000
 CLOCK_SKEW_SECONDS = 60
+# How old a response or assertion may be (IssueInstant), on top of the clock skew allowance; the
+# app setting SAML_MAX_AGE_SECONDS overrides it.
+MAX_AGE_SECONDS_DEFAULT = 300
 MAX_RESPONSE_BYTES = 512_000
 NEXT_URL_MAX: int = SamlOutstandingRequest.__table__.c.next_url.type.length
 _PROTOCOL_NS = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -113,7 +124,17 @@ def is_ready() -> bool:
     return conf_store.get_str(K.SAML_IDP_METADATA) is not None and conf_store.get_bool(K.SAML_ENABLED, False)
 
 
-def _config() -> SPConfig:
+def idp_initiated_allowed() -> bool:
+    """Whether IdP-initiated (unsolicited) responses are accepted (``saml.idp_initiated``, default on)."""
+    return conf_store.get_bool(K.SAML_IDP_INITIATED, True)
+
+
+def max_age() -> dt.timedelta:
+    """How old a response's or assertion's IssueInstant may be (before the clock skew allowance)."""
+    return dt.timedelta(seconds=int(current_app.config.get("SAML_MAX_AGE_SECONDS", MAX_AGE_SECONDS_DEFAULT)))
+
+
+def _config(allow_unsolicited: bool = False) -> SPConfig:
     urls = sp_urls()
     settings = {
         "entityid": urls.entity_id,
@@ -123,7 +144,7 @@ def _config() -> SPConfig:
         "service": {
             "sp": {
                 "endpoints": {"assertion_consumer_service": [(urls.acs_url, BINDING_HTTP_POST)]},
-                "allow_unsolicited": False,
+                "allow_unsolicited": allow_unsolicited,
                 "want_assertions_signed": True,
                 "want_response_signed": False,
                 "authn_requests_signed": False,
@@ -142,7 +163,7 @@ def metadata_xml() -> str:
     return create_metadata_string(None, _config(), valid=None, sign=False)
 
 
-def safe_next(next_url: str | None) -> str:
+def safe_next(next_url: str | None, default: str = "/") -> str:
     """Keep only a local path, so a sign-in can never redirect to another site.
 
     It is also stored with the outstanding request and sent back in a ``Location`` header, so a
@@ -150,8 +171,8 @@ def safe_next(next_url: str | None) -> str:
     characters never pass ``local_target``.
     """
     if next_url and len(next_url) > NEXT_URL_MAX:
-        return "/"
-    return local_redirect.local_target(next_url, "/")
+        return default
+    return local_redirect.local_target(next_url, default)
 
 
 def _keep_newest_outstanding(keep: int) -> None:
@@ -221,9 +242,14 @@ def _check_algorithms(root: Element) -> None:
                 raise SamlSignInError(f"the {what} algorithm {algorithm!r} is not accepted{hint}")
 
 
-def _check_addressing(response: AuthnResponse, acs_url: str) -> None:
+def _check_addressing(response: AuthnResponse, acs_url: str, solicited: bool) -> None:
     """Checks pysaml2 skips: a signed Response names its Destination, and every bearer
-    confirmation's Recipient is our ACS URL (SAML profiles 4.1.4.2, bindings 3.5.5.2)."""
+    confirmation's Recipient is our ACS URL (SAML profiles 4.1.4.2, bindings 3.5.5.2).
+
+    An unsolicited Response must not carry an assertion that answers a request: with only the
+    assertion signed, that would be a solicited answer whose ``InResponseTo`` was stripped from
+    the unsigned envelope to skip the browser binding.
+    """
     message = response.response
     if message.signature is not None and not message.destination:
         raise SamlSignInError("the response is signed but has no Destination")
@@ -235,26 +261,110 @@ def _check_addressing(response: AuthnResponse, acs_url: str) -> None:
     for confirmation in bearers:
         data = confirmation.subject_confirmation_data
         recipient = data.recipient if data is not None else None
+        if not solicited and data is not None and data.in_response_to:
+            raise SamlSignInError(
+                f"the response has no InResponseTo but its assertion answers request "
+                f"{data.in_response_to[:100]!r}"
+            )
         if recipient != acs_url:
             raise SamlSignInError(
                 f"the SubjectConfirmationData Recipient {recipient!r} is not our ACS {acs_url!r}"
             )
 
 
+def _instant(value: str | None, what: str) -> dt.datetime:
+    """A SAML dateTime as naive UTC (as ``utcnow``), or refuse the response."""
+    if not value:
+        raise SamlSignInError(f"the {what} has no IssueInstant")
+    try:
+        return dt.datetime(*str_to_time(value)[:6])
+    except (ValueError, TypeError):
+        raise SamlSignInError(f"the {what} time {value[:60]!r} is not a SAML dateTime") from None
+
+
+def _check_age(response: AuthnResponse) -> dt.datetime:
+    """Refuse a response or assertion issued too long ago (or in the future); return until when
+    the assertion could be accepted, which is how long its id must be remembered.
+
+    The AuthnInstant is not bounded: it is when the user last authenticated at the IdP, which for
+    single sign-on (a dashboard session opened in the morning) is legitimately hours ago.
+    """
+    now = utcnow()
+    skew = dt.timedelta(seconds=CLOCK_SKEW_SECONDS)
+    oldest_accepted = now - max_age() - skew
+    assertion = response.assertion
+    instants = (("response", response.response.issue_instant), ("assertion", assertion.issue_instant))
+    for what, value in instants:
+        issued = _instant(value, what)
+        if issued > now + skew:
+            raise SamlSignInError(f"the {what} IssueInstant {value} is in the future (clock skew?)")
+        if issued < oldest_accepted:
+            raise SamlSignInError(
+                f"the {what} IssueInstant {value} is older than the maximum age of "
+                f"{int(max_age().total_seconds())} s (plus {CLOCK_SKEW_SECONDS} s of clock skew): "
+                "a stale or replayed response"
+            )
+    expires = _instant(assertion.issue_instant, "assertion") + max_age()
+    limits = [assertion.conditions.not_on_or_after if assertion.conditions is not None else None]
+    for confirmation in assertion.subject.subject_confirmation or []:
+        data = confirmation.subject_confirmation_data
+        limits.append(data.not_on_or_after if data is not None else None)
+    for limit in filter(None, limits):
+        expires = min(expires, _instant(limit, "NotOnOrAfter"))
+    return expires + skew
+
+
+def _replayed(assertion_id: str) -> str:
+    return f"replayed assertion {assertion_id[:100]!r} (already used to sign in)"
+
+
+def _use_once(response: AuthnResponse, request_id: str | None, expires: dt.datetime) -> None:
+    """Record the assertion as used and consume the request it answers, in one transaction."""
+    assertion_id = response.assertion.id or ""
+    if not assertion_id or len(assertion_id) > saml_replay.ID_MAX:
+        db.session.rollback()
+        raise SamlSignInError("the assertion has no ID, or one longer than accepted")
+    try:
+        saml_replay.remember(assertion_id, expires)
+    except saml_replay.AssertionAlreadyUsed:
+        raise SamlSignInError(_replayed(assertion_id)) from None
+    if request_id:
+        # Only one of several concurrent replays deletes the row.
+        consumed = db.session.execute(
+            sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.request_id == request_id)
+        )
+        if consumed.rowcount != 1:
+            db.session.rollback()
+            raise SamlSignInError(f"replayed response to request {request_id}")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SamlSignInError(_replayed(assertion_id)) from None
+
+
 @dataclass(frozen=True)
 class SignIn:
-    """A verified sign-in: the username and where to go next."""
+    """A verified sign-in: the username, where to go next, and whether we asked for it."""
 
     username: str
     next_url: str
+    solicited: bool = True
 
 
-def finish_login(saml_response: str | None, started_here: Callable[[str], bool]) -> SignIn:
-    """Verify a POSTed SAMLResponse and consume its outstanding request.
+def finish_login(
+    saml_response: str | None,
+    started_here: Callable[[str], bool],
+    relay_state: str | None = None,
+    default_next: str = "/",
+) -> SignIn:
+    """Verify a POSTed SAMLResponse, consume its outstanding request and its assertion id.
 
     ``started_here(request_id)`` says whether the posting browser started that request (the web
     layer asks its binding cookie): a response answering a request that another browser started
-    is refused before anything is consumed.
+    is refused before anything is consumed. An unsolicited response (no ``InResponseTo``) goes to
+    ``relay_state`` when that is a local path, else to ``default_next``; the caller must have the
+    user confirm it.
     """
     if not saml_response or len(saml_response) > MAX_RESPONSE_BYTES:
         raise SamlSignInError("no SAMLResponse, or one larger than accepted")
@@ -264,40 +374,46 @@ def finish_login(saml_response: str | None, started_here: Callable[[str], bool])
         raise SamlSignInError("the SAMLResponse is not base64") from None
     root = _parse(xml)
     request_id = root.get("InResponseTo")
+    if not request_id and not idp_initiated_allowed():
+        raise SamlSignInError(
+            "IdP-initiated sign-in (a response without InResponseTo) is turned off "
+            "(`scimgate saml configure --idp-initiated` turns it on)",
+            "idp_initiated_off",
+        )
     if request_id and not started_here(request_id):
         raise SamlSignInError(
             f"the response answers request {request_id[:100]!r}, which this browser did not start "
             "(no or another sign-in cookie: login CSRF, or the cookie was lost on plain http)"
         )
     _check_algorithms(root)
+    destination, acs_url = root.get("Destination"), sp_urls().acs_url
+    if destination and destination != acs_url:  # pysaml2 refuses it too, but without saying why
+        raise SamlSignInError(f"the response Destination {destination[:200]!r} is not our ACS {acs_url!r}")
     outstanding = None
     if request_id:
         outstanding = db.session.get(SamlOutstandingRequest, request_id)
         if outstanding is not None and outstanding.created < utcnow() - OUTSTANDING_TTL:
             outstanding = None
     queries = {outstanding.request_id: outstanding.next_url} if outstanding else {}
-    client = Saml2Client(config=_config())
+    client = Saml2Client(config=_config(allow_unsolicited=not request_id))
     try:
         response = client.parse_authn_request_response(saml_response, BINDING_HTTP_POST, outstanding=queries)
     except Exception as exc:  # pysaml2 raises many types (signature, audience, time, unsolicited)
         db.session.rollback()
-        raise SamlSignInError(f"{exc.__class__.__name__}: {exc}") from None
+        hint = " (outside the assertion's NotBefore/NotOnOrAfter window?)" if "Condition" in str(exc) else ""
+        raise SamlSignInError(f"{exc.__class__.__name__}: {exc}{hint}") from None
     if response is None or response.assertion is None:
         raise SamlSignInError("the response carries no usable assertion")
-    _check_addressing(response, sp_urls().acs_url)
-    # Consume the request: only one of several concurrent replays deletes the row.
-    consumed = db.session.execute(
-        sa.delete(SamlOutstandingRequest).where(SamlOutstandingRequest.request_id == request_id)
-    )
-    db.session.commit()
-    if consumed.rowcount != 1:
-        raise SamlSignInError(f"replayed response to request {request_id}")
+    _check_addressing(response, sp_urls().acs_url, solicited=bool(request_id))
+    _use_once(response, request_id, _check_age(response))
     username = _username(response)
     if not username:
         attribute = conf_store.get_str(USERNAME_ATTRIBUTE_KEY)
         source = f"attribute {attribute!r}" if attribute else "NameID"
         raise SamlSignInError(f"the assertion carries no username (no or an empty {source})", "bad_username")
-    return SignIn(username=username, next_url=queries[request_id])
+    if request_id:
+        return SignIn(username=username, next_url=queries[request_id])
+    return SignIn(username=username, next_url=safe_next(relay_state, default_next), solicited=False)
 
 
 def _username(response) -> str | None:

@@ -22,7 +22,7 @@ from saml2.sigver import pre_signature_part, signed_instance_factory
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from scimgate import configuration_utils as cu
-from scimgate import dev_idp, saml_config
+from scimgate import create_app, dev_idp, saml_config
 from scimgate.extensions import db
 from scimgate.models import User, UserProfile
 from scimgate.web import saml_binding
@@ -126,8 +126,13 @@ def crafted_response(
     sign_alg: str = SIG_RSA_SHA256,
     digest_alg: str = DIGEST_SHA256,
     sign_response: bool = True,
+    unsolicited: bool = False,
+    relay_state: str = "",
 ) -> dict[str, str]:
     """Start a sign-in with ``client``, then build the development IdP's answer by hand and sign it.
+
+    With ``unsolicited`` no sign-in is started: the answer is IdP-initiated (no InResponseTo,
+    addressed as the development IdP's dashboard addresses it) and carries ``relay_state``.
 
     The response is what the development IdP would send, except for what ``edit`` changes on the
     pysaml2 Response object before signing (a wrong Recipient, no Destination, no NameID...), the
@@ -136,14 +141,19 @@ def crafted_response(
     test sees a correctly signed document carrying exactly the defect under test.
     ``username=None`` asserts no NameID at all.
     """
-    start = client.get("/saml/login")
-    assert start.status_code == 302, start.get_data(as_text=True)
-    saml_request = parse_qs(urlsplit(start.headers["Location"]).query)["SAMLRequest"][0]
+    saml_request = None
+    if not unsolicited:
+        start = client.get("/saml/login")
+        assert start.status_code == 302, start.get_data(as_text=True)
+        saml_request = parse_qs(urlsplit(start.headers["Location"]).query)["SAMLRequest"][0]
     with app.test_request_context(base_url=BASE_URL):
         server = dev_idp.idp_server()
-        parsed = server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
-        args = server.response_args(parsed.message, [BINDING_HTTP_POST])
-        args.pop("binding", None)
+        if saml_request is None:
+            args = dev_idp.unsolicited_args()
+        else:
+            parsed = server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
+            args = server.response_args(parsed.message, [BINDING_HTTP_POST])
+            args.pop("binding", None)
         response = server.create_authn_response(
             identity=attributes if attributes is not None else {"uid": [username or "nobody"]},
             userid=username or "",
@@ -170,7 +180,27 @@ def crafted_response(
             to_sign.append((class_name(response), response.id))
         signed = signed_instance_factory(response, server.sec, to_sign)
     xml = signed if isinstance(signed, str) else signed.decode("utf-8")
-    return {"SAMLResponse": base64.b64encode(xml.encode("utf-8")).decode("ascii"), "RelayState": ""}
+    return {"SAMLResponse": base64.b64encode(xml.encode("utf-8")).decode("ascii"), "RelayState": relay_state}
+
+
+def dashboard_response(client: FlaskClient, username: str, relay_state: str = "") -> dict[str, str]:
+    """Open scimgate from the development IdP's dashboard; return the unsolicited form it posts."""
+    posted = client.post("/dev-idp/start", data={"username": username, "RelayState": relay_state})
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    answer = parse_form(posted.get_data(as_text=True))
+    assert answer.action == f"{BASE_URL}/saml/acs"
+    return answer.fields
+
+
+def confirm_token(page: str) -> str:
+    """The token of the "Continue signing in?" page's form (an IdP-initiated sign-in)."""
+    return parse_form(page).fields["confirm_token"]
+
+
+def sibling_app(app: Flask) -> Flask:
+    """Another instance of scimgate on the same database (another worker or node)."""
+    shared = ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "LOG_DIR", "SECRET_KEY")
+    return create_app("testing", overrides={key: app.config[key] for key in shared})
 
 
 def add_admin(username: str = "admin") -> User:

@@ -170,7 +170,7 @@ def test_a_tampered_assertion_is_refused(app: Flask, client: FlaskClient, log_di
         assert db.session.scalar(sa.select(User.id).where(User.username == "admin")) is None
 
 
-def test_an_unsolicited_response_is_refused(app: Flask, client: FlaskClient) -> None:
+def test_a_response_to_an_unknown_request_is_refused(app: Flask, client: FlaskClient) -> None:
     configure_dev_saml(app)
     fields = idp_response(client, "alice")
     with app.app_context():

@@ -6,6 +6,10 @@ precise technical reason goes to scim-info.log only. ``/login`` is throttled per
 username before any password is checked (429 with ``Retry-After``, see
 ``scimgate.browser.login_throttle``). ``/logout`` is a POST with this session's CSRF token only,
 so a cross-site link cannot sign anyone out; it deletes the server-side session.
+
+An IdP-initiated SAML sign-in (from the IdP's dashboard) is verified by ``/saml/acs`` and then
+confirmed by the user on a page that posts to ``/saml/continue`` (``scimgate.web.saml_unsolicited``
+explains why: login CSRF).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from scimgate import saml_sp, scim_logging, session_auth
 from scimgate.accounts import settings, users
 from scimgate.accounts.errors import AccountError
 from scimgate.browser import local_redirect, login_throttle
-from scimgate.web import saml_binding
+from scimgate.web import saml_binding, saml_unsolicited
 
 ACCOUNT_PAGE = "/account"
 
@@ -58,6 +62,18 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "would look like an existing account (differing only in upper/lower case, character width "
         "or invisible characters). Ask your administrator.",
     ),
+    "idp_initiated_off": (
+        "Sign-in from the identity provider's dashboard is turned off",
+        "This application accepts sign-ins that start on its own sign-in page only. Go to the "
+        'sign-in page and choose "Sign in with SAML"; you are sent to your identity provider '
+        "and back.",
+    ),
+    "unconfirmed": (
+        "Sign-in not confirmed",
+        "The sign-in from your identity provider could not be confirmed: the confirmation expired, "
+        "was already used, or did not come from this application's own page. Open the application "
+        "from your identity provider again.",
+    ),
     "saml_off": (
         "SAML sign-in is not available",
         "SAML is not configured and enabled on this server; built-in accounts can sign in with a password.",
@@ -80,6 +96,7 @@ def make_blueprint() -> Blueprint:
     bp.add_url_rule("/saml/metadata", "saml_metadata", saml_metadata)
     bp.add_url_rule("/saml/login", "saml_login", saml_login)
     bp.add_url_rule("/saml/acs", "saml_acs", saml_acs, methods=["POST"])
+    bp.add_url_rule("/saml/continue", "saml_continue", saml_continue, methods=["POST"])
     return bp
 
 
@@ -200,7 +217,10 @@ def _saml_acs() -> Response | tuple[str, int]:
     try:
         cookie = request.cookies.get(saml_binding.COOKIE_NAME)
         signed = saml_sp.finish_login(
-            request.form.get("SAMLResponse"), lambda request_id: saml_binding.matches(cookie, request_id)
+            request.form.get("SAMLResponse"),
+            lambda request_id: saml_binding.matches(cookie, request_id),
+            relay_state=request.form.get("RelayState"),
+            default_next=ACCOUNT_PAGE,
         )
     except saml_sp.SamlSignInError as exc:
         scim_logging.info("signin.refused", method="saml", reason=exc.reason)
@@ -210,29 +230,65 @@ def _saml_acs() -> Response | tuple[str, int]:
         return _refuse_saml(
             signed.username, f"unusable username {signed.username[:200]!r}: {problem}", "bad_username"
         )
-    user = users.find_by_username(signed.username)
+    if not signed.solicited:
+        return _confirm_unsolicited(signed)
+    return _sign_in_saml(signed.username, signed.next_url)
+
+
+def _confirm_unsolicited(signed: saml_sp.SignIn) -> Response:
+    """Ask the user to confirm an IdP-initiated sign-in (nothing is created or signed in yet)."""
+    scim_logging.info("signin.confirm", method="saml", userName=signed.username, initiated="idp")
+    response = make_response()
+    token = saml_unsolicited.hold(response, signed.username, signed.next_url, saml_sp.sp_urls().acs_url)
+    response.set_data(render_template("signin/confirm.html", username=signed.username, token=token))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def saml_continue() -> Response | tuple[str, int]:
+    """Complete an IdP-initiated sign-in the user confirmed on the page ``/saml/acs`` showed."""
+    if not saml_sp.is_ready():
+        return refusal("saml_off", 404)
+    pending = saml_unsolicited.take(
+        request.cookies.get(saml_unsolicited.COOKIE_NAME), request.form.get("confirm_token")
+    )
+    if pending is None:
+        reason = (
+            "IdP-initiated sign-in not confirmed: no, an expired or another browser's confirmation "
+            "cookie (a cross-site post, or the confirmation page is older than "
+            f"{saml_unsolicited.MAX_AGE_SECONDS} s)"
+        )
+        outcome = make_response(_refuse_saml("", reason, "unconfirmed"))
+    elif not saml_sp.idp_initiated_allowed():  # turned off while the page was open
+        reason = "IdP-initiated sign-in is turned off (`scimgate saml configure --idp-initiated`)"
+        outcome = make_response(_refuse_saml(pending.username, reason, "idp_initiated_off"))
+    else:
+        outcome = make_response(_sign_in_saml(pending.username, pending.next_url))
+    saml_unsolicited.clear(outcome, saml_sp.sp_urls().acs_url)
+    return outcome
+
+
+def _sign_in_saml(username: str, next_url: str) -> Response | tuple[str, int]:
+    """Sign in (creating the account on first sign-in) the user a verified assertion names."""
+    user = users.find_by_username(username)
     if user is None:
         try:
-            user = users.create_saml_user(signed.username, pending=settings.current().moderation)
+            user = users.create_saml_user(username, pending=settings.current().moderation)
         except AccountError as exc:
             if exc.code == "lookalike":
-                return _refuse_saml(signed.username, exc.detail, "lookalike")
-            user = users.find_by_username(signed.username)  # created by a concurrent sign-in
+                return _refuse_saml(username, exc.detail, "lookalike")
+            user = users.find_by_username(username)  # created by a concurrent sign-in
             if user is None:
                 raise
     if user.is_builtin:
-        scim_logging.info(
-            "signin.refused", method="saml", userName=signed.username, reason="built-in account"
-        )
+        scim_logging.info("signin.refused", method="saml", userName=username, reason="built-in account")
         return refusal("builtin")
     account = users.view(user)
     if account.status is not users.Status.ACTIVE:
-        scim_logging.info(
-            "signin.refused", method="saml", userName=signed.username, reason=account.status.value
-        )
+        scim_logging.info("signin.refused", method="saml", userName=username, reason=account.status.value)
         return refusal(account.status)
     session_auth.sign_in(user, "saml")
     scim_logging.info(
         "signin", method="saml", user_id=user.id, userName=user.username, kind=account.kind.value
     )
-    return redirect(signed.next_url)
+    return redirect(next_url)

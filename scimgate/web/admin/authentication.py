@@ -90,6 +90,7 @@ def status() -> list[dict[str, Any]]:
                 f"{'configured' if saml['configured'] else 'not configured'}, "
                 f"{'enabled' if saml['enabled'] else 'disabled'}"
                 + (f" (IdP {saml['idp_entity_id']})" if saml["idp_entity_id"] else "")
+                + f"; sign-in from the IdP dashboard {'on' if saml['idp_initiated'] else 'off'}"
             ),
             "ok": bool(saml["configured"] and saml["enabled"]),
             "command": (

@@ -1,0 +1,104 @@
+"""IdP-initiated sign-in in a real browser: from the development IdP's dashboard, served on
+another site (``localhost`` while the app is ``127.0.0.1``) so the response arrives by a
+cross-site POST as from a real IdP; and login CSRF with an IdP-initiated response."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from tests.browser.conftest import configure_live_scim
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _dashboard(live_url: str) -> str:
+    """The development IdP's dashboard on another site than the app (another host name)."""
+    return live_url.replace("127.0.0.1", "localhost") + "/dev-idp/start"
+
+
+def _signed_in_as(page, live_url: str) -> str | None:
+    answer = page.request.get(f"{live_url}/api/v1/session")
+    return answer.json()["user"]["username"] if answer.status == 200 else None
+
+
+def test_a_user_signs_in_from_the_idp_dashboard(app: Flask, live_url: str, new_context, shot) -> None:
+    configure_live_scim(app, live_url)
+    page = new_context().new_page()
+    page.goto(_dashboard(live_url))
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("RelayState").fill("/account")
+    shot(page, "saml-idp-dashboard")
+    page.get_by_role("button", name="Open scimgate").click()
+    page.wait_for_url(f"{live_url}/saml/acs")
+    expect(page.get_by_role("heading", name="Continue signing in?")).to_be_visible()
+    expect(page.locator("#confirm-username")).to_have_text("alice")
+    assert _signed_in_as(page, live_url) is None  # not before the user confirms
+    shot(page, "saml-idp-initiated-confirm")
+    page.get_by_role("button", name="Continue as alice").click()
+    page.wait_for_url(f"{live_url}/account")
+    assert _signed_in_as(page, live_url) == "alice"
+    shot(page, "saml-idp-initiated-signed-in")
+
+
+def _attackers_dashboard_response(new_context, live_url: str) -> dict[str, str]:
+    """The attacker opens the app from their own dashboard and keeps the form instead of posting it."""
+    attacker = new_context().new_page()
+    captured: dict[str, str] = {}
+
+    def keep(route) -> None:
+        posted = parse_qs(route.request.post_data or "", keep_blank_values=True)
+        captured.update({name: values[0] for name, values in posted.items()})
+        route.abort()
+
+    attacker.route(f"{live_url}/saml/acs", keep)
+    attacker.goto(_dashboard(live_url))
+    attacker.get_by_label("Username").fill("mallory")
+    attacker.get_by_role("button", name="Open scimgate").click()
+    for _ in range(40):  # the IdP's page auto-submits; wait for the POST to be caught
+        if "SAMLResponse" in captured:
+            break
+        attacker.wait_for_timeout(250)
+    assert "SAMLResponse" in captured
+    return captured
+
+
+def _auto_post(page, action: str, fields: dict[str, str]) -> None:
+    """A page of another site (about:blank content) that posts ``fields`` to ``action`` at once."""
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in fields.items()
+    )
+    page.set_content(
+        f'<form id="f" method="post" action="{action}">{inputs}</form>'
+        "<script>document.getElementById('f').submit()</script>"
+    )
+
+
+def test_a_cross_site_page_cannot_sign_the_victim_in_with_an_idp_initiated_response(
+    app: Flask, live_url: str, new_context, shot
+) -> None:
+    configure_live_scim(app, live_url)
+    fields = _attackers_dashboard_response(new_context, live_url)
+    victim = new_context().new_page()
+    _auto_post(victim, f"{live_url}/saml/acs", fields)
+    victim.wait_for_url(f"{live_url}/saml/acs")
+    # The victim is not signed in; the page names the account the attacker wants them in.
+    expect(victim.get_by_role("heading", name="Continue signing in?")).to_be_visible()
+    expect(victim.locator("#confirm-username")).to_have_text("mallory")
+    assert _signed_in_as(victim, live_url) is None
+    shot(victim, "saml-idp-initiated-csrf-confirm")
+    # Even knowing the confirmation token, another site cannot press Continue for the victim: the
+    # SameSite=Strict confirmation cookie does not go with its cross-site POST.
+    token = victim.locator("input[name=confirm_token]").get_attribute("value") or ""
+    elsewhere = victim.context.new_page()  # about:blank: another site, same browser and cookies
+    _auto_post(elsewhere, f"{live_url}/saml/continue", {"confirm_token": token})
+    elsewhere.wait_for_url(f"{live_url}/saml/continue")
+    expect(elsewhere.get_by_role("heading", name="Sign-in not confirmed")).to_be_visible()
+    assert _signed_in_as(elsewhere, live_url) is None
+    shot(elsewhere, "saml-idp-initiated-csrf-refused")
+    assert "mallory" not in elsewhere.content()
