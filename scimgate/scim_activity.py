@@ -348,12 +348,16 @@ CREDENTIAL_FILTERS = ("authenticated", "unauthenticated")
 
 
 def latest(
-    status: str = "", limit: int = 100, before_id: int | None = None, credential: str = ""
+    status: str = "",
+    limit: int = 100,
+    before_id: int | None = None,
+    credential: str = "",
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[ScimActivity]:
     """The newest requests first, optionally of one status class, only authenticated or only
-    unauthenticated ones (``credential``), and older than ``before_id``."""
+    unauthenticated ones (``credential``), meeting ``conditions``, and older than ``before_id``."""
     _flush_for_reading()
-    statement = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(limit)
+    statement = sa.select(ScimActivity).where(*conditions).order_by(ScimActivity.id.desc()).limit(limit)
     bounds = status_range(status)
     if bounds:
         statement = statement.where(ScimActivity.status.between(*bounds))
