@@ -139,15 +139,27 @@ def query(since: dt.datetime | None = None, target: str | None = None, limit: in
 # --- reading for the admin pages (issue 17: what happened to this user, what did this request do) ---
 
 
-def about(target_types: Collection[str], target_ids: Collection[str]) -> sa.Select:
+# An event may be written a moment before its resource's row (``record`` runs in the same
+# transaction, before the flush that sets the row's time): how far before still counts.
+CREATED_MARGIN = dt.timedelta(minutes=1)
+
+
+def about(
+    target_types: Collection[str], target_ids: Collection[str], created: dt.datetime | None = None
+) -> sa.Select:
     """Events about one resource, newest first: any of its ``target_types`` spellings and any of
-    the ids it is recorded under (a SCIM id, the account's own id). A statement, so pages can page it;
-    ``target_id`` is indexed."""
-    return (
+    the ids it is recorded under (a SCIM id, its own id). A statement, so pages can page it;
+    ``target_id`` is indexed.
+
+    With ``created`` (when the resource's row was made), events from before it are left out: SQLite
+    gives the id of a deleted newest row to the next one, so they belong to an earlier resource.
+    """
+    statement = (
         sa.select(AuditEvent)
         .where(AuditEvent.target_type.in_(target_types), AuditEvent.target_id.in_(target_ids))
         .order_by(AuditEvent.id.desc())
     )
+    return statement if created is None else statement.where(AuditEvent.at >= created - CREATED_MARGIN)
 
 
 def of_request(request_id: str, limit: int = 200) -> list[AuditEvent]:

@@ -196,3 +196,38 @@ def test_a_deleted_user_is_gone_from_the_activity_names_and_its_page(
     assert client.get(f"/admin/users/{user_id}").status_code == 404
     page = client.get("/admin/activity?resource=Users&method=DELETE").get_data(as_text=True)
     assert "(deleted)" in page and f"/admin/users/{user_id}" not in page
+
+
+def test_a_reused_id_does_not_inherit_an_earlier_accounts_history(
+    app: Flask, scim: ScimClient, client: FlaskClient
+) -> None:
+    """SQLite gives the id of a deleted newest row to the next account: the events recorded under
+    that id before the new account existed are not its history."""
+    import datetime as dt
+
+    from scimgate import audit
+    from scimgate.models import utcnow
+
+    old_scim_id = scim.post("/Users", json=user_body("old")).json["id"]
+    old_id = user_id_of(app, "old")
+    an_hour_ago = utcnow() - dt.timedelta(hours=1)
+    with app.test_request_context("/admin/users"):  # an admin's change of the old account
+        audit.record("user.suspended", "User", str(old_id), target_name="old")
+        db.session.execute(
+            sa.update(audit.AuditEvent)
+            .where(audit.AuditEvent.action == "user.suspended")
+            .values(at=an_hour_ago)
+        )
+        db.session.execute(
+            sa.update(User).where(User.id == old_id).values(date_joined=an_hour_ago - dt.timedelta(hours=1))
+        )
+        db.session.commit()
+    old_page = sign_in_admin(app, client).get(f"/admin/users/{old_id}").get_data(as_text=True)
+    assert history_actions(old_page) == ["user.suspended", "user.created"]
+    assert scim.delete(f"/Users/{old_scim_id}").status_code == 204
+    with app.app_context():  # the next account, given the freed id (as SQLite does)
+        db.session.add(User(id=old_id, username="new"))
+        db.session.commit()
+    page = client.get(f"/admin/users/{old_id}").get_data(as_text=True)
+    assert "<h1>" in page and "new" in page
+    assert history_actions(page) == [] and 'id="no-history"' in page

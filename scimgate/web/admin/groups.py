@@ -66,9 +66,10 @@ def search(query: str) -> sa.Select:
 
 def history(group: DirectoryGroup) -> sa.Select:
     """The audit events about one group, newest first, under both ids the trail records it by:
-    its SCIM id (the IdP's changes) and its own id (an admin's or a command's)."""
+    its SCIM id (the IdP's changes) and its own id (an admin's or a command's); none from before
+    the group existed (SQLite reuses the id of a deleted newest row)."""
     ids = [str(group.id), *([group.scim.scim_group_uuid] if group.scim else [])]
-    return audit.about([GROUP_TARGET], ids)
+    return audit.about([GROUP_TARGET], ids, created=group.created)
 
 
 def show() -> tuple[str, int]:

@@ -3,7 +3,8 @@ groups, role and where it comes from, and the user's provisioning history (the a
 the account, newest first, each linked to the request that made it).
 
 The history finds an account's events under both ids the trail records it by: the SCIM id (the
-IdP's changes) and the account's own id (an admin's or a command's changes).
+IdP's changes) and the account's own id (an admin's or a command's changes), and none from
+before the account existed (SQLite reuses the id of a deleted newest row: ``audit.about``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ def show(user_id: int) -> tuple[str, int]:
     user = users.get(user_id)
     account = users.view(user)
     current = settings.current()
-    history = paginate(audit.about([USER_TARGET], user_history_ids(user)), page_number(), HISTORY_PER_PAGE)
+    history = paginate(
+        audit.about([USER_TARGET], user_history_ids(user), created=user.date_joined),
+        page_number(),
+        HISTORY_PER_PAGE,
+    )
     return (
         render_template(
             "admin/user.html",
