@@ -134,6 +134,7 @@ SPECS = [
         ("until=2026-12-04T07:20", ["req-2", "req-1", "req-0"]),  # the whole minute 07:20
         ("since=2026-12-04&until=2026-12-04", [f"req-{n}" for n in range(8, -1, -1)]),  # the whole day
         ("since=2026-12-05", []),
+        ("since=0001-01-01&until=9999-12-31", [f"req-{n}" for n in range(8, -1, -1)]),  # the edges of time
         ("status=failed&resource=Users&method=POST", ["req-2"]),
         ("status=4xx&since=2026-12-04T07:25:00&until=2026-12-04T07:59:59", ["req-3"]),
         ("request=req-3", ["req-3"]),

@@ -136,7 +136,11 @@ def parse_moment(value: str) -> Moment | None:
         step = dt.timedelta(days=1)
     start = start.replace(tzinfo=None)
     floor = start.replace(microsecond=0) if match.group(2) else start
-    return Moment(start=start, end=floor + step)
+    try:
+        end = floor + step
+    except OverflowError:  # until=9999-12-31: the end of time
+        end = dt.datetime.max
+    return Moment(start=start, end=end)
 
 
 def parse(args: Mapping[str, str]) -> ActivityFilters:
