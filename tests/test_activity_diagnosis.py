@@ -202,6 +202,15 @@ def test_bad_filter_values_are_ignored_with_a_sentence(
     assert client.get(f"/admin/activity.csv?{query}").status_code == 200
 
 
+@pytest.mark.parametrize("before", ["99999999999999999999999", "-5", "abc", "9" * 5000])
+def test_a_bad_before_shows_the_newest_page(app: Flask, client: FlaskClient, before: str) -> None:
+    add_rows(app, SPECS)
+    sign_in_admin(app, client)
+    response = client.get(f"/admin/activity?before={before}")
+    assert response.status_code == 200
+    assert len(shown_request_ids(response.get_data(as_text=True))) == len(SPECS)
+
+
 def test_since_after_until_says_nothing_can_match(app: Flask, client: FlaskClient) -> None:
     add_rows(app, SPECS)
     sign_in_admin(app, client)

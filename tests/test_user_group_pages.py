@@ -177,12 +177,27 @@ def test_the_pages_are_for_admins_only(app: Flask, scim: ScimClient, client: Fla
     assert refused.status_code == 403 and "erin" not in refused.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/admin/users/999999", "/admin/groups/999999", "/admin/users/0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/users/999999",
+        "/admin/groups/999999",
+        "/admin/users/0",
+        "/admin/users/99999999999999999999999",  # beyond any row id: not a driver overflow (500)
+        "/admin/groups/99999999999999999999999",
+        "/admin/users/2147483648",
+        "/api/v1/users/99999999999999999999999",
+        "/api/v1/groups/99999999999999999999999",
+    ],
+)
 def test_unknown_ids_are_a_404_page(app: Flask, client: FlaskClient, path: str) -> None:
     sign_in_admin(app, client)
     response = client.get(path)
     assert response.status_code == 404
-    assert 'id="error-message"' in response.get_data(as_text=True)
+    if path.startswith("/api/"):  # the JSON API answers in JSON
+        assert response.json["error"] == "not_found"
+    else:
+        assert 'id="error-message"' in response.get_data(as_text=True)
 
 
 def test_a_deleted_user_is_gone_from_the_activity_names_and_its_page(

@@ -15,6 +15,7 @@ from flask import Blueprint, render_template, request
 
 from scimgate import audit, scim_activity
 from scimgate.extensions import db
+from scimgate.models import ROW_ID_MAX
 from scimgate.web.admin import activity_filters, activity_names
 
 REQUESTS_PER_PAGE = 50
@@ -44,7 +45,7 @@ def _before_id() -> int | None:
         value = int(request.args.get("before", ""))
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= ROW_ID_MAX else None  # beyond any id: no bound
 
 
 def lifecycle_events(limit: int = EVENTS_SHOWN, scim_only: bool = False) -> list[audit.AuditEvent]:
