@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(sa.String(255))
-    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     action: Mapped[str] = mapped_column(sa.String(64))
     target_type: Mapped[str] = mapped_column(sa.String(32))
     target_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
@@ -133,3 +134,47 @@ def query(since: dt.datetime | None = None, target: str | None = None, limit: in
     if target:
         statement = statement.where(sa.or_(AuditEvent.target_id == target, AuditEvent.target_name == target))
     return list(db.session.scalars(statement.limit(limit)))
+
+
+# --- reading for the admin pages (issue 17: what happened to this user, what did this request do) ---
+
+
+# An event may be written a moment before its resource's row (``record`` runs in the same
+# transaction, before the flush that sets the row's time): how far before still counts.
+CREATED_MARGIN = dt.timedelta(minutes=1)
+
+
+def about(
+    target_types: Collection[str], target_ids: Collection[str], created: dt.datetime | None = None
+) -> sa.Select:
+    """Events about one resource, newest first: any of its ``target_types`` spellings and any of
+    the ids it is recorded under (a SCIM id, its own id). A statement, so pages can page it;
+    ``target_id`` is indexed.
+
+    With ``created`` (when the resource's row was made), events from before it are left out: SQLite
+    gives the id of a deleted newest row to the next one, so they belong to an earlier resource.
+    """
+    statement = (
+        sa.select(AuditEvent)
+        .where(AuditEvent.target_type.in_(target_types), AuditEvent.target_id.in_(target_ids))
+        .order_by(AuditEvent.id.desc())
+    )
+    return statement if created is None else statement.where(AuditEvent.at >= created - CREATED_MARGIN)
+
+
+def of_request(request_id: str, limit: int = 200) -> list[AuditEvent]:
+    """The events one request caused, in the order they were written (``request_id`` is indexed)."""
+    statement = sa.select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id)
+    return list(db.session.scalars(statement.limit(limit)))
+
+
+def counts_by_request(request_ids: Collection[str]) -> dict[str, int]:
+    """How many events each of these requests caused (absent: none), in one statement."""
+    if not request_ids:
+        return {}
+    statement = (
+        sa.select(AuditEvent.request_id, sa.func.count())
+        .where(AuditEvent.request_id.in_(set(request_ids)))
+        .group_by(AuditEvent.request_id)
+    )
+    return {request_id: count for request_id, count in db.session.execute(statement).all()}

@@ -25,6 +25,9 @@ EXTERNAL_ID_MAX = 255
 CLIENT_NAME_MAX = 64
 ROLE_MAX = 32
 PASSWORD_HASH_MAX = 255
+# The largest id an Integer primary key holds on every database (PostgreSQL's int4): a larger
+# number in a URL names no row, and must not reach the driver (SQLite overflows on 2**63).
+ROW_ID_MAX = 2**31 - 1
 
 
 def utcnow() -> dt.datetime:

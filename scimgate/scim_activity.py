@@ -348,19 +348,12 @@ CREDENTIAL_FILTERS = ("authenticated", "unauthenticated")
 
 
 def latest(
-    status: str = "", limit: int = 100, before_id: int | None = None, credential: str = ""
+    limit: int = 100, before_id: int | None = None, conditions: Sequence[sa.ColumnElement[bool]] = ()
 ) -> list[ScimActivity]:
-    """The newest requests first, optionally of one status class, only authenticated or only
-    unauthenticated ones (``credential``), and older than ``before_id``."""
+    """The newest requests first that meet ``conditions`` (the activity page's filters,
+    ``scimgate.web.admin.activity_filters``), older than ``before_id``."""
     _flush_for_reading()
-    statement = sa.select(ScimActivity).order_by(ScimActivity.id.desc()).limit(limit)
-    bounds = status_range(status)
-    if bounds:
-        statement = statement.where(ScimActivity.status.between(*bounds))
-    if credential == "authenticated":
-        statement = statement.where(ScimActivity.principal.is_not(None))
-    elif credential == "unauthenticated":
-        statement = statement.where(ScimActivity.principal.is_(None))
+    statement = sa.select(ScimActivity).where(*conditions).order_by(ScimActivity.id.desc()).limit(limit)
     if before_id is not None:
         statement = statement.where(ScimActivity.id < before_id)
     return list(db.session.scalars(statement))

@@ -179,7 +179,17 @@ def test_activity_export_newest_first_with_status_filter(app: Flask, admin: Flas
             )
         db.session.commit()
     rows = rows_of(admin.get("/admin/activity.csv"))
-    assert rows[0] == ["Time", "Method", "Path", "Status", "Duration (ms)", "Request id", "Credential"]
+    assert rows[0] == [
+        "Time",
+        "Method",
+        "Path",
+        "Status",
+        "Duration (ms)",
+        "Request id",
+        "Credential",
+        "Requests",
+        "Reason",
+    ]
     assert [r[5] for r in rows[1:]] == ["req-2", "req-1", "req-0"]
     assert rows[3] == [
         "2026-12-04T07:23:00+00:00",
@@ -189,6 +199,8 @@ def test_activity_export_newest_first_with_status_filter(app: Flask, admin: Flas
         "12.25",
         "req-0",
         "token:abcd1234",
+        "1",
+        "",
     ]
     failed = rows_of(admin.get("/admin/activity.csv?status=errors"))
     assert [r[5] for r in failed[1:]] == ["req-1"]

@@ -18,7 +18,7 @@ from scimgate.accounts import admins
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
 from scimgate.extensions import db
-from scimgate.models import GROUP_NAME_MAX, DirectoryGroup, GroupMembership, User
+from scimgate.models import GROUP_NAME_MAX, ROW_ID_MAX, DirectoryGroup, GroupMembership, User
 from scimgate.scim.safe_text import unsafe_character_problem
 
 
@@ -36,7 +36,7 @@ def kind_of(group: DirectoryGroup) -> GroupKind:
 
 def get(group_id: int) -> DirectoryGroup:
     """Load a group by id or raise NotFoundError."""
-    group = db.session.get(DirectoryGroup, group_id)
+    group = db.session.get(DirectoryGroup, group_id) if 0 < group_id <= ROW_ID_MAX else None
     if group is None:
         raise NotFoundError(f"no group with id {group_id}")
     return group

@@ -31,6 +31,7 @@ from scimgate.extensions import db
 from scimgate.models import (
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
+    ROW_ID_MAX,
     USERNAME_MAX,
     DirectoryGroup,
     GroupMembership,
@@ -152,7 +153,7 @@ def view(user: User, groups: list[DirectoryGroup] | None = None) -> AccountView:
 
 def get(user_id: int) -> User:
     """Load a user by its numeric id or raise NotFoundError."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id <= ROW_ID_MAX else None
     if user is None:
         raise NotFoundError(f"no user with id {user_id}")
     return user

@@ -42,6 +42,7 @@ class Seeded:
 
     scim_group_id: int
     app_group_id: int
+    pushed_user_id: int
 
 
 def seed_long_values(app: Flask, live_url: str, token: str) -> Seeded:
@@ -73,6 +74,10 @@ def seed_long_values(app: Flask, live_url: str, token: str) -> Seeded:
         assert group.status_code == 201, group.text
         missing = http.get(f"/scim/v2/Users/{'0' * 36}{'z' * 400}")
         assert missing.status_code == 404
+        read = http.get(f"/scim/v2/Users/{user.json()['id']}")  # a path whose id names the long user
+        assert read.status_code == 200
+        duplicate = http.post("/scim/v2/Users", json={"schemas": [USER_SCHEMA], "userName": LONG_USERNAME})
+        assert duplicate.status_code == 409  # a failure whose reason repeats the long username
     with app.app_context():
         admin = add_admin(LONG_ADMIN)
         admin.email = LONG_EMAIL
@@ -81,7 +86,7 @@ def seed_long_values(app: Flask, live_url: str, token: str) -> Seeded:
         pushed = db.session.scalar(db.select(User).where(User.username == LONG_USERNAME))
         app_group = app_groups.create_app_group(LONG_APP_GROUP, [pushed.id, admin.id], "steward")
         scim_group = next(g for g in app_groups.all_groups() if g.external_unique_name == LONG_GROUP)
-        return Seeded(scim_group_id=scim_group.id, app_group_id=app_group.id)
+        return Seeded(scim_group_id=scim_group.id, app_group_id=app_group.id, pushed_user_id=pushed.id)
 
 
 def overflow(page) -> dict:

@@ -65,6 +65,9 @@ def test_no_page_grows_sideways_with_long_values(seeded, new_context, shot, widt
         "scim-group": f"/admin/groups/{seeded.scim_group_id}",
         "app-group": f"/admin/groups/{seeded.app_group_id}",
         "activity": "/admin/activity?events=all",
+        "activity-failed": "/admin/activity?status=errors&method=POST&resource=Users&since=2020-01-01",
+        "activity-bad-filters": f"/admin/activity?method={'M' * 300}&since={'9' * 300}",
+        "user": f"/admin/users/{seeded.pushed_user_id}",
         "authentication": "/admin/authentication",
         "settings": "/admin/settings",
         "profile": "/profile",
@@ -73,6 +76,7 @@ def test_no_page_grows_sideways_with_long_values(seeded, new_context, shot, widt
     }
     for name, path in pages.items():
         page.goto(path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")  # reasons shown
         assert_fits(page, path)
         shot(page, f"layout-{width_name}-{name}")
 

@@ -75,7 +75,7 @@ def register_error_pages(bp: Blueprint) -> None:
 
 def make_blueprint() -> Blueprint:
     """Build the admin pages blueprint."""
-    from scimgate.web.admin import activity, authentication, export, groups, settings, users
+    from scimgate.web.admin import activity, authentication, export, groups, settings, user_detail, users
 
     bp = Blueprint("admin_pages", __name__, url_prefix=PREFIX)
     bp.before_request(_guard)
@@ -84,6 +84,7 @@ def make_blueprint() -> Blueprint:
     authentication.register(bp)
     activity.register(bp)
     users.register(bp)
+    user_detail.register(bp)
     groups.register(bp)
     settings.register(bp)
     export.register(bp)

@@ -1,6 +1,12 @@
 """SCIM activity: is the IdP pushing, and what failed? The latest provisioning requests (from
 ``scim_activity``, shared by every process) and the latest lifecycle events (the audit trail's
-changes, each with the request id that made it)."""
+changes, each with the request id that made it).
+
+A failed request shows its reason in place (the text of its ``request.refused`` line in
+scim-debug.log); a path naming a user or group shows its name, linked to its page; each request
+links to the audit events it caused (``?request=<id>``), which is also where an audit event on a
+user's or group's page links back to.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from flask import Blueprint, render_template, request
 
 from scimgate import audit, scim_activity
 from scimgate.extensions import db
+from scimgate.models import ROW_ID_MAX
+from scimgate.web.admin import activity_filters, activity_names
 
 REQUESTS_PER_PAGE = 50
 EVENTS_SHOWN = 50
@@ -37,7 +45,7 @@ def _before_id() -> int | None:
         value = int(request.args.get("before", ""))
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= ROW_ID_MAX else None  # beyond any id: no bound
 
 
 def lifecycle_events(limit: int = EVENTS_SHOWN, scim_only: bool = False) -> list[audit.AuditEvent]:
@@ -49,27 +57,34 @@ def lifecycle_events(limit: int = EVENTS_SHOWN, scim_only: bool = False) -> list
 
 
 def show() -> tuple[str, int]:
-    """The activity page, filterable by status class, newest first."""
-    status = request.args.get("status", "")
-    if scim_activity.status_range(status) is None:
-        status = ""
-    credential = request.args.get("credential", "")
-    if credential not in scim_activity.CREDENTIAL_FILTERS:
-        credential = ""
-    rows = scim_activity.latest(status, REQUESTS_PER_PAGE + 1, _before_id(), credential)
+    """The activity page: filtered requests newest first, and the events of the latest changes
+    (or, with ``?request=<id>``, of that one request)."""
+    filters = activity_filters.parse(request.args)
+    rows = scim_activity.latest(
+        limit=REQUESTS_PER_PAGE + 1, before_id=_before_id(), conditions=filters.conditions()
+    )
     older = rows[REQUESTS_PER_PAGE - 1].id if len(rows) > REQUESTS_PER_PAGE else None
+    rows = rows[:REQUESTS_PER_PAGE]
     scim_only = request.args.get("events") != "all"
+    if filters.request_id:
+        events = audit.of_request(filters.request_id)
+    else:
+        events = lifecycle_events(scim_only=scim_only)
     return (
         render_template(
             "admin/activity.html",
-            requests=rows[:REQUESTS_PER_PAGE],
+            requests=rows,
+            named=activity_names.names(rows),
+            event_counts=audit.counts_by_request([r.request_id for r in rows if r.principal]),
             older_before=older,
-            status=status,
+            filters=filters,
+            filter_args=filters.args(),
             status_filters=STATUS_FILTERS,
-            credential=credential,
             credential_filters=CREDENTIAL_FILTERS,
+            methods=activity_filters.METHODS,
+            resources=activity_filters.RESOURCES,
             summary=scim_activity.summary(),
-            events=lifecycle_events(scim_only=scim_only),
+            events=events,
             scim_only=scim_only,
         ),
         200,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from scimgate import policies
+from scimgate import audit, policies
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import users
 from scimgate.accounts.errors import AccountError
@@ -16,6 +16,8 @@ from scimgate.models import DirectoryGroup, GroupMembership, User
 from scimgate.web.pages import like_pattern, page_number, paginate, policy_reason
 
 MEMBERS_SHOWN = 200
+HISTORY_PER_PAGE = 25
+GROUP_TARGET = "Group"  # the audit trail's target_type for a group
 
 
 def register(bp: Blueprint) -> None:
@@ -62,6 +64,14 @@ def search(query: str) -> sa.Select:
     return statement
 
 
+def history(group: DirectoryGroup) -> sa.Select:
+    """The audit events about one group, newest first, under both ids the trail records it by:
+    its SCIM id (the IdP's changes) and its own id (an admin's or a command's); none from before
+    the group existed (SQLite reuses the id of a deleted newest row)."""
+    ids = [str(group.id), *([group.scim.scim_group_uuid] if group.scim else [])]
+    return audit.about([GROUP_TARGET], ids, created=group.created)
+
+
 def show() -> tuple[str, int]:
     """All groups (search, paging), with the create form."""
     query = request.args.get("q", "").strip()
@@ -83,7 +93,8 @@ def show() -> tuple[str, int]:
 
 
 def detail(group_id: int) -> tuple[str, int]:
-    """One group: its members, and the controls its kind allows."""
+    """One group: kind, SCIM id, externalId, role, its members, its provisioning history, and the
+    controls its kind allows."""
     group = app_groups.get(group_id)
     state = policies.current_state()
     scim = _is_scim(group)
@@ -111,6 +122,7 @@ def detail(group_id: int) -> tuple[str, int]:
             edit_reason=edit_reason,
             delete_reason=delete_reason,
             role_reason=policy_reason("assign_group_role", state),
+            history=paginate(history(group), page_number(), HISTORY_PER_PAGE),
         ),
         200,
     )
