@@ -5,8 +5,8 @@ to its request, by request id (issue 17). The audit trail keeps every change for
 ``AUDIT_RETENTION_DAYS`` (it is not capped by row count like ``scim_activity``), so looking events
 up by request id needs an index; without it each lookup would scan the whole trail.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006_saml_used_assertion
 Create Date: 2026-12-04 08:30:00.000000
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006_saml_used_assertion'
 branch_labels = None
 depends_on = None
 
