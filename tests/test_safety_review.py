@@ -1,0 +1,251 @@
+"""Adversarial review of issue #16: the holes found around each item, tried through the real
+interfaces as the IdP (a valid SCIM token), an anonymous client, a cross-site page and a hurried
+admin would try them."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from saml2 import samlp
+
+from scimgate import cli
+from scimgate.accounts import settings
+from scimgate.scim import urns
+from tests.bad_input_helpers import assert_scim_error
+from tests.conftest import ScimClient, configure_scim
+from tests.session_helpers import csrf_from_api, replaying, session_cookie
+from tests.signin_helpers import (
+    ADMIN_PASSWORD,
+    add_admin,
+    configure_dev_saml,
+    crafted_response,
+    password_sign_in,
+)
+
+DIGITS = "1" * 5000
+
+
+# --- bad input in query parameters: never a 500 --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"filter": f"meta.version eq {DIGITS}"},
+        {"filter": f"userName eq {DIGITS}"},
+        {"filter": f"title gt {DIGITS}.5"},
+        {"filter": "userName eq 1e999999"},
+        {"startIndex": DIGITS},
+        {"count": DIGITS},
+        {"startIndex": "-" + DIGITS},
+    ],
+    ids=["version", "userName", "float", "exponent", "startIndex", "count", "negative-startIndex"],
+)
+def test_huge_numbers_in_query_parameters_are_400(scim: ScimClient, query: dict[str, str]) -> None:
+    for path in ("/Users", "/Groups"):
+        response = scim.get(path, query_string=query)
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert response.get_json()["scimType"] in {"invalidValue", "invalidFilter"}
+
+
+def test_huge_numbers_in_a_search_body_are_400(scim: ScimClient) -> None:
+    body = f'{{"schemas": ["{urns.SEARCH_REQUEST}"], "filter": "meta.version eq {DIGITS}", "startIndex": 1}}'
+    for path in ("/Users/.search", "/Groups/.search", "/.search"):
+        response = scim.post(path, data=body, headers={"Content-Type": "application/scim+json"})
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("value", ['"a\\u0000b"', '"\\u0000"'], ids=["inner-NUL", "only-NUL"])
+def test_nul_in_a_filter_string_is_400(scim: ScimClient, value: str) -> None:
+    for path, attr in (("/Users", "userName"), ("/Groups", "displayName"), ("/Users", "emails.value")):
+        response = scim.get(path, query_string={"filter": f"{attr} eq {value}"})
+        assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+    raw = scim.get("/Users", query_string={"filter": 'userName eq "a\x00b"'})
+    assert raw.status_code in (200, 400), raw.get_data(as_text=True)[:300]
+
+
+# --- control characters through every way into a stored name ------------------------------------
+
+
+def _user(scim: ScimClient, **extra) -> str:
+    created = scim.post("/Users", json={"schemas": [urns.USER], "userName": "ann", **extra})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    return created.get_json()["id"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "name", "value": {"givenName": "Ann\x1b[2J"}},
+        {"op": "replace", "path": "externalId", "value": "x\r\ny"},
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "a\r\n@x.org"},
+        {"op": "add", "path": "emails", "value": [{"value": "a\x1b@x.org", "type": "home"}]},
+        {"op": "replace", "value": {"displayName": "Ann\u202e"}},
+        {"op": "replace", "value": {"name.givenName": "Ann\n"}},
+        {"op": "replace", "value": {"userName": "ann\n"}},
+    ],
+    ids=["name-object", "externalId", "email-filter", "email-add", "no-path", "no-path-dotted", "userName"],
+)
+def test_patch_cannot_slip_control_characters_into_a_user(scim: ScimClient, operation: dict) -> None:
+    scim_id = _user(scim, emails=[{"value": "a@x.org", "type": "work"}], name={"givenName": "Ann"})
+    before = scim.get(f"/Users/{scim_id}").get_json()
+    response = scim.patch(f"/Users/{scim_id}", json={"schemas": [urns.PATCH_OP], "Operations": [operation]})
+    assert_scim_error(response, 400, "invalidValue")
+    after = scim.get(f"/Users/{scim_id}").get_json()
+    assert after == before
+
+
+def test_group_patch_without_a_path_cannot_slip_control_characters(scim: ScimClient) -> None:
+    created = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "team"})
+    scim_id = created.get_json()["id"]
+    for value in ({"displayName": "team\r\nx"}, {"externalId": "e\x1b"}):
+        operation = {"op": "replace", "value": value}
+        response = scim.patch(
+            f"/Groups/{scim_id}", json={"schemas": [urns.PATCH_OP], "Operations": [operation]}
+        )
+        assert_scim_error(response, 400, "invalidValue")
+    assert scim.get(f"/Groups/{scim_id}").get_json()["displayName"] == "team"
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def test_the_old_cookie_and_its_csrf_token_cannot_change_anything_after_sign_out(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        add_admin("root")
+        other = add_admin("other").id
+    assert password_sign_in(client, "root").status_code == 302
+    cookie = session_cookie(client)
+    token = csrf_from_api(client)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    attacker = replaying(app, cookie)
+    api = attacker.post(f"/api/v1/users/{other}/suspend", headers={"X-CSRF-Token": token})
+    assert api.status_code == 401, api.get_data(as_text=True)
+    page = attacker.post(f"/admin/users/{other}/suspend", data={"csrf_token": token})
+    assert page.status_code in (303, 302, 400, 401), page.status_code
+    assert attacker.get("/api/v1/session").status_code == 401
+    assert replaying(app, cookie).get("/api/v1/users").status_code == 401
+
+
+def test_signing_in_again_issues_a_new_session_id_and_ends_the_previous_session(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Session fixation and a shared computer: each sign-in gets a new id, and the browser's
+    previous session is ended on the server (a copy of its cookie no longer works)."""
+    with app.app_context():
+        add_admin("root")
+    client.get("/login")
+    before = client.get_cookie("session")
+    assert password_sign_in(client, "root").status_code == 302
+    first = session_cookie(client)
+    assert before is None or before.value != first
+    assert password_sign_in(client, "root").status_code == 302
+    second = session_cookie(client)
+    assert second != first
+    assert replaying(app, first).get("/api/v1/session").status_code == 401
+    configure_dev_saml(app)
+    signed = client.post("/saml/acs", data=crafted_response(app, client, "alice"))  # now by SAML
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:800]
+    assert client.get("/api/v1/session").get_json()["user"]["username"] == "alice"
+    assert replaying(app, second).get("/api/v1/session").status_code == 401
+
+
+def test_suspending_a_user_from_another_session_ends_theirs(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        add_admin("root")
+        victim_id = add_admin("second").id
+    victim = app.test_client()
+    assert password_sign_in(victim, "second").status_code == 302
+    assert password_sign_in(client, "root").status_code == 302
+    token = csrf_from_api(client)
+    done = client.post(f"/api/v1/users/{victim_id}/suspend", headers={"X-CSRF-Token": token})
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert victim.get("/api/v1/session").status_code == 401
+
+
+# --- /login throttle ---------------------------------------------------------------------------
+
+
+def test_a_forwarded_for_header_does_not_change_the_throttled_address(app: Flask) -> None:
+    with app.app_context():
+        add_admin("root")
+    limit = int(app.config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"])
+    statuses = []
+    for attempt in range(limit + 1):
+        client = app.test_client()
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.0.0.{attempt}"
+        statuses.append(password_sign_in(client, f"nobody{attempt}", "wrong").status_code)
+    assert statuses[-1] == 429, statuses
+
+
+# --- body caps ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/logout", "application/x-www-form-urlencoded"),
+        ("/dev-idp/sso", "application/x-www-form-urlencoded"),
+        ("/admin/groups", "multipart/form-data; boundary=x"),
+        ("/api/v1/groups", "application/json"),
+        ("/admin/authentication/token", "application/x-www-form-urlencoded"),
+        ("/no/such/page", "application/octet-stream"),
+    ],
+)
+def test_every_browser_route_has_the_small_cap(
+    app: Flask, client: FlaskClient, path: str, content_type: str
+) -> None:
+    configure_dev_saml(app)
+    size = int(app.config["MAX_BODY_WEB"]) + 1
+    response = client.post(path, data=b"a" * size, headers={"Content-Type": content_type})
+    assert response.status_code == 413, (path, response.status_code)
+
+
+# --- SAML ----------------------------------------------------------------------------------------
+
+
+def _destination(value: str):
+    def edit(response: samlp.Response) -> None:
+        response.destination = value
+
+    return edit
+
+
+def _audience(value: str):
+    def edit(response: samlp.Response) -> None:
+        response.assertion.conditions.audience_restriction[0].audience[0].text = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [_destination("https://attacker.example/saml/acs"), _audience("https://other-sp.example/metadata")],
+    ids=["wrong-destination", "other-audience"],
+)
+def test_misaddressed_but_signed_responses_are_refused(app: Flask, client: FlaskClient, edit) -> None:
+    configure_dev_saml(app)
+    response = client.post("/saml/acs", data=crafted_response(app, client, "alice", edit=edit))
+    assert response.status_code == 403, response.get_data(as_text=True)[:500]
+    assert client.get("/api/v1/session").status_code == 401
+
+
+# --- the shell's way back -----------------------------------------------------------------------
+
+
+def test_admin_create_reaches_admin_settings_with_scim_saml_and_group_roles_on(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    configure_scim(app)
+    with app.app_context():
+        settings.write({"groups_assign_roles": True})
+    created = runner.invoke(
+        cli.main, ["admin", "create", "rescue", "--password-stdin"], input=ADMIN_PASSWORD + "\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert password_sign_in(client, "rescue").status_code == 302
+    assert client.get("/admin/settings").status_code == 200
+    assert client.get("/api/v1/settings").status_code == 200
