@@ -4,13 +4,17 @@ admin would try them."""
 
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from saml2 import samlp
 
 from scimgate import cli
-from scimgate.accounts import settings
+from scimgate.accounts import admins, settings, users
+from scimgate.accounts import groups as app_groups
 from scimgate.scim import urns
 from tests.bad_input_helpers import assert_scim_error
 from tests.conftest import ScimClient, configure_scim
@@ -249,3 +253,115 @@ def test_admin_create_reaches_admin_settings_with_scim_saml_and_group_roles_on(
     assert password_sign_in(client, "rescue").status_code == 302
     assert client.get("/admin/settings").status_code == 200
     assert client.get("/api/v1/settings").status_code == 200
+
+
+# --- the IdP cannot reach an application group or a built-in account by any write -----------------
+
+
+def test_no_path_patch_and_put_cannot_rename_a_scim_group_onto_an_application_group(
+    app: Flask, scim: ScimClient
+) -> None:
+    with app.app_context():
+        root = add_admin("root")
+        app_groups.create_app_group("Admins", [root.id], "server_admin")
+        settings.write({"groups_assign_roles": True})
+    scim_id = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Mine"}).get_json()["id"]
+    for operation in (
+        {"op": "replace", "value": {"displayName": "Admins"}},
+        {"op": "add", "value": {"displayName": "Admins"}},
+        {"op": "replace", "path": "DISPLAYNAME", "value": "Admins"},
+    ):
+        body = {"schemas": [urns.PATCH_OP], "Operations": [operation]}
+        refused = scim.patch(f"/Groups/{scim_id}", json=body)
+        assert_scim_error(refused, 409, "uniqueness")
+    assert scim.get(f"/Groups/{scim_id}").get_json()["displayName"] == "Mine"
+    with app.app_context():
+        assert [u.username for u in admins.active_server_admins()] == ["root"]
+
+
+def test_scim_cannot_rename_its_user_onto_a_builtin_account(app: Flask, scim: ScimClient) -> None:
+    with app.app_context():
+        add_admin("root")
+    scim_id = _user(scim)
+    for operation in (
+        {"op": "replace", "path": "userName", "value": "root"},
+        {"op": "replace", "value": {"userName": "root"}},
+    ):
+        refused = scim.patch(
+            f"/Users/{scim_id}", json={"schemas": [urns.PATCH_OP], "Operations": [operation]}
+        )
+        assert refused.status_code == 409, refused.get_data(as_text=True)
+    put = scim.put(f"/Users/{scim_id}", json={"schemas": [urns.USER], "userName": "root"})
+    assert put.status_code == 409, put.get_data(as_text=True)
+    with app.app_context():
+        root = users.find_by_username("root")
+        assert root.is_builtin and root.scim is None
+    assert scim.get(f"/Users/{scim_id}").get_json()["userName"] == "ann"
+
+
+# --- SAML: more than one assertion, signature wrapping ------------------------------------------
+
+ASSERTION = re.compile(r"<(\w+):Assertion\b.*?</\1:Assertion>", re.S)
+SIGNATURE = re.compile(r"<(\w+):Signature\b.*?</\1:Signature>", re.S)
+
+
+def _rewritten(fields: dict[str, str], rewrite) -> dict[str, str]:
+    """``fields`` with the signed XML changed by ``rewrite(xml, signed_assertion)`` after signing
+    (the attacker's move: the signature stays valid for what it covers)."""
+    xml = base64.b64decode(fields["SAMLResponse"]).decode("utf-8")
+    signed = ASSERTION.search(xml)
+    assert signed is not None and "alice</" in signed.group(0)
+    xml = rewrite(xml, signed.group(0))
+    return {**fields, "SAMLResponse": base64.b64encode(xml.encode("utf-8")).decode("ascii")}
+
+
+def _evil(signed: str) -> str:
+    """The signed assertion without its signature, with another ID and the NameID 'root'."""
+    evil = SIGNATURE.sub("", signed, count=1).replace('ID="', 'ID="_evil', 1)
+    return re.sub(r">alice</(\w+):NameID>", r">root</\1:NameID>", evil)
+
+
+def _prepend_unsigned(xml: str, signed: str) -> str:
+    return xml.replace(signed, _evil(signed) + signed)
+
+
+def _wrap_signed_in_evil(xml: str, signed: str) -> str:
+    """XSW: the evil assertion takes the signed one's place and carries it inside its Subject."""
+    evil = re.sub(r"(</\w+:Subject>)", lambda m: signed + m.group(1), _evil(signed), count=1)
+    return xml.replace(signed, evil)
+
+
+def _swap_into_extensions(xml: str, signed: str) -> str:
+    """XSW: the evil assertion takes the signed one's place; the signed one hides in Extensions."""
+    xml = xml.replace(signed, _evil(signed))
+    issuer_end = re.search(r"</\w+:Issuer>", xml)
+    assert issuer_end is not None
+    cut = issuer_end.end()
+    return xml[:cut] + "<ns0:Extensions>" + signed + "</ns0:Extensions>" + xml[cut:]
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [_prepend_unsigned, _wrap_signed_in_evil, _swap_into_extensions],
+    ids=["two-assertions", "wrapped", "signed-one-moved-to-extensions"],
+)
+def test_an_unsigned_assertion_beside_a_signed_one_signs_nobody_in(
+    app: Flask, client: FlaskClient, rewrite
+) -> None:
+    configure_dev_saml(app)
+    with app.app_context():
+        add_admin("root")
+    fields = crafted_response(app, client, "alice", sign_response=False)
+    response = client.post("/saml/acs", data=_rewritten(fields, rewrite))
+    assert "Sign-in failed" in response.get_data(as_text=True)
+    assert response.status_code in (400, 403), response.get_data(as_text=True)[:500]
+    assert client.get("/api/v1/session").status_code == 401
+
+
+def test_the_rewriting_itself_leaves_a_valid_response_valid(app: Flask, client: FlaskClient) -> None:
+    """The control of the test above: decoding and re-encoding the signed XML changes nothing."""
+    configure_dev_saml(app)
+    fields = crafted_response(app, client, "alice", sign_response=False)
+    response = client.post("/saml/acs", data=_rewritten(fields, lambda xml, signed: xml))
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert client.get("/api/v1/session").get_json()["user"]["username"] == "alice"
