@@ -15,6 +15,8 @@ from saml2 import samlp
 from scimgate import cli
 from scimgate.accounts import admins, settings, users
 from scimgate.accounts import groups as app_groups
+from scimgate.extensions import db
+from scimgate.models import SamlOutstandingRequest
 from scimgate.scim import urns
 from tests.bad_input_helpers import assert_scim_error
 from tests.conftest import ScimClient, configure_scim
@@ -24,6 +26,7 @@ from tests.signin_helpers import (
     add_admin,
     configure_dev_saml,
     crafted_response,
+    parse_form,
     password_sign_in,
 )
 
@@ -365,3 +368,88 @@ def test_the_rewriting_itself_leaves_a_valid_response_valid(app: Flask, client: 
     response = client.post("/saml/acs", data=_rewritten(fields, lambda xml, signed: xml))
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert client.get("/api/v1/session").get_json()["user"]["username"] == "alice"
+
+
+# --- NUL (PostgreSQL refuses it in text) in every place a client can put one ----------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/Users/a%00b",
+        "/Groups/a%00b",
+        "/Users?filter=externalId%20eq%20%22a%00b%22",
+        "/Users?attributes=user%00Name",
+        "/Users?excludedAttributes=emails%00",
+        "/Users?sortBy=userName%00",
+        "/Users?cursor=a%00b",
+        "/Groups?filter=members.value%20eq%20%22a%00b%22",
+        "/Users/a%00b/",
+    ],
+)
+def test_nul_in_a_scim_url_is_never_a_500(scim: ScimClient, path: str) -> None:
+    response = scim.get(path)
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    for method in ("delete", "put", "patch"):
+        if "?" not in path:
+            answered = getattr(scim, method)(path, json={"schemas": [urns.PATCH_OP], "Operations": []})
+            assert answered.status_code < 500, (method, answered.get_data(as_text=True)[:300])
+
+
+def test_nul_in_the_sign_in_form_is_400_not_a_500(app: Flask, client: FlaskClient) -> None:
+    """PostgreSQL cannot hold NUL in text: an anonymous /login with one was a 500 there."""
+    with app.app_context():
+        add_admin("root")
+    for username, password in (("ro\x00ot", "x"), ("\x00", "x"), ("root", "x\x00")):
+        response = password_sign_in(client, username, password)
+        assert response.status_code == 400, response.status_code
+        assert "NUL character" in response.get_data(as_text=True)
+    assert client.get("/login?next=%00").status_code == 400
+    assert password_sign_in(client, "root").status_code == 302
+
+
+def test_a_nul_in_a_redirect_target_is_400_and_stores_nothing(app: Flask, client: FlaskClient) -> None:
+    """``next`` and ``back`` with a NUL: refused before the redirect check, nothing stored."""
+    configure_dev_saml(app)
+    started = client.get("/saml/login", query_string={"next": "/\x00/evil.example"})
+    assert started.status_code == 400 and "Location" not in started.headers
+    with app.app_context():
+        add_admin("root")
+    form = parse_form(client.get("/login").get_data(as_text=True)).fields
+    login = client.post(
+        "/login", data={**form, "username": "root", "password": ADMIN_PASSWORD, "next": "/\x00/x"}
+    )
+    assert login.status_code == 400 and "Location" not in login.headers
+    assert client.get("/api/v1/session").status_code == 401
+    with app.app_context():
+        assert db.session.query(SamlOutstandingRequest).count() == 0
+
+
+def test_nul_in_admin_pages_and_api_is_400_not_a_500(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        add_admin("root")
+    assert password_sign_in(client, "root").status_code == 302
+    token = csrf_from_api(client)
+    for path in (
+        "/admin/users?q=a%00b",
+        "/admin/groups?q=a%00b",
+        "/admin/activity?q=a%00b",
+        "/admin/users?a%00=b",
+    ):
+        response = client.get(path)
+        assert response.status_code == 400, (path, response.get_data(as_text=True)[:300])
+        assert response.mimetype == "text/html" and "NUL character" in response.get_data(as_text=True)
+    created = client.post("/admin/groups", data={"csrf_token": token, "name": "a\x00b"})
+    assert created.status_code == 400
+    api = client.get("/api/v1/users?q=%00")
+    assert api.status_code == 400 and api.get_json()["error"] == "invalid_input"
+    api = client.post("/api/v1/groups", json={"name": "a\x00b"}, headers={"X-CSRF-Token": token})
+    assert api.status_code == 400, api.get_data(as_text=True)
+    assert client.get("/admin/users?q=ann").status_code == 200
+    assert client.get("/api/v1/groups").get_json()["groups"] == []
+
+
+def test_nul_in_scim_credentials_is_never_a_500(app: Flask, client: FlaskClient, scim_headers) -> None:
+    for header in ("Bearer a\x00b", "Basic " + base64.b64encode(b"a\x00b:c\x00d").decode()):
+        response = client.get("/scim/v2/Users", headers={"Authorization": header})
+        assert response.status_code == 401, response.get_data(as_text=True)[:300]

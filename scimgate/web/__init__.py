@@ -9,10 +9,11 @@ from flask import Blueprint, Flask
 def init_app(app: Flask) -> None:
     """Register the pages, their security headers, and the development IdP only when allowed."""
     from scimgate import dev_idp
-    from scimgate.web import admin, pages, profile, security, session_interface, signin
+    from scimgate.web import admin, nul_input, pages, profile, security, session_interface, signin
 
     session_interface.init_app(app)
     security.init_app(app)
+    nul_input.init_app(app)
     pages.init_app(app)
     app.register_blueprint(
         Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"),
