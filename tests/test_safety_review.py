@@ -453,3 +453,38 @@ def test_nul_in_scim_credentials_is_never_a_500(app: Flask, client: FlaskClient,
     for header in ("Bearer a\x00b", "Basic " + base64.b64encode(b"a\x00b:c\x00d").decode()):
         response = client.get("/scim/v2/Users", headers={"Authorization": header})
         assert response.status_code == 401, response.get_data(as_text=True)[:300]
+
+
+# --- numbers past the database's integers in URLs -------------------------------------------------
+
+BIG = "99999999999999999999"  # past a 64-bit integer, within Python's digit limit
+
+
+def test_ids_and_page_numbers_past_64_bits_are_never_a_500(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        add_admin("root")
+    assert password_sign_in(client, "root").status_code == 302
+    token = csrf_from_api(client)
+    for path in (
+        f"/api/v1/users/{BIG}",
+        f"/api/v1/groups/{BIG}",
+        f"/admin/groups/{BIG}",
+        f"/admin/users?page={BIG}",
+        f"/admin/groups?page={BIG}",
+        f"/admin/activity?page={BIG}",
+        f"/admin/activity?before={BIG}",
+        f"/admin/users?page=-{BIG}",
+    ):
+        response = client.get(path)
+        assert response.status_code < 500, (path, response.get_data(as_text=True)[:300])
+    for path in (
+        f"/api/v1/users/{BIG}/suspend",
+        f"/admin/users/{BIG}/suspend",
+        f"/admin/groups/{BIG}/delete",
+    ):
+        response = client.post(path, data={"csrf_token": token}, headers={"X-CSRF-Token": token})
+        assert response.status_code == 404, (path, response.get_data(as_text=True)[:300])
+    response = client.patch(f"/api/v1/groups/{BIG}", json={"name": "x"}, headers={"X-CSRF-Token": token})
+    assert response.status_code in (404, 405), response.get_data(as_text=True)[:300]
+    own_id = client.get("/api/v1/session").get_json()["user"]["id"]
+    assert client.get(f"/api/v1/users/{own_id}").status_code == 200

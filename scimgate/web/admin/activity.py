@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 
 from scimgate import audit, scim_activity
 from scimgate.extensions import db
+from scimgate.web import url_ids
 
 REQUESTS_PER_PAGE = 50
 EVENTS_SHOWN = 50
@@ -37,7 +38,7 @@ def _before_id() -> int | None:
         value = int(request.args.get("before", ""))
     except ValueError:
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= url_ids.DATABASE_INT_MAX else None  # past it: a 500 in the driver
 
 
 def lifecycle_events(limit: int = EVENTS_SHOWN, scim_only: bool = False) -> list[audit.AuditEvent]:
