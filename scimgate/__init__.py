@@ -77,7 +77,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     url_ids.init_app(app)  # before any route: `<int:id>` stops at the database's integers
 
     database.install()
-    database.create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config.get("CREATE_FILES_AT_START", True):  # the command's app: init-db creates it
+        database.create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     secret_key.init_app(app)

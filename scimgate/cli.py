@@ -19,7 +19,7 @@ import sqlalchemy.engine.url as sa_url
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from scimgate import conf_store, configuration_utils, provider_cleanup, saml_config
+from scimgate import conf_store, configuration_utils, database, provider_cleanup, saml_config
 from scimgate.accounts import admins
 from scimgate.accounts import cli as accounts_cli
 from scimgate.accounts.errors import AccountError
@@ -133,6 +133,7 @@ def init_db() -> None:
     url = sa_url.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         os.makedirs(os.path.dirname(url.database) or ".", exist_ok=True)  # the app did not make it
+        database.create_sqlite_file_owner_only(str(url))  # before SQLite would create it 0644
     try:
         upgrade()
     except Exception as exc:

@@ -75,7 +75,9 @@ def patch_body(*operations: dict) -> dict:
 
 
 def test_simultaneous_creates_of_one_username(http, served):
-    responses = all_at_once(20, lambda i: http.post("/Users", json={"userName": "race-user"}))
+    responses = all_at_once(
+        20, lambda i: http.post("/Users", json={"schemas": [urns.USER], "userName": "race-user"})
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 19, [r.text for r in responses if r.status_code not in (201, 409)]
     for response in responses:
@@ -87,7 +89,7 @@ def test_simultaneous_creates_of_one_username(http, served):
 
 def test_simultaneous_member_adds_and_removes(http):
     users = [create_user(http, f"member-{i}")["id"] for i in range(50)]
-    group = http.post("/Groups", json={"displayName": "race-group"}).json()
+    group = http.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "race-group"}).json()
     url = f"/Groups/{group['id']}"
 
     adds = all_at_once(
@@ -113,7 +115,7 @@ def test_simultaneous_member_adds_and_removes(http):
 
 def test_mixed_add_and_remove_of_one_member_ends_consistent(http):
     user = create_user(http, "flapper")["id"]
-    group = http.post("/Groups", json={"displayName": "flap-group"}).json()
+    group = http.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "flap-group"}).json()
     url = f"/Groups/{group['id']}"
     ops = [
         {"op": "add", "path": "members", "value": [{"value": user}]},
@@ -135,7 +137,9 @@ def test_simultaneous_updates_of_one_user_lose_nothing(http):
 
     def update(i: int) -> httpx2.Response:
         if i % 2:
-            return http.put(url, json={"userName": "contended", "displayName": f"put-{i}"})
+            return http.put(
+                url, json={"schemas": [urns.USER], "userName": "contended", "displayName": f"put-{i}"}
+            )
         return http.patch(
             url, json=patch_body({"op": "replace", "path": "displayName", "value": f"patch-{i}"})
         )
@@ -148,7 +152,9 @@ def test_simultaneous_updates_of_one_user_lose_nothing(http):
     last = next(r.json() for r in responses if r.json()["meta"]["version"] == final["meta"]["version"])
     assert final["displayName"] == last["displayName"]
 
-    stale = http.put(url, json={"userName": "contended"}, headers={"If-Match": 'W/"2"'})
+    stale = http.put(
+        url, json={"schemas": [urns.USER], "userName": "contended"}, headers={"If-Match": 'W/"2"'}
+    )
     assert stale.status_code == 412
     assert http.get(url).json()["displayName"] == final["displayName"]
 
@@ -160,7 +166,9 @@ def test_if_match_lets_exactly_one_of_racing_writers_win(http):
     responses = all_at_once(
         10,
         lambda i: http.put(
-            url, json={"userName": "guarded", "displayName": f"w{i}"}, headers={"If-Match": version}
+            url,
+            json={"schemas": [urns.USER], "userName": "guarded", "displayName": f"w{i}"},
+            headers={"If-Match": version},
         ),
     )
     assert sorted(r.status_code for r in responses) == [200] + [412] * 9
@@ -314,9 +322,13 @@ def _get_when_back(http: httpx2.Client, url: str, **kwargs: object) -> httpx2.Re
 def test_a_worker_killed_mid_transaction_leaves_no_partial_change(http, served):
     old = _bulk_users(served.env["SCIMGATE_DATABASE_URL"], "old-", 2_000)
     new = _bulk_users(served.env["SCIMGATE_DATABASE_URL"], "new-", 30_000)
-    group = http.post("/Groups", json={"displayName": "killed-mid-put"}).json()
+    group = http.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "killed-mid-put"}).json()
     url = f"/Groups/{group['id']}"
-    old_body = {"displayName": "killed-mid-put", "members": [{"value": v} for v in old]}
+    old_body = {
+        "schemas": [urns.GROUP],
+        "displayName": "killed-mid-put",
+        "members": [{"value": v} for v in old],
+    }
     assert http.put(url, json=old_body).status_code == 200
     version = http.get(url, params={"excludedAttributes": "members"}).json()["meta"]["version"]
 
@@ -324,7 +336,14 @@ def test_a_worker_killed_mid_transaction_leaves_no_partial_change(http, served):
     for _attempt in range(5):
         outcome = _kill_workers_during(
             served,
-            lambda: http.put(url, json={"displayName": "renamed", "members": [{"value": v} for v in new]}),
+            lambda: http.put(
+                url,
+                json={
+                    "schemas": [urns.GROUP],
+                    "displayName": "renamed",
+                    "members": [{"value": v} for v in new],
+                },
+            ),
             delay,
         )
         if isinstance(outcome, httpx2.TransportError):
@@ -375,7 +394,10 @@ def test_serialization_failures_are_retried_not_surfaced(database_url, tmp_path_
                 base_url=f"{server.url}/scim/v2", headers=headers, timeout=60, limits=limits
             ) as http:
                 users = [create_user(http, f"s{i}")["id"] for i in range(30)]
-                groups = [http.post("/Groups", json={"displayName": f"sg{i}"}).json()["id"] for i in range(3)]
+                groups = [
+                    http.post("/Groups", json={"schemas": [urns.GROUP], "displayName": f"sg{i}"}).json()["id"]
+                    for i in range(3)
+                ]
                 responses = all_at_once(
                     30,
                     lambda i: http.patch(

@@ -15,6 +15,7 @@ from scimgate.clients import BUILTIN_CLIENTS, known_clients, register_client
 from scimgate.extensions import db
 from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry
+from scimgate.scim import urns
 from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
 from tests.conftest import configure_scim
 
@@ -255,7 +256,9 @@ def test_enable_without_choosing_a_client_uses_okta(ctx: None, client) -> None:
     assert cu.get_scim_client() == "okta"
     assert cu.auth_status().ok
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-    created = client.post("/scim/v2/Users", json={"userName": "dflt"}, headers=headers)
+    created = client.post(
+        "/scim/v2/Users", json={"schemas": [urns.USER], "userName": "dflt"}, headers=headers
+    )
     assert created.status_code == 201, created.get_json()
     # Changing provider keeps its cleanup rule: okta's (default) records block the switch.
     with pytest.raises(cu.ScimConfigurationError, match="scimgate scim cleanup"):

@@ -14,6 +14,7 @@ import pytest
 
 from scimgate import create_app
 from scimgate.extensions import db
+from scimgate.scim import urns
 from tests.conftest import configure_scim
 from tests.db_fault_helpers import mode_of
 from tests.gunicorn_server import BIN, server_env
@@ -46,7 +47,7 @@ def test_the_app_creates_the_database_and_its_wal_and_shm_owner_only(tmp_path: P
         headers = configure_scim(app)
         created = app.test_client().post(
             "/scim/v2/Users",
-            json={"userName": "mode-check"},
+            json={"schemas": [urns.USER], "userName": "mode-check"},
             headers=headers | {"Content-Type": "application/scim+json"},
         )
         assert created.status_code == 201, created.get_data(as_text=True)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from scimgate.scim import urns
 from tests.conftest import ScimClient
 
 BASE = "http://localhost/scim/v2"
 
 
 def test_users_in_any_case_and_with_a_trailing_slash(scim: ScimClient) -> None:
-    created = scim.post("/scim/v2/users", json={"userName": "bjensen"})
+    created = scim.post("/scim/v2/users", json={"schemas": [urns.USER], "userName": "bjensen"})
     assert created.status_code == 201, created.get_json()
     user_id = created.get_json()["id"]
     assert created.headers["Location"] == f"{BASE}/Users/{user_id}"
@@ -36,19 +37,21 @@ def test_users_in_any_case_and_with_a_trailing_slash(scim: ScimClient) -> None:
     assert patched.status_code == 200
     searched = scim.post("/scim/v2/users/.search", json={"filter": 'userName eq "bjensen"'})
     assert searched.status_code == 200 and searched.get_json()["totalResults"] == 1
-    assert scim.post("/scim/v2/Users/", json={"userName": "second"}).status_code == 201  # no 308 on POST
+    assert (
+        scim.post("/scim/v2/Users/", json={"schemas": [urns.USER], "userName": "second"}).status_code == 201
+    )  # no 308 on POST
     assert scim.delete(f"/scim/v2/users/{user_id}/").status_code == 204
 
 
 def test_the_id_stays_case_sensitive(scim: ScimClient) -> None:
-    user_id = scim.post("/Users", json={"userName": "casey"}).get_json()["id"]
+    user_id = scim.post("/Users", json={"schemas": [urns.USER], "userName": "casey"}).get_json()["id"]
     assert user_id != user_id.upper()
     assert scim.get(f"/Users/{user_id.upper()}").status_code == 404
     assert scim.get(f"/Users/{user_id}").status_code == 200
 
 
 def test_groups_and_discovery_in_any_case(scim: ScimClient) -> None:
-    created = scim.post("/scim/v2/GROUPS/", json={"displayName": "Admins"})
+    created = scim.post("/scim/v2/GROUPS/", json={"schemas": [urns.GROUP], "displayName": "Admins"})
     assert created.status_code == 201
     assert created.headers["Location"].startswith(f"{BASE}/Groups/")
     assert scim.get("/scim/v2/groups").get_json()["totalResults"] == 1

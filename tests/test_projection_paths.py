@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from scimgate.scim import urns
 from tests.conftest import ScimClient
 
 BAD_PATHS = [
@@ -22,7 +23,7 @@ BAD_PATHS = [
 def test_a_value_that_is_no_attribute_path_is_invalid_value(
     scim: ScimClient, parameter: str, value: str
 ) -> None:
-    user_id = scim.post("/Users", json={"userName": "bjensen"}).get_json()["id"]
+    user_id = scim.post("/Users", json={"schemas": [urns.USER], "userName": "bjensen"}).get_json()["id"]
     for response in (
         scim.get("/Users", query_string={parameter: f"userName,{value}"}),
         scim.get(f"/Users/{user_id}", query_string={parameter: value}),
@@ -52,7 +53,7 @@ def test_a_value_that_is_no_attribute_path_is_invalid_value(
     ],
 )
 def test_attribute_paths_are_accepted_and_unknown_names_ignored(scim: ScimClient, value: str) -> None:
-    scim.post("/Users", json={"userName": "bjensen"})
+    scim.post("/Users", json={"schemas": [urns.USER], "userName": "bjensen"})
     response = scim.get("/Users", query_string={"attributes": value})
     assert response.status_code == 200, response.get_json()
     excluded = scim.get("/Users", query_string={"excludedAttributes": value})

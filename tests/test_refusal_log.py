@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from scimgate import configuration_utils as cu
 from scimgate import scim_activity
 from scimgate.hookspecs import hookimpl
+from scimgate.scim import urns
 from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with, sibling_app
 from tests.conftest import ScimClient, configure_scim
 
@@ -34,8 +35,10 @@ def _refusal(log_dir: Path, response) -> str:
 
 
 def test_a_conflict_names_status_type_detail_and_attribute(scim: ScimClient, log_dir: Path) -> None:
-    assert scim.post("/Users", json={"userName": "bjensen"}).status_code == 201
-    response = scim.post("/Users", json={"userName": "bjensen", "password": "hunter2-hunter2!"})
+    assert scim.post("/Users", json={"schemas": [urns.USER], "userName": "bjensen"}).status_code == 201
+    response = scim.post(
+        "/Users", json={"schemas": [urns.USER], "userName": "bjensen", "password": "hunter2-hunter2!"}
+    )
     assert response.status_code == 409
     line = _refusal(log_dir, response)
     assert "method=POST path=/scim/v2/Users status=409 scimType=uniqueness" in line
@@ -45,8 +48,8 @@ def test_a_conflict_names_status_type_detail_and_attribute(scim: ScimClient, log
 
 
 def test_the_activity_row_keeps_the_reason(app: Flask, scim: ScimClient) -> None:
-    scim.post("/Users", json={"userName": "bjensen"})
-    response = scim.post("/Users", json={"userName": "bjensen"})
+    scim.post("/Users", json={"schemas": [urns.USER], "userName": "bjensen"})
+    response = scim.post("/Users", json={"schemas": [urns.USER], "userName": "bjensen"})
     scim.get(SPC)
     with app.app_context():
         rows = scim_activity.latest()
@@ -91,8 +94,12 @@ def test_routing_and_protocol_refusals_are_explained(scim: ScimClient, log_dir: 
     wrong_method = scim.client.put(SPC, headers=scim.headers)
     assert wrong_method.status_code == 405
     assert "status=405" in _refusal(log_dir, wrong_method)
-    user_id = scim.post("/Users", json={"userName": "etag.user"}).get_json()["id"]
-    stale = scim.put(f"/Users/{user_id}", json={"userName": "etag.user"}, headers={"If-Match": 'W/"99"'})
+    user_id = scim.post("/Users", json={"schemas": [urns.USER], "userName": "etag.user"}).get_json()["id"]
+    stale = scim.put(
+        f"/Users/{user_id}",
+        json={"schemas": [urns.USER], "userName": "etag.user"},
+        headers={"If-Match": 'W/"99"'},
+    )
     assert stale.status_code == 412
     assert "status=412" in _refusal(log_dir, stale)
     text = scim.client.post(
