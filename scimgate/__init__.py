@@ -58,6 +58,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     )
     from scimgate.api import body_limits
     from scimgate.extensions import db, migrate
+    from scimgate.web import url_ids
     from scimgate_config import load_config
 
     app = ScimgateFlask(__name__, instance_relative_config=False)
@@ -73,6 +74,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         options.pop("pool_pre_ping", None)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _trust_proxies(app)
+    url_ids.init_app(app)  # before any route: `<int:id>` stops at the database's integers
 
     database.install()
     if app.config.get("CREATE_FILES_AT_START", True):  # the command's app: init-db creates it

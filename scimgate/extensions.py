@@ -16,6 +16,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+# ``app.extensions`` key: ``(path prefix, render)`` pairs for routing errors (404, 405) outside
+# /scim/v2, which no blueprint's handler sees; each area adds its own (pages: the site's error page,
+# /api/v1: its JSON), and ``api.errors`` asks them, so neither area imports the other.
+ROUTING_ERROR_RENDERERS = "scimgate.routing_error_renderers"
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -25,7 +25,14 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 def sign_in(user: User, method: str) -> None:
-    """Start a fresh session for ``user`` (``method`` is ``password`` or ``saml``)."""
+    """Start a fresh session for ``user`` (``method`` is ``password`` or ``saml``).
+
+    A session this browser already held is ended first, not just forgotten by the cookie: a copy
+    of the old cookie (another person's, on a shared computer) must not outlive the new sign-in.
+    """
+    previous = session.get(_SESSION_KEY)
+    if isinstance(previous, str):
+        session_store.end(previous)
     session.clear()  # no value from before sign-in survives (session fixation)
     session[_SESSION_KEY] = session_store.start(user.id, method)
     session.permanent = False  # the cookie ends with the browser; the server ends it sooner

@@ -349,8 +349,8 @@ def test_scim_may_still_push_case_variants(app: Flask, client: FlaskClient) -> N
 
 @pytest.mark.parametrize(
     "next_url",
-    ["/" + "a" * 2000, "/\x00x", "/ok\r\nSet-Cookie: x=1"],
-    ids=["longer_than_the_column", "nul", "crlf"],
+    ["/" + "a" * 2000, "/ok\r\nSet-Cookie: x=1"],
+    ids=["longer_than_the_column", "crlf"],  # a NUL is 400 at once (tests/test_safety_review.py)
 )
 def test_an_odd_next_url_falls_back_to_the_home_page(app: Flask, client: FlaskClient, next_url: str) -> None:
     """``next`` is stored with the outstanding request: it must fit the column and be a plain path."""

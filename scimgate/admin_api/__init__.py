@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from scimgate import session_auth
 from scimgate.accounts.errors import AccountError
+from scimgate.extensions import ROUTING_ERROR_RENDERERS
 from scimgate.policies import PolicyRefusal
 
 PREFIX = "/api/v1"
@@ -79,14 +80,22 @@ def make_blueprint() -> Blueprint:
     def _refused(exc: PolicyRefusal) -> Response:
         return error(403, exc.code, exc.detail)
 
-    @bp.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error(exc.code or 500, code, exc.description or exc.name)
+    bp.register_error_handler(HTTPException, _http_error)
 
     return bp
 
 
+def _http_error(exc: HTTPException) -> Response:
+    """An HTTP error in the API's JSON: from a route, or routing (a URL under /api/v1 that names
+    no route, which the blueprint's own handlers never see)."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error(exc.code or 500, code, exc.description or exc.name)
+    if exc.code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Register the API on the app."""
+    """Register the API on the app, and its answer to routing errors under its prefix."""
     app.register_blueprint(make_blueprint())
+    app.extensions.setdefault(ROUTING_ERROR_RENDERERS, []).append((PREFIX + "/", _http_error))

@@ -7,12 +7,13 @@ scim-error.log and answered with a SCIM 500 body that reveals nothing.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from scimgate import scim_logging
 from scimgate.api import SCIM_PREFIX, body_limits, db_faults
 from scimgate.api.responses import scim_json
+from scimgate.extensions import ROUTING_ERROR_RENDERERS
 from scimgate.scim.errors import ScimError
 
 _HTTP_DETAILS = {
@@ -42,6 +43,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | HTTPException:
         if not _is_scim_request():
+            renderers = current_app.extensions.get(ROUTING_ERROR_RENDERERS, ())
+            for prefix, render in sorted(renderers, key=lambda pair: -len(pair[0])):  # most specific
+                if request.path.startswith(prefix):
+                    return render(error)
             return error
         if error.code in (404, 405):
             from scimgate.auth import authenticate_request

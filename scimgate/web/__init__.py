@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from scimgate.extensions import ROUTING_ERROR_RENDERERS
+
 
 def init_app(app: Flask) -> None:
     """Register the pages, their security headers, and the development IdP only when allowed."""
     from scimgate import dev_idp
-    from scimgate.web import admin, pages, profile, security, session_interface, signin
+    from scimgate.web import admin, nul_input, pages, profile, security, session_interface, signin
 
     session_interface.init_app(app)
     security.init_app(app)
+    nul_input.init_app(app)
     pages.init_app(app)
+    # A URL that names no page gets the site's error page (API and SCIM prefixes answer their own).
+    app.extensions.setdefault(ROUTING_ERROR_RENDERERS, []).append(("/", pages.http_error_page))
     app.register_blueprint(
         Blueprint("assets", __name__, static_folder="static", static_url_path="/assets"),
     )
