@@ -4,11 +4,16 @@ a secret, and the connection indicator read from real SCIM requests."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
+from scimgate import scim_activity
+from scimgate.models import utcnow
+from scimgate.web.timefmt import for_people
 from tests.assistant_helpers import assistant_fields, list_items, sign_in_admin, text_of
 from tests.config_helpers import bearer_header
 
@@ -158,3 +163,26 @@ def test_connection_indicator_reports_the_idps_real_requests(app: Flask, admin: 
         refused.startswith("just now: 401 GET /scim/v2/Groups: 401: Authentication failed")
         and "(unknown token)" in refused
     )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"), [(3, "3 min ago"), (150, "2 h ago"), (3 * 1440 + 5, "3 days ago")]
+)
+def test_connection_indicator_says_how_long_ago(
+    app: Flask, admin: FlaskClient, minutes: int, said: str
+) -> None:
+    """Rows written the way the recorder writes them (``scim_activity.write_rows``), older ones."""
+    at = utcnow() - dt.timedelta(minutes=minutes)
+    row = {
+        "at": at,
+        "method": "PATCH",
+        "path": "/scim/v2/Groups/g1",
+        "status": 204,
+        "duration_ms": 3.0,
+        "request_id": "r1",
+        "principal": "token:abc",
+        "reason": None,
+    }
+    scim_activity.write_rows(app, [row])
+    page = admin.get("/admin/authentication").get_data(as_text=True)
+    assert text_of(page, "connection-ok") == f"OK {said}: 204 PATCH /scim/v2/Groups/g1 ({for_people(at)})"

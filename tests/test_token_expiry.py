@@ -6,14 +6,16 @@ The clock the warnings read is the token's stored expiry (moved with ``move_toke
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import cli
+from scimgate import cli, token_expiry
 from scimgate import configuration_utils as cu
+from scimgate.models import utcnow
 from scimgate.web.admin.authentication import REVOKE_WARNING
 from tests.assistant_helpers import csrf_of, move_token_expiry, people, sign_in_admin, text_of
 from tests.config_helpers import bearer_header, read_log
@@ -210,3 +212,9 @@ def test_scim_info_log_warns_once_a_day_per_token(app: Flask, log_dir: Path) -> 
     for _ in range(3):
         assert client.get("/scim/v2/Users", headers=bearer_header(newer)).status_code == 200
     assert len(lines(fresh)) == 1
+    # the next UTC day, the same process writes the line again (``now`` is the day it asks about)
+    tomorrow = utcnow() + dt.timedelta(days=1)
+    with app.app_context():
+        assert token_expiry.log_if_expiring(app, fresh, now=tomorrow) is True
+        assert token_expiry.log_if_expiring(app, fresh, now=tomorrow) is False
+    assert len(lines(fresh)) == 2 and "days_left=1" in lines(fresh)[-1]
