@@ -19,7 +19,7 @@ from scimgate.models import utcnow
 from scimgate.web.admin.authentication import REVOKE_WARNING
 from tests.assistant_helpers import csrf_of, move_token_expiry, people, sign_in_admin, text_of
 from tests.config_helpers import bearer_header, read_log
-from tests.signin_helpers import configure_dev_saml
+from tests.signin_helpers import configure_dev_saml, saml_sign_in
 
 TOKEN_ROW = r"Bearer token"
 
@@ -144,6 +144,10 @@ def test_from_14_days_before_expiry_the_status_and_every_admin_page_warn(
         banner = text_of(admin.get(path).get_data(as_text=True), "token-banner")
         assert banner.startswith(f"The SCIM bearer token expires on {people(expires)} (in 5 days).")
     assert 'id="token-banner"' not in admin.get("/profile").get_data(as_text=True), "admins only"
+    other = app.test_client()
+    assert saml_sign_in(other, "viewer").status_code == 302
+    refused = other.get("/admin/users")
+    assert refused.status_code == 403 and 'id="token-banner"' not in refused.get_data(as_text=True)
     expires = move_token_expiry(app, 14)
     assert "(in 14 days)" in _status_value(
         admin.get("/admin/authentication").get_data(as_text=True), TOKEN_ROW

@@ -53,8 +53,9 @@ def _guard() -> Response | tuple[str, int] | None:
 
 
 def _token_banner() -> dict[str, str | None]:
-    """Every admin page warns from ``token_expiry.WARN_DAYS`` days before the token expires."""
-    return {"token_warning": token_expiry.warning()}
+    """Every admin page warns from ``token_expiry.WARN_DAYS`` days before the token expires (only
+    a Server Admin's: the refusal pages this blueprint shows others say nothing about it)."""
+    return {"token_warning": token_expiry.warning() if g.get("admin_username") else None}
 
 
 def _no_store(response: Response) -> Response:

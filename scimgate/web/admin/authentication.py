@@ -8,7 +8,7 @@ valid token exists, the POST must carry ``confirm=yes`` (the page's dialog sets 
 the answer is the confirmation itself and nothing changes, so a stray POST cannot revoke the
 token the IdP is using.
 
-The set-up assistant (``scimgate.setup_assistant``) shows what to enter in the active client's
+The set-up assistant (``scimgate.web.admin.setup_assistant``) shows what to enter in the active client's
 IdP, with a connection indicator read from ``scim_activity``.
 """
 
