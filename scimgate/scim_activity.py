@@ -406,7 +406,10 @@ def connection(flush_first: bool = True) -> Connection:
     POST) holds SQLite's write lock, which the flush on the activity engine would wait for.
     """
     if flush_first:
-        _flush_for_reading()
+        flush()
+        # Always a fresh snapshot: the background thread may have written this process's rows
+        # just before (flush then finds none), after this request's read transaction began.
+        db.session.commit()
     table = ScimActivity.__table__
     kinds = {
         "ok": sa.and_(table.c.principal.is_not(None), table.c.status < 400),

@@ -186,3 +186,12 @@ def test_connection_indicator_says_how_long_ago(
     scim_activity.write_rows(app, [row])
     page = admin.get("/admin/authentication").get_data(as_text=True)
     assert text_of(page, "connection-ok") == f"OK {said}: 204 PATCH /scim/v2/Groups/g1 ({for_people(at)})"
+
+
+def test_a_hostile_path_or_reason_is_shown_as_text(app: Flask, admin: FlaskClient) -> None:
+    """An anonymous client chooses the path and the refused credential: the page escapes both."""
+    path = "/scim/v2/Users/%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+    assert admin.get(path, headers=bearer_header("<img src=x onerror=alert(2)>")).status_code == 401
+    page = admin.get("/admin/authentication").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)" in page.split('id="connection-auth-failure"')[1]

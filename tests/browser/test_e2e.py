@@ -35,9 +35,10 @@ def generate_in_dialog(page, months: str, *, replacing: bool = False) -> str:
     page.get_by_role("button", name="Generate Token").click()
     if replacing:
         page.get_by_role("button", name="Generate a new token").click()
-    dialog = page.get_by_role("dialog")
+    dialog = page.locator("#token-dialog")
     expect(dialog).to_be_visible()
-    assert page.evaluate("document.querySelector('#token-dialog').matches(':modal')")
+    # the page's script makes the server-rendered dialog modal once it has loaded
+    page.wait_for_function("document.querySelector('#token-dialog').matches(':modal')")
     expect(dialog).to_contain_text("The token will never be displayed again.")
     token = page.locator("#new-token").input_value()
     assert len(token) >= 32
