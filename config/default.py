@@ -58,6 +58,9 @@ class DefaultConfig:
     SCIM_AUTH_CACHE_SECONDS = 300
     # Public base URL used in `Location` and `$ref`; empty means "derive from the request".
     BASE_URL = ""
+    # Where the docs/ folder is published (e.g. a repository's blob URL); the Authentication
+    # page's set-up assistant links each IdP's docs/idp page there. Empty: the path is shown.
+    DOCS_BASE_URL = ""
     # The development SAML identity provider is only ever offered by the development/testing classes.
     DEV_IDP_ENABLED = False
     # Browser sessions (server-side, shared by every node): they end at sign-out, this long after

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scimgate.hookspecs import ClientProfile, ScimResponse, hookimpl
+from scimgate.hookspecs import ClientProfile, GuideField, ScimResponse, SetupGuide, hookimpl
 
 CLIENT = "azure_active_directory"
 _BOOLEAN_ATTRIBUTES = {"active", "primary"}
@@ -177,3 +177,34 @@ def scimgate_tune_response(resource_type: str, action: str, response: ScimRespon
         response.status = 204
         response.body = None
         response.headers.pop("Location", None)
+
+
+@hookimpl
+def scimgate_setup_guide(client: ClientProfile) -> SetupGuide:
+    """Entra's Provisioning blade in its own words (docs/idp/azure_ad.md, IDP-QUIRKS §2)."""
+    return SetupGuide(
+        where="Microsoft Entra admin center: Enterprise applications → your app → Provisioning",
+        base_url_label="Tenant URL",
+        auth_modes={"bearer": "Secret Token (paste the token only, without 'Bearer')"},
+        fields=(
+            GuideField("Provisioning Mode", "Automatic"),
+            GuideField("Matching attribute (users)", "userPrincipalName → userName (matching precedence 1)"),
+            GuideField("Matching attribute (groups)", "displayName → displayName"),
+            GuideField("Scope", "Sync only assigned users and groups"),
+        ),
+        actions=(
+            "Provision Microsoft Entra ID Users",
+            "Provision Microsoft Entra ID Groups",
+            "Provisioning Status: On",
+        ),
+        quirks=(
+            "Bearer token only: Entra offers no username and password, and Basic is refused while "
+            "this client is active.",
+            "Test Connection looks up a random user and expects an empty list.",
+            "Appending ?aadOptscim062020 to the Tenant URL gives RFC-compliant PATCH requests; "
+            "scimgate accepts both.",
+            "A cycle runs about every 40 minutes; repeated failures put the job in quarantine.",
+            "Group PATCH is answered 204, as Entra asks.",
+        ),
+        doc="docs/idp/azure_ad.md",
+    )

@@ -20,10 +20,37 @@ RFC 7644 shapes.
 
 from __future__ import annotations
 
-from scimgate.hookspecs import ClientProfile, hookimpl
+from scimgate.hookspecs import ClientProfile, GuideField, SetupGuide, hookimpl
 
 
 @hookimpl
 def scimgate_register_clients() -> list[ClientProfile]:
     """Serve One Identity."""
     return [ClientProfile("one_identity", "One Identity", "One Identity Manager SCIM connector")]
+
+
+@hookimpl
+def scimgate_setup_guide(client: ClientProfile) -> SetupGuide:
+    """The SCIM connector wizard in One Identity Manager's words (docs/idp/one_identity.md, §6)."""
+    return SetupGuide(
+        where="One Identity Manager Synchronization Editor: Create a new synchronization project → "
+        "SCIM (Universal Cloud Interface) connector",
+        base_url_label="SCIM URL / Base address",
+        auth_modes={"bearer": "OAuth 2.0 with a static bearer token", "basic": "Basic"},
+        fields=(
+            GuideField("Schema endpoint", "/Schemas", copyable=True),
+            GuideField("Resources endpoint", "/ResourceTypes", copyable=True),
+            GuideField("Supported service options", "/ServiceProviderConfig", copyable=True),
+            GuideField("Unique identifier (UCIUser)", "userName", copyable=True),
+        ),
+        actions=(
+            "Workflow: insert, update and delete for UCIUser and UCIGroup",
+            "Run a full synchronization first, then provisioning of single changes",
+        ),
+        quirks=(
+            "The Test button validates /Schemas, /ResourceTypes and /ServiceProviderConfig.",
+            "Deleting a UCIUser sends DELETE /Users/{id}: map active instead if accounts must stay.",
+            "Update and membership shapes are not documented publicly: scimgate serves RFC 7644 shapes.",
+        ),
+        doc="docs/idp/one_identity.md",
+    )

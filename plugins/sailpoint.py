@@ -25,7 +25,7 @@ client; each reading is tested with ``sailpoint`` active:
 
 from __future__ import annotations
 
-from scimgate.hookspecs import ClientProfile, hookimpl
+from scimgate.hookspecs import ClientProfile, GuideField, SetupGuide, hookimpl
 
 
 @hookimpl
@@ -34,3 +34,29 @@ def scimgate_register_clients() -> list[ClientProfile]:
     return [
         ClientProfile("sailpoint", "SailPoint", "SailPoint IdentityIQ and IdentityNow SCIM 2.0 connectors")
     ]
+
+
+@hookimpl
+def scimgate_setup_guide(client: ClientProfile) -> SetupGuide:
+    """The SCIM 2.0 source/application in SailPoint's words (docs/idp/sailpoint.md, §4-5)."""
+    return SetupGuide(
+        where="IdentityIQ: Applications → New → SCIM 2.0; Identity Security Cloud: Admin → "
+        "Connections → Sources → Create new → SCIM 2.0",
+        base_url_label="Base URL",
+        auth_modes={"bearer": "API Token", "basic": "Basic Authentication"},
+        fields=(
+            GuideField("Non-compliant Server?", "unchecked"),
+            GuideField("updateGroupsViaUsers", "off (memberships go through /Groups)"),
+            GuideField("Page size", "1000", copyable=True),
+        ),
+        actions=(
+            "Accounts: Create, Update, Enable/Disable, Delete",
+            "Entitlements: Add and Remove (group membership)",
+        ),
+        quirks=(
+            "Identity Security Cloud has no default create profile: set active: true in it.",
+            "Change Password is not supported: sign-in is SAML.",
+            "After Test Connection, run Account Aggregation and Entitlement Aggregation.",
+        ),
+        doc="docs/idp/sailpoint.md",
+    )

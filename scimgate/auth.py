@@ -11,10 +11,10 @@ sync answers 403 on every route (the data already synced stays as it is).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
-from scimgate import configuration_utils, credentials, rate_limit, scim_logging, throttle
+from scimgate import configuration_utils, credentials, rate_limit, scim_logging, throttle, token_expiry
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
 
 REALM = "scimgate SCIM"
@@ -93,6 +93,9 @@ def _verify_basic(username: str, password: str) -> str | None:
 def _verify_bearer(token: str) -> str | None:
     result = credentials.verify_token(token)
     g.scim_auth_reason = result.reason
+    if result.principal:
+        # The IdP is using a token about to lapse: say so in scim-info.log (once a day).
+        token_expiry.log_if_expiring(current_app, result.principal.removeprefix("token:"))
     return result.principal
 
 

@@ -252,9 +252,9 @@ def _status_lines() -> list[str]:
         s: f" (not accepted by {auth.client})" if s not in auth.accepted else "" for s in ("basic", "bearer")
     }
     if token["configured"]:
-        state = "EXPIRED" if token["expired"] else "valid"
-        created, expires = timefmt.for_people(token["created"]), timefmt.for_people(token["expires"])
-        token_line = f"{token['fingerprint']} created {created} expires {expires} ({state})"
+        created = timefmt.for_people(token["created"])
+        warn = "EXPIRED: " if token["expired"] else "EXPIRES SOON: " if token["expiring"] else ""
+        token_line = f"{token['fingerprint']} created {created}, {warn}{token['state']}"
         token_line += refused["bearer"]
     else:
         token_line = "<not set>"

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from dateutil.relativedelta import relativedelta
 
 from scimgate import conf_keys as K
-from scimgate import conf_store, credentials, scim_logging
+from scimgate import conf_store, credentials, scim_logging, token_expiry
 from scimgate.clients import DEFAULT_CLIENT, known_clients
 from scimgate.extensions import db
 from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
@@ -211,12 +211,16 @@ def get_scim_bearer_token() -> dict[str, Any]:
     created = conf_store.get_datetime(K.TOKEN_CREATED)
     expires = conf_store.get_datetime(K.TOKEN_EXPIRES)
     configured = conf_store.get_str(K.TOKEN_HASH) is not None
+    expiry = token_expiry.current() if configured else None
     return {
         "configured": configured,
         "fingerprint": conf_store.get_str(K.TOKEN_FINGERPRINT) if configured else None,
         "created": _iso(created),
         "expires": _iso(expires),
         "expired": bool(configured and expires is not None and expires <= utcnow()),
+        # "expired on / expires on <date> (in N days) / valid until <date>" (token_expiry.WARN_DAYS)
+        "state": token_expiry.describe(expiry) if expiry else "",
+        "expiring": bool(expiry and expiry.expiring),
     }
 
 

@@ -43,6 +43,36 @@ class ScimResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GuideField:
+    """One value the admin enters in the IdP's console, under the IdP's own label."""
+
+    label: str
+    value: str
+    copyable: bool = False  # a literal value (offered with a Copy button), not an instruction
+
+
+@dataclass(frozen=True)
+class SetupGuide:
+    """What to enter in the IdP's console for this client, in the IdP's own words.
+
+    The core fills in what only it knows: the deployed SCIM base URL goes under
+    ``base_url_label``, and the authentication rows come from ``auth_modes`` (scheme → the
+    IdP's name for that mode, e.g. ``{"bearer": "HTTP Header"}``) for the scheme in use, with the
+    header it produces. ``fields`` are the other values (e.g. the unique identifier field),
+    ``actions`` the provisioning actions to enable, ``quirks`` short sentences, ``doc`` the page
+    that says more (``docs/idp/okta.md``). Never put a secret here: the page shows it to admins.
+    """
+
+    where: str
+    base_url_label: str
+    auth_modes: dict[str, str]
+    fields: tuple[GuideField, ...] = ()
+    actions: tuple[str, ...] = ()
+    quirks: tuple[str, ...] = ()
+    doc: str = ""
+
+
 @hookspec
 def scimgate_register_clients() -> list[ClientProfile]:
     """Return the clients this plugin serves; called once per app at start-up.
@@ -89,3 +119,14 @@ def scimgate_tune_response(
     Called for every successful SCIM resource response, after the core built it; every
     implementation runs. Errors are not tuned: they stay exactly RFC 7644 §3.12.
     """
+
+
+@hookspec(firstresult=True)
+def scimgate_setup_guide(client: ClientProfile) -> SetupGuide | None:
+    """Return what to enter in the client's IdP console (the Authentication page's assistant).
+
+    The first non-None answer wins; the core default is a generic RFC 7644 guide, so a client
+    whose plugin has none still gets one. Answer from the profile alone: the core adds the
+    deployed base URL and the authentication header (never a secret) itself.
+    """
+    raise NotImplementedError

@@ -17,7 +17,7 @@ import pluggy
 from flask import Flask, current_app
 
 from scimgate import clients, default_hooks, hookspecs
-from scimgate.hookspecs import ClientProfile, ScimResponse
+from scimgate.hookspecs import ClientProfile, ScimResponse, SetupGuide
 
 ENTRY_POINT_GROUP = "scimgate"
 BUILTIN_PLUGINS = (
@@ -86,6 +86,10 @@ class ClientHooks:
         self._callers["scimgate_tune_response"](
             client=self.profile, resource_type=resource_type, action=action, response=response
         )
+
+    def setup_guide(self) -> SetupGuide:
+        """What to enter in the client's IdP console (the core default answers when no plugin does)."""
+        return self._callers["scimgate_setup_guide"](client=self.profile)
 
 
 class PluginHost:

@@ -376,3 +376,50 @@ def summary(now: dt.datetime | None = None) -> Summary:
         day_total=total or 0,
         day_failed=failed or 0,
     )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """When the IdP last reached us, and how: the set-up assistant's connection indicator.
+
+    ``last_ok``: the newest authenticated request that succeeded; ``last_failure``: the newest
+    authenticated one refused (with its reason); ``last_auth_failure``: the newest request refused
+    before authentication (a wrong or expired token shows here first).
+    """
+
+    last_ok: ScimActivity | None
+    last_failure: ScimActivity | None
+    last_auth_failure: ScimActivity | None
+
+
+def connection(flush_first: bool = True) -> Connection:
+    """The three newest rows of the indicator, in ONE statement (three primary-key scans).
+
+    ``flush_first=False`` skips writing this process's queued rows: a write request (a form
+    POST) holds SQLite's write lock, which the flush on the activity engine would wait for.
+    """
+    if flush_first:
+        flush()
+        # Always a fresh snapshot: the background thread may have written this process's rows
+        # just before (flush then finds none), after this request's read transaction began.
+        db.session.commit()
+    table = ScimActivity.__table__
+    kinds = {
+        "ok": sa.and_(table.c.principal.is_not(None), table.c.status < 400),
+        "failure": sa.and_(table.c.principal.is_not(None), table.c.status >= 400),
+        "auth_failure": table.c.principal.is_(None),
+    }
+    parts = [
+        sa.select(sa.literal(kind).label("kind"), table.c.id)
+        .where(condition)
+        .order_by(table.c.id.desc())
+        .limit(1)
+        .subquery()
+        for kind, condition in kinds.items()
+    ]
+    newest = sa.union_all(*(sa.select(part.c.kind, part.c.id) for part in parts)).subquery()
+    rows = db.session.execute(
+        sa.select(newest.c.kind, ScimActivity).join(ScimActivity, ScimActivity.id == newest.c.id)
+    ).all()
+    found = {kind: row for kind, row in rows}
+    return Connection(found.get("ok"), found.get("failure"), found.get("auth_failure"))

@@ -77,7 +77,7 @@ def test_clean_setup_then_both_credentials_work(runner: FlaskCliRunner, client: 
     assert "sync:            enabled" in status.output
     assert f"basic username:  {USERNAME}" in status.output
     assert "basic password:  <set>" in status.output
-    assert "(valid)" in status.output
+    assert ", valid until " in status.output and "EXPIRE" not in status.output
     assert "saml:            configured, enabled" in status.output
     assert token not in status.output and PASSWORD not in status.output
 

@@ -181,6 +181,8 @@ def test_no_token_reports_not_configured(ctx: None) -> None:
         "created": None,
         "expires": None,
         "expired": False,
+        "state": "",
+        "expiring": False,
     }
 
 

@@ -40,7 +40,7 @@ def test_cli_prints_times_in_the_one_format(app: Flask, runner: FlaskCliRunner) 
         cu.set_scim_basic_auth_username("svc")
         cu.set_scim_basic_auth_password(PASSWORD)
     status = runner.invoke(cli.main, ["scim", "status"]).output
-    assert re.search(rf"bearer token: +\S+ created {PEOPLE} expires {PEOPLE} \(valid\)", status), status
+    assert re.search(rf"bearer token: +\S+ created {PEOPLE}, valid until {PEOPLE}\n", status), status
     assert re.search(rf"basic password: +<set> \(set {PEOPLE}\)", status), status
     conf = runner.invoke(cli.main, ["conf", "scim.basic_auth.password_hash"]).output
     assert re.fullmatch(rf"<set> \(set {PEOPLE}\)\n", conf), conf

@@ -238,7 +238,8 @@ def test_generate_token_shows_it_once_and_revokes_the_previous(app: Flask, admin
     assert admin.get("/scim/v2/Users", headers=bearer_header(token)).status_code == 200
     second = _dialog_token(
         admin.post(
-            "/admin/authentication/token", data={"csrf_token": csrf_of(admin), "months": "1"}
+            "/admin/authentication/token",
+            data={"csrf_token": csrf_of(admin), "months": "1", "confirm": "yes"},
         ).get_data(as_text=True)
     )
     assert second != token

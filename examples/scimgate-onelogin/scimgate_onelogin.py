@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimgate.hookspecs import ClientProfile, hookimpl
+from scimgate.hookspecs import ClientProfile, GuideField, SetupGuide, hookimpl
 
 __version__ = "0.1.0"
 
@@ -72,3 +72,29 @@ def scimgate_normalize_request(resource_type: str, action: str, payload: Any) ->
             payload["active"] = True
         elif lowered in _FALSE:
             payload["active"] = False
+
+
+@hookimpl
+def scimgate_setup_guide(client: ClientProfile) -> SetupGuide:
+    """OneLogin's Configuration and Provisioning tabs in its own words (README.md, quirk 3)."""
+    return SetupGuide(
+        where="OneLogin: Applications → your SCIM Provisioner with SAML app → Configuration",
+        base_url_label="SCIM Base URL",
+        auth_modes={"bearer": "SCIM Bearer Token"},
+        fields=(
+            GuideField(
+                "SCIM JSON Template",
+                "keep userName, name.givenName, name.familyName, one primary email, displayName, active",
+            ),
+        ),
+        actions=(
+            "Provisioning tab: Enable provisioning",
+            "Create user, Update user, Deactivate user",
+            "Push the roles or groups you want as SCIM groups",
+        ),
+        quirks=(
+            "Bearer token only: OneLogin offers no username and password.",
+            "The Core Schema template's SCIM 1.x URN and quoted active values are read by this plugin.",
+        ),
+        doc="examples/scimgate-onelogin/README.md",
+    )

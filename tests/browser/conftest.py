@@ -66,8 +66,9 @@ def new_context(chromium, live_url: str):
     """Make browser contexts (one per person: separate cookies) that may use the clipboard."""
     contexts = []
 
-    def make():
-        context = chromium.new_context(base_url=live_url, viewport={"width": 1280, "height": 860})
+    def make(**options):
+        """``options`` go to Playwright's ``new_context`` (e.g. ``java_script_enabled=False``)."""
+        context = chromium.new_context(base_url=live_url, viewport={"width": 1280, "height": 860}, **options)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

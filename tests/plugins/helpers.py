@@ -8,6 +8,7 @@ shortcut nor a stale cache can make a test pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,3 +112,25 @@ def new_user(scim: ScimClient, user_name: str, **extra: Any) -> dict[str, Any]:
 def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
     """A PatchOp message (RFC 7644 §3.5.2)."""
     return {"schemas": [urns.PATCH_OP], "Operations": list(operations)}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def check_setup_guide_against_its_doc(host: Any, client: str) -> Any:
+    """The client's ``scimgate_setup_guide`` answer, checked against the page it links: the IdP's
+    names for the base URL field and each authentication mode, and every literal (copyable)
+    value, must be written in that page; its modes are exactly the schemes the client accepts."""
+    hooks = host.hooks_for(client)
+    guide = hooks.setup_guide()
+    doc = (ROOT / guide.doc).read_text(encoding="utf-8")
+    assert guide.base_url_label in doc, guide.base_url_label
+    assert set(guide.auth_modes) == set(hooks.auth_schemes())
+    for mode in guide.auth_modes.values():
+        assert mode.split(" (")[0] in doc, mode
+    for field in guide.fields:
+        if field.copyable:
+            assert field.value in doc, field
+    assert guide.actions and guide.quirks and guide.where
+    assert all(len(q) <= 160 for q in guide.quirks), "quirks are short sentences"
+    return guide

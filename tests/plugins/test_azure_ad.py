@@ -16,6 +16,7 @@ from tests.conftest import ScimClient, configure_scim
 from tests.plugins.helpers import (
     active_client,
     api_members,
+    check_setup_guide_against_its_doc,
     new_user,
     patch_body,
     replay_file,
@@ -221,3 +222,12 @@ def test_basic_credentials_are_refused_for_entra_while_bearer_works_and_okta_acc
     refused = client.get("/scim/v2/Users", headers=_basic_headers())
     assert refused.status_code == 401
     assert refused.get_json()["schemas"] == [urns.ERROR]
+
+
+def test_azure_ad_setup_guide_is_tenant_url_and_secret_token(app):
+    """``azure_ad.scimgate_setup_guide``: Tenant URL and Secret Token, bearer only (docs/idp/azure_ad.md)."""
+    guide = check_setup_guide_against_its_doc(get_host(app), "azure_active_directory")
+    assert guide.base_url_label == "Tenant URL"
+    assert list(guide.auth_modes) == ["bearer"] and guide.auth_modes["bearer"].startswith("Secret Token")
+    assert ("Provisioning Mode", "Automatic") in [(f.label, f.value) for f in guide.fields]
+    assert guide.doc == "docs/idp/azure_ad.md"

@@ -33,6 +33,7 @@ def test_plugins_command_lists_plugins_clients_and_hooks(runner):
         "scimgate_normalize_filter",
         "scimgate_normalize_request",
         "scimgate_register_clients",
+        "scimgate_setup_guide",
         "scimgate_tune_response",
     ]
     for client in ("okta", "pingfederate", "one_identity", "sailpoint"):

@@ -46,3 +46,22 @@ def test_auth_schemes_are_asked_once_per_client_and_process():
         assert host.hooks_for("okta").auth_schemes() == ("bearer", "basic")
     assert host.hooks_for("azure_active_directory").auth_schemes() == ("bearer",)
     assert calls == ["okta", "azure_active_directory"]
+
+
+def test_default_setup_guide_serves_a_client_whose_plugin_has_none():
+    """``default_hooks.scimgate_setup_guide``: a client without its own guide gets the generic one,
+    naming its label; a client with one gets its own (the first answer wins)."""
+    from scimgate.hookspecs import ClientProfile, hookimpl
+
+    class BareClient:
+        @hookimpl
+        def scimgate_register_clients(self):
+            return [ClientProfile("bare_idp", "Bare IdP")]
+
+    host = PluginHost(load_entry_points=False, extra_plugins=(BareClient(),))
+    guide = host.hooks_for("bare_idp").setup_guide()
+    assert guide.where.startswith("Bare IdP: ")
+    assert guide.base_url_label == "SCIM base URL"
+    assert guide.auth_modes == {"bearer": "Bearer token", "basic": "Basic authentication"}
+    assert guide.doc == "docs/scim-behaviour.md"
+    assert host.hooks_for("okta").setup_guide().base_url_label == "SCIM connector base URL"

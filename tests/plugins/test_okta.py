@@ -12,6 +12,7 @@ from scimgate.scim import urns
 from tests.plugins.helpers import (
     active_client,
     api_members,
+    check_setup_guide_against_its_doc,
     new_user,
     patch_body,
     replay_file,
@@ -117,3 +118,12 @@ def test_okta_plugin_registers_its_client(app):
     host = get_host(app)
     assert host.manager.get_name(host.served_by["okta"]) == "scimgate_plugins.okta"
     assert host.profiles["okta"].label == "Okta"
+
+
+def test_okta_setup_guide_names_okta_fields(app):
+    """``okta.scimgate_setup_guide``: Okta's own labels (docs/idp/okta.md), both auth modes."""
+    guide = check_setup_guide_against_its_doc(get_host(app), "okta")
+    assert guide.base_url_label == "SCIM connector base URL"
+    assert guide.auth_modes == {"bearer": "HTTP Header", "basic": "Basic Auth"}
+    assert ("Unique identifier field for users", "userName") in [(f.label, f.value) for f in guide.fields]
+    assert "Deactivate Users" in guide.actions and guide.doc == "docs/idp/okta.md"

@@ -8,7 +8,15 @@ Update and membership shapes are not documented publicly, so the replay uses RFC
 from __future__ import annotations
 
 from scimgate.plugin_host import get_host
-from tests.plugins.helpers import active_client, api_members, new_user, replay_file, stored_group, stored_user
+from tests.plugins.helpers import (
+    active_client,
+    api_members,
+    check_setup_guide_against_its_doc,
+    new_user,
+    replay_file,
+    stored_group,
+    stored_user,
+)
 
 
 def test_full_sync_replay_leaves_the_provisioned_state(app):
@@ -44,3 +52,11 @@ def test_one_identity_plugin_registers_its_client(app):
     """``one_identity.scimgate_register_clients``."""
     host = get_host(app)
     assert host.manager.get_name(host.served_by["one_identity"]) == "scimgate_plugins.one_identity"
+
+
+def test_one_identity_setup_guide_names_the_connector_fields(app):
+    """``one_identity.scimgate_setup_guide``: base address, discovery endpoints (docs/idp)."""
+    guide = check_setup_guide_against_its_doc(get_host(app), "one_identity")
+    assert guide.base_url_label == "SCIM URL / Base address"
+    assert set(guide.auth_modes) == {"bearer", "basic"}
+    assert ("Schema endpoint", "/Schemas") in [(f.label, f.value) for f in guide.fields]

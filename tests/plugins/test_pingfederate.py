@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from scimgate.plugin_host import get_host
 from scimgate.scim import urns
-from tests.plugins.helpers import active_client, api_members, new_user, replay_file, stored_group, stored_user
+from tests.plugins.helpers import (
+    active_client,
+    api_members,
+    check_setup_guide_against_its_doc,
+    new_user,
+    replay_file,
+    stored_group,
+    stored_user,
+)
 
 
 def test_user_lifecycle_replay_leaves_the_user_updated_and_disabled(app):
@@ -81,3 +89,11 @@ def test_pingfederate_plugin_registers_its_client(app):
     """``pingfederate.scimgate_register_clients``."""
     host = get_host(app)
     assert host.manager.get_name(host.served_by["pingfederate"]) == "scimgate_plugins.pingfederate"
+
+
+def test_pingfederate_setup_guide_names_the_target_screen(app):
+    """``pingfederate.scimgate_setup_guide``: SCIM URL, OAuth 2 Bearer Token or Basic (docs/idp)."""
+    guide = check_setup_guide_against_its_doc(get_host(app), "pingfederate")
+    assert guide.base_url_label == "SCIM URL"
+    assert guide.auth_modes == {"bearer": "OAuth 2 Bearer Token", "basic": "Basic Authentication"}
+    assert ("Unique User Identifier", "userName") in [(f.label, f.value) for f in guide.fields]

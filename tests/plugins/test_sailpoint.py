@@ -11,6 +11,7 @@ from scimgate.plugin_host import get_host
 from tests.plugins.helpers import (
     active_client,
     api_members,
+    check_setup_guide_against_its_doc,
     new_user,
     patch_body,
     replay_file,
@@ -70,3 +71,11 @@ def test_sailpoint_plugin_registers_one_client_for_both_products(app):
     assert host.manager.get_name(host.served_by["sailpoint"]) == "scimgate_plugins.sailpoint"
     assert "IdentityIQ" in host.profiles["sailpoint"].description
     assert "IdentityNow" in host.profiles["sailpoint"].description
+
+
+def test_sailpoint_setup_guide_names_the_source_fields(app):
+    """``sailpoint.scimgate_setup_guide``: Base URL, API Token or Basic (docs/idp/sailpoint.md)."""
+    guide = check_setup_guide_against_its_doc(get_host(app), "sailpoint")
+    assert guide.base_url_label == "Base URL"
+    assert guide.auth_modes == {"bearer": "API Token", "basic": "Basic Authentication"}
+    assert ("Non-compliant Server?", "unchecked") in [(f.label, f.value) for f in guide.fields]

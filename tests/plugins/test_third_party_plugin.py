@@ -28,7 +28,13 @@ from scimgate.configuration_utils import get_scim_client
 from scimgate.extensions import db
 from scimgate.plugin_host import ENTRY_POINT_GROUP, get_host
 from tests.conftest import ScimClient, configure_scim
-from tests.plugins.helpers import active_client, patch_body, stored_group, stored_user
+from tests.plugins.helpers import (
+    active_client,
+    check_setup_guide_against_its_doc,
+    patch_body,
+    stored_group,
+    stored_user,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "scimgate-onelogin"
@@ -153,3 +159,11 @@ def test_without_the_plugin_the_core_refuses_the_scim1_urn(app):
     scim = active_client(app, "okta")
     response = scim.post("/Users", json={"schemas": [SCIM1_CORE], "userName": "x", "active": "true"})
     assert response.status_code == 400
+
+
+def test_onelogin_brings_its_own_setup_guide(onelogin_app: Flask):
+    """``onelogin.scimgate_setup_guide``: a third-party plugin's assistant values (its README's words)."""
+    guide = check_setup_guide_against_its_doc(get_host(onelogin_app), CLIENT)
+    assert guide.base_url_label == "SCIM Base URL"
+    assert guide.auth_modes == {"bearer": "SCIM Bearer Token"}
+    assert guide.doc == "examples/scimgate-onelogin/README.md"

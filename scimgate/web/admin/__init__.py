@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, g, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from scimgate import session_auth
+from scimgate import session_auth, token_expiry
 from scimgate.accounts.errors import AccountError
 from scimgate.admin_api.access import ADMIN_REQUIRED, is_admin
 from scimgate.policies import PolicyRefusal
@@ -52,6 +52,12 @@ def _guard() -> Response | tuple[str, int] | None:
     return csrf_refusal()
 
 
+def _token_banner() -> dict[str, str | None]:
+    """Every admin page warns from ``token_expiry.WARN_DAYS`` days before the token expires (only
+    a Server Admin's: the refusal pages this blueprint shows others say nothing about it)."""
+    return {"token_warning": token_expiry.warning() if g.get("admin_username") else None}
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -80,6 +86,7 @@ def make_blueprint() -> Blueprint:
     bp = Blueprint("admin_pages", __name__, url_prefix=PREFIX)
     bp.before_request(_guard)
     bp.after_request(_no_store)
+    bp.context_processor(_token_banner)
     bp.add_url_rule("/", "index", lambda: redirect(url_for("admin_pages.authentication")))
     authentication.register(bp)
     activity.register(bp)

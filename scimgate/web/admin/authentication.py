@@ -3,23 +3,36 @@ read-only SCIM status with the command that changes each part.
 
 "Generate Token" posts the chosen validity (1-6 months) and the answer is this page with a dialog
 holding the new token: it is shown once (the response is ``no-store``), never stored, and
-generating again revokes the previous token at once (``generate_scim_bearer_token``).
+generating again revokes the previous token at once (``generate_scim_bearer_token``). So while a
+valid token exists, the POST must carry ``confirm=yes`` (the page's dialog sets it); without it
+the answer is the confirmation itself and nothing changes, so a stray POST cannot revoke the
+token the IdP is using.
+
+The set-up assistant (``scimgate.web.admin.setup_assistant``) shows what to enter in the active client's
+IdP, with a connection indicator read from ``scim_activity``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from scimgate import configuration_utils as cu
-from scimgate import saml_config
+from scimgate import saml_config, scim_activity, token_expiry
+from scimgate.api.responses import base_url
 from scimgate.clients import known_clients
 from scimgate.configuration_utils import TOKEN_MAX_MONTHS, TOKEN_MIN_MONTHS, ScimConfigurationError
+from scimgate.models import utcnow
+from scimgate.plugin_host import get_host
 from scimgate.web import timefmt
+from scimgate.web.admin import setup_assistant
 from scimgate.web.pages import error_page
 
 MONTHS = tuple(range(TOKEN_MIN_MONTHS, TOKEN_MAX_MONTHS + 1))
+# The exact words the confirmation gives (page dialog and the no-script confirmation alike).
+REVOKE_WARNING = "The identity provider's current token stops working immediately."
 
 
 def register(bp: Blueprint) -> None:
@@ -39,12 +52,8 @@ def status() -> list[dict[str, Any]]:
     refused = {
         s: f" (not accepted by {auth.client})" if s not in auth.accepted else "" for s in ("basic", "bearer")
     }
-    if token["configured"]:
-        expires = timefmt.for_people(token["expires"])
-        token_text = f"set, {'expired' if token['expired'] else 'valid'} until {expires}"
-        token_text += refused["bearer"]
-    else:
-        token_text = "not set"
+    # "expired on <date>" / "expires on <date> (in N days)" / "valid until <date>"
+    token_text = token["state"] + refused["bearer"] if token["configured"] else "not set"
     password_set_at = timefmt.for_people(basic["password_set_at"])
     problem = auth.problem()
     return [
@@ -74,6 +83,7 @@ def status() -> list[dict[str, Any]]:
             "name": "Bearer token",
             "value": token_text,
             "ok": auth.token_valid and "bearer" in auth.accepted,
+            "warn": bool(token["expiring"]),  # OK, but ends within token_expiry.WARN_DAYS days
             "command": "scimgate scim generate-token --months N   # or Generate Token above",
         },
         {
@@ -101,15 +111,49 @@ def status() -> list[dict[str, Any]]:
     ]
 
 
-def _page(new_token: str | None = None, months: int | None = None, status_code: int = 200) -> tuple[str, int]:
+def ago(moment: dt.datetime, now: dt.datetime) -> str:
+    """``just now``, ``3 min ago``, ``2 h ago``, ``4 days ago``: how long since the IdP called."""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def _assistant() -> setup_assistant.Assistant:
+    auth = cu.auth_status()
+    hooks = get_host().hooks_for(auth.client)
+    username = cu.get_scim_basic_auth_info()["username"]
+    return setup_assistant.build(hooks, base_url(), auth, username)
+
+
+def _page(
+    new_token: str | None = None,
+    months: int | None = None,
+    status_code: int = 200,
+    confirm_months: int | None = None,
+) -> tuple[str, int]:
+    token = cu.get_scim_bearer_token()
     return (
         render_template(
             "admin/authentication.html",
-            token=cu.get_scim_bearer_token(),
+            token=token,
+            token_in_use=bool(token["configured"] and not token["expired"]),
             new_token=new_token,
             months_options=MONTHS,
-            chosen_months=months or TOKEN_MAX_MONTHS,
+            chosen_months=months or confirm_months or TOKEN_MAX_MONTHS,
+            confirm_months=confirm_months,
+            revoke_warning=REVOKE_WARNING,
             status_rows=status(),
+            assistant=_assistant(),
+            connection=scim_activity.connection(flush_first=request.method == "GET"),
+            now=utcnow(),
+            ago=ago,
+            docs_base_url=(current_app.config.get("DOCS_BASE_URL") or "").rstrip("/"),
         ),
         status_code,
     )
@@ -121,9 +165,20 @@ def show() -> tuple[str, int]:
 
 
 def generate() -> tuple[str, int]:
-    """Generate a token valid for the chosen months; show it once in the dialog."""
+    """Generate a token valid for the chosen months; show it once in the dialog.
+
+    While a valid token exists, only a POST with ``confirm=yes`` generates; any other answers the
+    confirmation (status 200, nothing changed).
+    """
     try:
         months = int(request.form.get("months", ""))
+        if months not in MONTHS:
+            raise ScimConfigurationError(
+                f"a token can be valid from {TOKEN_MIN_MONTHS} to {TOKEN_MAX_MONTHS} months, got {months}"
+            )
+        expiry = token_expiry.current()
+        if expiry is not None and not expiry.expired and request.form.get("confirm") != "yes":
+            return _page(confirm_months=months)
         token = cu.generate_scim_bearer_token(months)
     except (ValueError, ScimConfigurationError) as exc:
         message = str(exc) if isinstance(exc, ScimConfigurationError) else "choose from 1 to 6 months"

@@ -1,4 +1,4 @@
-// scimgate pages: the token dialog (modal, Copy, Close), delete confirmations, "Back" links,
+// scimgate pages: the token dialog (modal, Copy, Close), the token confirmation, delete confirmations, "Back" links,
 // tooltips kept on screen, local time on hover.
 // Loaded from /assets (the Content-Security-Policy admits no inline script).
 "use strict";
@@ -8,7 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("dialog[data-modal][open]").forEach((dialog) => {
     dialog.close();
     dialog.showModal();
-    const first = dialog.querySelector("[data-copy-target]");
+    const first = dialog.querySelector("[data-copy-target]") || dialog.querySelector("button[type=submit]");
     if (first) first.focus();
     const leave = dialog.querySelector("[data-close-dialog]");
     // Closing (Close button or Esc) reloads the page without the token, replacing the history
@@ -21,6 +21,31 @@ document.addEventListener("DOMContentLoaded", () => {
       leave.addEventListener("click", (event) => {
         event.preventDefault();
         dialog.close();
+      });
+    }
+  });
+
+  // Generate Token while a token is in use: ask first in a modal dialog (Esc or Cancel keep the
+  // current token). The dialog's own form posts confirm=yes; the server asks again without it.
+  document.querySelectorAll("form[data-confirm-dialog]").forEach((form) => {
+    const dialog = document.getElementById(form.dataset.confirmDialog);
+    if (!dialog) return;
+    const months = dialog.querySelector("[data-confirm-months]");
+    const cancel = dialog.querySelector("[data-close-dialog]");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chosen = form.querySelector("select[name=months]");
+      if (months && chosen) months.value = chosen.value;
+      if (!dialog.open) dialog.showModal();
+      const confirm = dialog.querySelector("button[type=submit]");
+      if (confirm) confirm.focus();
+    });
+    if (cancel && !dialog.hasAttribute("data-modal")) {
+      cancel.addEventListener("click", (event) => {
+        event.preventDefault();
+        dialog.close();
+        const submit = form.querySelector("button[type=submit]");
+        if (submit) submit.focus();
       });
     }
   });
