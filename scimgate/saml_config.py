@@ -111,7 +111,7 @@ def configure_saml(
         values[K.SAML_BASE_URL] = base_url.rstrip("/")
     if allow_sha1 is not None:
         values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
-    conf_store.put_many(values)
+    conf_store.put_many(values, audit_action="saml.configured")
     scim_logging.lifecycle(
         "config.saml_configured",
         idp_entity_id=info["entity_id"],
@@ -125,7 +125,7 @@ def enable_saml() -> None:
         message = "SAML is not configured; run `scimgate saml configure --idp-metadata FILE` first"
         scim_logging.config_error("enable_saml", message)
         raise SamlConfigurationError(message)
-    conf_store.put(K.SAML_ENABLED, True)
+    conf_store.put(K.SAML_ENABLED, True, audit_action="saml.enabled")
     scim_logging.lifecycle("config.saml_enabled")
 
 
@@ -135,7 +135,7 @@ def disable_saml() -> None:
         message = "SCIM sync requires SAML; run `scimgate scim disable` before disabling SAML"
         scim_logging.config_error("disable_saml", message)
         raise SamlConfigurationError(message)
-    conf_store.put(K.SAML_ENABLED, False)
+    conf_store.put(K.SAML_ENABLED, False, audit_action="saml.disabled")
     scim_logging.lifecycle("config.saml_disabled")
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 from flask import g, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
+from scimgate import audit
 from scimgate.accounts import users
+from scimgate.accounts.roles import Role
 from scimgate.browser import session_store
 from scimgate.extensions import db
 from scimgate.models import User
@@ -39,6 +41,7 @@ def sign_out() -> None:
         session_store.end(token)
     session.clear()
     g.scimgate_account = None
+    audit.signed_in(None, admin=False)
 
 
 def current_account() -> users.AccountView | None:
@@ -57,6 +60,11 @@ def current_account() -> users.AccountView | None:
             else:
                 session_store.end_all_of(user_id)
     g.scimgate_account = account
+    # The audit trail's actor is named here, where the session is resolved, for every route.
+    if account is None:
+        audit.signed_in(None, admin=False)
+    else:
+        audit.signed_in(account.user.username, admin=account.role is Role.SERVER_ADMIN)
     return account
 
 

@@ -9,7 +9,7 @@ the same account functions as the JSON API; a refusal is shown on a 403 page in 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, g, redirect, request, url_for
+from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from scimgate import session_auth
@@ -48,7 +48,6 @@ def _guard() -> Response | tuple[str, int] | None:
         return sign_in_redirect()
     if not is_admin(account):
         return error_page(403, "Server Admins only", f"This page is for Server Admins: {ADMIN_REQUIRED}.")
-    g.admin_username = account.user.username  # the audit trail's actor
     return csrf_refusal()
 
 
