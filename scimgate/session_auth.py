@@ -32,6 +32,7 @@ def sign_in(user: User, method: str) -> None:
     session[_SESSION_KEY] = session_store.start(user.id, method)
     session.permanent = False  # the cookie ends with the browser; the server ends it sooner
     g.pop("scimgate_account", None)
+    audit.signed_in(None, admin=False)  # named again when the new session is next resolved
 
 
 def sign_out() -> None:
