@@ -601,3 +601,20 @@ def test_every_mutating_command_has_an_audit_test(app: Flask) -> None:
     assert missing == [], f"commands without an audit test (add one with @covers): {missing}"
     stale = sorted(c for c in COVERED if c.startswith("cli:") and c not in commands)
     assert stale == []
+
+
+def test_every_action_written_by_the_code_is_in_the_inventory() -> None:
+    """docs/audit.md names every action the code can write (literals passed to the audit)."""
+    root = Path(__file__).resolve().parent.parent
+    literal = re.compile(r'(?:audit_action=|_audit\(|audit\.record\(\s*)"([a-z_]+\.[a-z_]+)"')
+    conditional = re.compile(r'action = "([a-z_]+\.[a-z_]+)" if [^\n]+ else "([a-z_]+\.[a-z_]+)"')
+    actions: set[str] = set()
+    for source in (root / "scimgate").rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        actions.update(literal.findall(text))
+        for pair in conditional.findall(text):
+            actions.update(pair)
+    assert {"user.suspended", "scim.token_generated", "settings.changed", "user.approved"} <= actions
+    inventory = (root / "docs" / "audit.md").read_text(encoding="utf-8")
+    missing = sorted(a for a in actions if f"`{a}`" not in inventory)
+    assert missing == [], f"actions missing from docs/audit.md: {missing}"
