@@ -204,9 +204,7 @@ def _read_password(from_stdin: bool) -> str:
 def set_basic_auth(username: str, password_stdin: bool) -> None:
     """Set the basic-auth username and password (the password is never taken from argv)."""
     password = _read_password(password_stdin)
-    configuration_utils.check_scim_basic_auth_password(password)  # refuse before any change
-    configuration_utils.set_scim_basic_auth_username(username)
-    configuration_utils.set_scim_basic_auth_password(password)
+    configuration_utils.set_scim_basic_auth(username, password)  # one change, refused as a whole
     click.echo(escape(f"basic authentication set for {username}"))
 
 

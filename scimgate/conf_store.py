@@ -164,8 +164,21 @@ def encode_datetime(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat()
 
 
-def put_many(values: dict[str, Any], *, delete: tuple[str, ...] = ()) -> None:
-    """Write several keys (and remove others) in one transaction, so readers never see half."""
+def put_many(
+    values: dict[str, Any],
+    *,
+    delete: tuple[str, ...] = (),
+    audit_action: str = "setting.changed",
+    audit_changes: dict[str, Any] | None = None,
+    audit_target: str | None = None,
+) -> None:
+    """Write several keys (and remove others) in one transaction, so readers never see half.
+
+    The write is recorded in the audit trail in the same transaction, as one ``audit_action``
+    event about the keys written (or ``audit_target``) whose changes are each key's before/after
+    (secrets as ``<set>``, documents as their size), or ``audit_changes`` when the caller words
+    them better (a token's fingerprint). A write that changes nothing records nothing.
+    """
     from scimgate import audit
 
     now = utcnow()
@@ -188,7 +201,12 @@ def put_many(values: dict[str, Any], *, delete: tuple[str, ...] = ()) -> None:
                 changes[key] = (_audit_view(key, json.loads(row.value)), None)
                 db.session.delete(row)
         if changes:
-            audit.record("setting.changed", "setting", ",".join(sorted(changes))[:255], changes=changes)
+            audit.record(
+                audit_action,
+                "setting",
+                audit_target or ",".join(sorted(changes))[:255],
+                changes=changes if audit_changes is None else audit_changes,
+            )
         _replace_token()
         db.session.commit()
     except Exception:
@@ -212,6 +230,6 @@ def _audit_view(key: str, value: Any) -> Any:
     return value
 
 
-def put(key: str, value: Any) -> None:
+def put(key: str, value: Any, *, audit_action: str = "setting.changed") -> None:
     """Write one key."""
-    put_many({key: value})
+    put_many({key: value}, audit_action=audit_action)

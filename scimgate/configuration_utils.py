@@ -85,7 +85,7 @@ def update_scim_client(name: str) -> None:
             f"{users} user(s) and {groups} group(s) pushed by the previous client still exist; "
             "run `scimgate scim cleanup` first"
         )
-    conf_store.put(K.SCIM_CLIENT, name)
+    conf_store.put(K.SCIM_CLIENT, name, audit_action="scim.client_changed")
     scim_logging.lifecycle("config.client_set", client=name, previous=current)
 
 
@@ -107,6 +107,12 @@ _USERNAME_FORBIDDEN = re.compile(r"[:\x00-\x1f\x7f]")
 @_logged
 def set_scim_basic_auth_username(username: str) -> None:
     """Set the basic-auth username of the SCIM service account (not an application user)."""
+    _refuse_bad_username(username)
+    conf_store.put(K.BASIC_USERNAME, username, audit_action="scim.basic_auth_username_set")
+    scim_logging.lifecycle("config.basic_username_set", username=username)
+
+
+def _refuse_bad_username(username: str) -> None:
     if not isinstance(username, str) or not username.strip():
         raise ScimConfigurationError("the basic auth username must be a non-empty string")
     if username != username.strip() or _USERNAME_FORBIDDEN.search(username):
@@ -116,8 +122,6 @@ def set_scim_basic_auth_username(username: str) -> None:
         )
     if len(username) > USERNAME_MAX:
         raise ScimConfigurationError(f"the basic auth username must be at most {USERNAME_MAX} characters")
-    conf_store.put(K.BASIC_USERNAME, username)
-    scim_logging.lifecycle("config.basic_username_set", username=username)
 
 
 def password_problems(password: str) -> list[str]:
@@ -156,7 +160,22 @@ def check_scim_basic_auth_password(password: str) -> None:
 def set_scim_basic_auth_password(password: str) -> None:
     """Store the argon2 hash of the basic-auth password after checking the reference's policy."""
     _refuse_bad_password(password)
-    conf_store.put(K.BASIC_PASSWORD_HASH, credentials.hash_password(password))
+    hashed = credentials.hash_password(password)
+    conf_store.put(K.BASIC_PASSWORD_HASH, hashed, audit_action="scim.basic_auth_password_set")
+    scim_logging.lifecycle("config.basic_password_set")
+
+
+@_logged
+def set_scim_basic_auth(username: str, password: str) -> None:
+    """Set the basic-auth username and password together: one change, one audit event (what
+    ``scimgate scim set-basic-auth`` runs); refused as a whole when either is refused."""
+    _refuse_bad_password(password)
+    _refuse_bad_username(username)
+    conf_store.put_many(
+        {K.BASIC_USERNAME: username, K.BASIC_PASSWORD_HASH: credentials.hash_password(password)},
+        audit_action="scim.basic_auth_set",
+    )
+    scim_logging.lifecycle("config.basic_username_set", username=username)
     scim_logging.lifecycle("config.basic_password_set")
 
 
@@ -192,15 +211,26 @@ def generate_scim_bearer_token(months: int) -> str:
     if previous:
         revoked = [previous, *revoked][: credentials.REVOKED_KEPT]
     fingerprint = credentials.token_fingerprint(token)
+    previous_fingerprint = conf_store.get_str(K.TOKEN_FINGERPRINT) if previous else None
+    expires = created + relativedelta(months=months)
     conf_store.put_many(
         {
             K.TOKEN_PEPPER: pepper,
             K.TOKEN_HASH: credentials.token_hash(pepper, token),
             K.TOKEN_CREATED: conf_store.encode_datetime(created),
-            K.TOKEN_EXPIRES: conf_store.encode_datetime(created + relativedelta(months=months)),
+            K.TOKEN_EXPIRES: conf_store.encode_datetime(expires),
             K.TOKEN_FINGERPRINT: fingerprint,
             K.TOKEN_REVOKED_HASHES: revoked,
-        }
+        },
+        # The fingerprints only: the token is never stored, its hash and the pepper never shown.
+        audit_action="scim.token_generated",
+        audit_target="scim.token",
+        audit_changes={
+            "fingerprint": (previous_fingerprint, fingerprint),
+            "revoked_fingerprint": previous_fingerprint,
+            "months": months,
+            "expires": conf_store.encode_datetime(expires),
+        },
     )
     scim_logging.lifecycle("config.token_generated", fingerprint=fingerprint, months=months)
     return token
@@ -356,7 +386,7 @@ def enable_scim_user_and_group_sync() -> None:
     problems = sync_preflight_problems()
     if problems:
         raise ScimConfigurationError("cannot enable SCIM sync: " + "; ".join(problems))
-    conf_store.put(K.SCIM_SYNC_ENABLED, True)
+    conf_store.put(K.SCIM_SYNC_ENABLED, True, audit_action="scim.sync_enabled")
     scim_logging.lifecycle("config.sync_enabled", client=get_scim_client())
 
 
@@ -367,7 +397,7 @@ def check_if_scim_sync_is_enabled() -> bool:
 
 def disable_sync_from_directory_provider() -> None:
     """Turn sync off; synced users and groups are kept unchanged (the reference)."""
-    conf_store.put(K.SCIM_SYNC_ENABLED, False)
+    conf_store.put(K.SCIM_SYNC_ENABLED, False, audit_action="scim.sync_disabled")
     scim_logging.lifecycle("config.sync_disabled")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from scimgate import scim_logging
+from scimgate import audit, scim_logging
 from scimgate.accounts import admins
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, UserProfile
@@ -90,6 +90,7 @@ def run_cleanup() -> CleanupCounts:
             db.session.execute(db.delete(DirectoryGroup).where(DirectoryGroup.id.in_(group_ids)))
         if user_ids:
             db.session.execute(db.delete(ScimUser).where(ScimUser.user_id.in_(user_ids)))
+        audit.record("scim.provider_cleanup", "scim", None, changes=asdict(counts))
         admins.commit_keeping_an_admin("the provider cleanup", admin_before)
     except Exception:
         db.session.rollback()

@@ -115,7 +115,7 @@ def configure_saml(
         values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
     if idp_initiated is not None:
         values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
-    conf_store.put_many(values)
+    conf_store.put_many(values, audit_action="saml.configured")
     scim_logging.lifecycle(
         "config.saml_configured",
         idp_entity_id=info["entity_id"],
@@ -136,7 +136,7 @@ def set_saml_options(allow_sha1: bool | None = None, idp_initiated: bool | None 
     if idp_initiated is not None:
         values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
     if values:
-        conf_store.put_many(values)
+        conf_store.put_many(values, audit_action="saml.configured")
     scim_logging.lifecycle(
         "config.saml_options",
         allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
@@ -150,7 +150,7 @@ def enable_saml() -> None:
         message = "SAML is not configured; run `scimgate saml configure --idp-metadata FILE` first"
         scim_logging.config_error("enable_saml", message)
         raise SamlConfigurationError(message)
-    conf_store.put(K.SAML_ENABLED, True)
+    conf_store.put(K.SAML_ENABLED, True, audit_action="saml.enabled")
     scim_logging.lifecycle("config.saml_enabled")
 
 
@@ -160,7 +160,7 @@ def disable_saml() -> None:
         message = "SCIM sync requires SAML; run `scimgate scim disable` before disabling SAML"
         scim_logging.config_error("disable_saml", message)
         raise SamlConfigurationError(message)
-    conf_store.put(K.SAML_ENABLED, False)
+    conf_store.put(K.SAML_ENABLED, False, audit_action="saml.disabled")
     scim_logging.lifecycle("config.saml_disabled")
 
 

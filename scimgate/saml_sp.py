@@ -431,6 +431,6 @@ def set_username_attribute(attribute: str | None) -> None:
     if attribute is not None and not attribute.strip():
         raise ValueError("the attribute name must not be empty")
     if attribute is None:
-        conf_store.put_many({}, delete=(USERNAME_ATTRIBUTE_KEY,))
+        conf_store.put_many({}, delete=(USERNAME_ATTRIBUTE_KEY,), audit_action="saml.username_attribute_set")
     else:
-        conf_store.put(USERNAME_ATTRIBUTE_KEY, attribute.strip())
+        conf_store.put(USERNAME_ATTRIBUTE_KEY, attribute.strip(), audit_action="saml.username_attribute_set")

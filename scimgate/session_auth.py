@@ -15,7 +15,9 @@ from __future__ import annotations
 from flask import g, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
+from scimgate import audit
 from scimgate.accounts import users
+from scimgate.accounts.roles import Role
 from scimgate.browser import session_store
 from scimgate.extensions import db
 from scimgate.models import User
@@ -37,6 +39,7 @@ def sign_in(user: User, method: str) -> None:
     session[_SESSION_KEY] = session_store.start(user.id, method)
     session.permanent = False  # the cookie ends with the browser; the server ends it sooner
     g.pop("scimgate_account", None)
+    audit.signed_in(None, admin=False)  # named again when the new session is next resolved
 
 
 def sign_out() -> None:
@@ -46,6 +49,7 @@ def sign_out() -> None:
         session_store.end(token)
     session.clear()
     g.scimgate_account = None
+    audit.signed_in(None, admin=False)
 
 
 def current_account() -> users.AccountView | None:
@@ -64,6 +68,11 @@ def current_account() -> users.AccountView | None:
             else:
                 session_store.end_all_of(user_id)
     g.scimgate_account = account
+    # The audit trail's actor is named here, where the session is resolved, for every route.
+    if account is None:
+        audit.signed_in(None, admin=False)
+    else:
+        audit.signed_in(account.user.username, admin=account.role is Role.SERVER_ADMIN)
     return account
 
 

@@ -148,7 +148,8 @@ def test_a_groups_page(app: Flask, scim: ScimClient, client: FlaskClient) -> Non
     assert fact(page, "external-id") == "okta-grp-9"
     assert fact(page, "group-role-value") == "steward"
     assert fact(page, "member-count") == "2"
-    assert history_actions(page) == ["group.patched", "group.created"]
+    # the admin's role mapping is in the history too (admin:<name>), newest first
+    assert history_actions(page) == ["group.role_changed", "group.patched", "group.created"]
     assert f'href="/admin/activity?request={created.headers["X-Request-Id"]}"' in page
     member_id = user_id_of(app, "m1")
     assert f'href="/admin/users/{member_id}" title="m1">m1</a>' in page  # members link to their page

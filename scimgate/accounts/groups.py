@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import scim_logging
+from scimgate import audit, scim_logging
 from scimgate.accounts import admins
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
@@ -86,9 +86,26 @@ def _check_members(members: Any) -> list[int]:
     return wanted
 
 
-def _set_members(group: DirectoryGroup, wanted: list[int]) -> None:
+def _audit(action: str, group: DirectoryGroup, changes: dict[str, Any], name: str | None = None) -> None:
+    """Record an admin's change of ``group`` in the transaction that makes it (``audit.actor``
+    names who); target: the group's numeric id and its name."""
+    audit.record(
+        action, "Group", str(group.id), target_name=name or group.external_unique_name, changes=changes
+    )
+
+
+def _usernames(user_ids: set[int]) -> list[str]:
+    """Usernames of ``user_ids``, sorted: what the audit trail shows of a membership change."""
+    if not user_ids:
+        return []
+    return sorted(db.session.scalars(sa.select(User.username).where(User.id.in_(sorted(user_ids)))))
+
+
+def _set_members(group: DirectoryGroup, wanted: list[int]) -> dict[str, list[str]]:
+    """Make ``wanted`` the members; return the usernames added and removed (for the audit)."""
     current = set(member_ids([group.id])[group.id])
     target = set(wanted)
+    changes = {"members_added": _usernames(target - current), "members_removed": _usernames(current - target)}
     if current - target:
         db.session.execute(
             sa.delete(GroupMembership).where(
@@ -97,6 +114,7 @@ def _set_members(group: DirectoryGroup, wanted: list[int]) -> None:
         )
     for user_id in sorted(target - current):
         db.session.add(GroupMembership(group_id=group.id, user_id=user_id))
+    return {key: names for key, names in changes.items() if names}
 
 
 def _commit(name: str) -> None:
@@ -120,7 +138,8 @@ def create_app_group(name: Any, members: Any = None, role: Any = None) -> Direct
     except IntegrityError:
         db.session.rollback()
         raise AccountError("conflict", f"a group named {name!r} already exists", 409) from None
-    _set_members(group, wanted)
+    members = _set_members(group, wanted)
+    _audit("group.created", group, {"name": name, "role": group.role, **members})
     _commit(name)
     scim_logging.lifecycle("app_group.created", group_id=group.id, name=name)
     return group
@@ -137,11 +156,14 @@ def update_app_group(group: DirectoryGroup, *, name: Any = None, members: Any = 
     new_name = (
         _check_name(name, group.external_unique_name) if name is not None else group.external_unique_name
     )
+    old_name = group.external_unique_name
+    changes: dict[str, Any] = {"name": (old_name, new_name)} if new_name != old_name else {}
     try:
         if name is not None:
             group.set_name(new_name)
         if wanted is not None:
-            _set_members(group, wanted)
+            changes.update(_set_members(group, wanted))
+        _audit("group.updated", group, changes, name=new_name)
         admins.commit_keeping_an_admin(f"changing the members of the group {new_name!r}", admin_before)
     except IntegrityError:
         db.session.rollback()
@@ -154,6 +176,8 @@ def delete_group(group: DirectoryGroup) -> None:
     refused when it gave the last active Server Admin the role."""
     group_id, name = group.id, group.external_unique_name
     admin_before = admins.had_an_admin()
+    members = _usernames(set(member_ids([group_id])[group_id]))
+    _audit("group.deleted", group, {"role": group.role, "members_removed": members})
     db.session.delete(group)
     admins.commit_keeping_an_admin(f"deleting the group {name!r}", admin_before)
     scim_logging.lifecycle("app_group.deleted", group_id=group_id, name=name)
@@ -173,8 +197,10 @@ def set_group_role(group: DirectoryGroup, role: Any) -> Role | None:
     Admin role away from the last active Server Admin."""
     parsed = _parse_optional_role(role)
     admin_before = admins.had_an_admin()
+    before = group.role
     group.role = parsed.value if parsed else None
     name = group.external_unique_name
+    _audit("group.role_changed", group, {"role": (before, group.role)} if before != group.role else {})
     action = f"giving the group {name!r} the {parsed.label} role" if parsed else f"removing {name!r}'s role"
     admins.commit_keeping_an_admin(action, admin_before)
     scim_logging.lifecycle("group.role_set", group_id=group.id, role=group.role)

@@ -67,6 +67,8 @@ def groups_assign_roles() -> bool:
 
 def write(values: dict[str, bool]) -> None:
     """Store settings by API name in one transaction (callers have consulted the policies)."""
-    conf_store.put_many({API_NAMES[name]: bool(value) for name, value in values.items()})
+    conf_store.put_many(
+        {API_NAMES[name]: bool(value) for name, value in values.items()}, audit_action="settings.changed"
+    )
     for name, value in values.items():
         scim_logging.lifecycle("config.setting_changed", setting=name, value=value)

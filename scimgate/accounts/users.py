@@ -16,13 +16,14 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import credentials, scim_logging
+from scimgate import audit, credentials, scim_logging
 from scimgate.accounts import admins, lookalikes, settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
@@ -233,6 +234,12 @@ def create_builtin_admin(username: str, password: str) -> User:
     )
     user.profile = UserProfile(display_name=username, is_suspended=False)
     db.session.add(user)
+    try:
+        db.session.flush()  # the id, for the audit event in the same transaction
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountError("conflict", f"an account named {username!r} already exists", 409) from None
+    _audit("admin.created", user, {"kind": AccountKind.BUILTIN.value, "role": Role.SERVER_ADMIN.value})
     _commit(f"an account named {username!r} already exists")
     scim_logging.lifecycle("account.builtin_created", user_id=user.id, userName=username)
     return user
@@ -269,11 +276,35 @@ def create_saml_user(username: str, *, pending: bool) -> User:
     return user
 
 
+def _audit(action: str, user: User, changes: dict[str, Any]) -> None:
+    """Record an admin's change of ``user`` in the transaction that makes it (``audit.actor``
+    names who); target: the account's numeric id and its username."""
+    audit.record(action, "User", str(user.id), target_name=user.username, changes=changes)
+
+
+def _state(user: User) -> dict[str, Any]:
+    """The fields an activation, suspension or reactivation changes, before or after it."""
+    return {
+        "is_active": user.is_active,
+        "approval_pending": bool(user.approval_pending),
+        "is_suspended": bool(user.profile.is_suspended) if user.profile else False,
+        "role": user.role,
+    }
+
+
+def _state_changes(before: dict[str, Any], user: User) -> dict[str, tuple[Any, Any]]:
+    after = _state(user)
+    return {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+
+
 def activate(user: User) -> None:
     """Activate (and approve) an account: active, not suspended, no longer pending."""
+    before = _state(user)
     user.is_active = True
     user.approval_pending = False
     user.profile.is_suspended = False
+    action = "user.approved" if before["approval_pending"] else "user.activated"
+    _audit(action, user, _state_changes(before, user))
     db.session.commit()
     scim_logging.lifecycle("account.activated", user_id=user.id, userName=user.username)
 
@@ -284,13 +315,16 @@ def suspend(user: User) -> None:
     Refused (``admins.LockoutRefusal``) when it is the last active Server Admin.
     """
     admin_before = admins.had_an_admin()
+    before = _state(user)
     user.profile.is_suspended = True
+    _audit("user.suspended", user, _state_changes(before, user))
     admins.commit_keeping_an_admin(f"suspending {user.username!r}", admin_before)
     scim_logging.lifecycle("account.suspended", user_id=user.id, userName=user.username)
 
 
 def update_profile(user: User, *, display_name: str | None, email: str | None) -> None:
     """Change the display name and/or the email (callers have consulted the policies)."""
+    before = {"display_name": user.profile.display_name, "email": user.email}
     if display_name is not None:
         if not isinstance(display_name, str) or len(display_name) > DISPLAY_NAME_MAX:
             raise AccountError(
@@ -303,6 +337,9 @@ def update_profile(user: User, *, display_name: str | None, email: str | None) -
             raise AccountError("invalid_value", f"email must be an address of at most {EMAIL_MAX} characters")
         _check_unsafe(email, "email", user.email)
         user.email = email
+    after = {"display_name": user.profile.display_name, "email": user.email}
+    changes = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    _audit("user.profile_changed", user, changes)
     db.session.commit()
     scim_logging.lifecycle("account.profile_changed", user_id=user.id, userName=user.username)
 
@@ -314,7 +351,9 @@ def set_role(user: User, role: object) -> Role:
     except ValueError as exc:
         raise AccountError("invalid_role", str(exc)) from None
     admin_before = admins.had_an_admin()
+    before = user.role
     user.role = parsed.value
+    _audit("user.role_changed", user, {"role": (before, user.role)} if before != user.role else {})
     admins.commit_keeping_an_admin(f"giving {user.username!r} the {parsed.label} role", admin_before)
     scim_logging.lifecycle("account.role_set", user_id=user.id, userName=user.username, role=parsed.value)
     return parsed
@@ -353,12 +392,14 @@ def reactivate_builtin(username: str) -> User:
             f"{username!r} is a {kind_of(user).value} account, not a built-in one; create a built-in "
             "Server Admin with `scimgate admin create NAME` instead",
         )
+    before = _state(user)
     user.is_active = True
     user.approval_pending = False
     if user.profile is None:
         user.profile = UserProfile(display_name=username, is_suspended=False)
     user.profile.is_suspended = False
     user.role = Role.SERVER_ADMIN.value
+    _audit("admin.reactivated", user, _state_changes(before, user))
     db.session.commit()
     scim_logging.lifecycle("account.builtin_reactivated", user_id=user.id, userName=username)
     return user

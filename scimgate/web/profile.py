@@ -8,7 +8,7 @@ A form that posts them anyway is refused by the same policy check as ``PATCH /ap
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 
 from scimgate import policies, session_auth
 from scimgate.accounts import users
@@ -20,7 +20,6 @@ def _guard() -> Response | tuple[str, int] | None:
     account = session_auth.current_account()
     if account is None:
         return sign_in_redirect()
-    g.current_username = account.user.username  # the audit trail's actor
     return csrf_refusal()
 
 

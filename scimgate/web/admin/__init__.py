@@ -9,7 +9,7 @@ the same account functions as the JSON API; a refusal is shown on a 403 page in 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, g, redirect, request, url_for
+from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from scimgate import session_auth, token_expiry
@@ -48,14 +48,15 @@ def _guard() -> Response | tuple[str, int] | None:
         return sign_in_redirect()
     if not is_admin(account):
         return error_page(403, "Server Admins only", f"This page is for Server Admins: {ADMIN_REQUIRED}.")
-    g.admin_username = account.user.username  # the audit trail's actor
     return csrf_refusal()
 
 
 def _token_banner() -> dict[str, str | None]:
     """Every admin page warns from ``token_expiry.WARN_DAYS`` days before the token expires (only
     a Server Admin's: the refusal pages this blueprint shows others say nothing about it)."""
-    return {"token_warning": token_expiry.warning() if g.get("admin_username") else None}
+    account = session_auth.current_account()
+    shown = account is not None and is_admin(account)
+    return {"token_warning": token_expiry.warning() if shown else None}
 
 
 def _no_store(response: Response) -> Response:
