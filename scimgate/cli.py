@@ -400,7 +400,12 @@ def saml_enable() -> None:
 @with_appcontext
 @_clean_errors
 def saml_disable() -> None:
-    """Disable SAML (refused while SCIM sync is enabled)."""
+    """Disable SAML (refused while SCIM sync is enabled, or while no built-in account is an active
+    Server Admin: only built-in accounts sign in without SAML)."""
+    try:
+        admins.require_a_builtin_admin_without_saml("turning SAML off")
+    except AccountError as exc:
+        _fail(exc.detail)
     saml_config.disable_saml()
     click.echo("SAML disabled")
 

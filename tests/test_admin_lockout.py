@@ -210,6 +210,28 @@ def test_turning_scim_off_is_refused_when_it_would_suspend_the_last_admin(
     assert run(runner, "scim", "disable").exit_code == 0
 
 
+def test_turning_saml_off_is_refused_while_every_admin_signs_in_through_saml(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """Without SAML only built-in accounts sign in: a SAML-only admin would be locked out."""
+    configure_dev_saml(app)
+    with app.app_context():
+        chief = add_local_user("chief")  # a SAML-created account
+        chief.role = "server_admin"
+        db.session.commit()
+    refused = run(runner, "saml", "disable")
+    assert refused.exit_code == 1
+    assert "turning SAML off would leave no active Server Admin" in refused.output
+    assert "scimgate admin create" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert "enabled:        True" in run(runner, "saml", "status").output
+    assert (
+        run(runner, "admin", "create", "root", "--password-stdin", input=ADMIN_PASSWORD + "\n").exit_code == 0
+    )
+    assert run(runner, "saml", "disable").exit_code == 0
+    assert "enabled:        False" in run(runner, "saml", "status").output
+
+
 def test_cleanup_that_would_suspend_the_last_admin_is_refused_even_with_force(
     app: Flask, runner: FlaskCliRunner
 ) -> None:

@@ -139,6 +139,17 @@ def require_an_admin_remains(action: str, after: settings.Settings) -> None:
         raise _refuse(action)
 
 
+def require_a_builtin_admin_without_saml(action: str) -> None:
+    """Refuse turning SAML off when every active Server Admin signs in through SAML.
+
+    Without SAML only built-in accounts can sign in (with their password), so an admin who is a
+    SAML or SCIM account would be locked out of Admin Settings. One built-in Server Admin is enough.
+    """
+    builtin = active_server_admins_statement(settings.current(), builtin_only=True).with_only_columns(User.id)
+    if had_an_admin() and db.session.execute(builtin.limit(1)).first() is None:
+        raise _refuse(action)
+
+
 # One PostgreSQL advisory lock for every change that could take away the last admin.
 LOCKOUT_LOCK_KEY = 0x5C1_0AD1
 
