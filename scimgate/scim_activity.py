@@ -339,9 +339,15 @@ def status_range(name: str) -> tuple[int, int] | None:
 
 
 def _flush_for_reading() -> None:
-    """Write this process's buffer, then start a fresh read snapshot so the rows are visible."""
-    if flush():
-        db.session.commit()  # ends a read-only transaction; loaded objects stay as they are
+    """Write this process's buffer, then always start a fresh read snapshot.
+
+    The request's read transaction began with its first query (the sign-in check), and SQLite
+    keeps that snapshot: rows the background thread wrote since (``flush`` then finds none to
+    write) or another worker wrote would stay invisible. Only GET pages call this, so the commit
+    ends a read-only transaction; loaded objects stay as they are.
+    """
+    flush()
+    db.session.commit()
 
 
 CREDENTIAL_FILTERS = ("authenticated", "unauthenticated")
@@ -399,10 +405,7 @@ def connection(flush_first: bool = True) -> Connection:
     POST) holds SQLite's write lock, which the flush on the activity engine would wait for.
     """
     if flush_first:
-        flush()
-        # Always a fresh snapshot: the background thread may have written this process's rows
-        # just before (flush then finds none), after this request's read transaction began.
-        db.session.commit()
+        _flush_for_reading()
     table = ScimActivity.__table__
     kinds = {
         "ok": sa.and_(table.c.principal.is_not(None), table.c.status < 400),

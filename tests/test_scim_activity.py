@@ -281,3 +281,23 @@ def test_each_kind_of_row_is_pruned_apart(
 
 
 SCIM_JSON = "application/scim+json"
+
+
+def test_the_page_reads_rows_written_after_its_request_began_reading(app: Flask) -> None:
+    """A row another writer (the background thread, another worker) commits after this request's
+    first query is still on the page: SQLite keeps a read transaction's snapshot."""
+    with app.test_request_context("/admin/activity"):
+        db.session.execute(sa.select(ScimActivity.id)).all()  # the request's snapshot begins
+        with db.engine.begin() as other_writer:
+            other_writer.execute(
+                sa.insert(ScimActivity).values(
+                    method="GET",
+                    path="/scim/v2/Users",
+                    status=200,
+                    duration_ms=1.0,
+                    request_id="written-meanwhile",
+                    principal="token:abc",
+                )
+            )
+        assert [row.request_id for row in scim_activity.latest()] == ["written-meanwhile"]
+        assert scim_activity.summary().last.request_id == "written-meanwhile"
