@@ -4,14 +4,14 @@ cross-site POST as from a real IdP; and login CSRF with an IdP-initiated respons
 
 from __future__ import annotations
 
-import html
-from urllib.parse import parse_qs
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import configure_live_scim
+from tests.browser.saml_attack_helpers import auto_post, kept_acs_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,47 +45,25 @@ def test_a_user_signs_in_from_the_idp_dashboard(app: Flask, live_url: str, new_c
     shot(page, "saml-idp-initiated-signed-in")
 
 
-def _attackers_dashboard_response(new_context, live_url: str) -> dict[str, str]:
-    """The attacker opens the app from their own dashboard and keeps the form instead of posting it."""
-    attacker = new_context().new_page()
-    captured: dict[str, str] = {}
+def _open_the_app_from_the_dashboard_as_mallory(live_url: str) -> Callable[[Page], None]:
+    """The attacker opens the app from their own IdP dashboard (IdP-initiated)."""
 
-    def keep(route) -> None:
-        posted = parse_qs(route.request.post_data or "", keep_blank_values=True)
-        captured.update({name: values[0] for name, values in posted.items()})
-        route.abort()
+    def start(attacker: Page) -> None:
+        attacker.goto(_dashboard(live_url))
+        attacker.get_by_label("Username").fill("mallory")
+        attacker.get_by_role("button", name="Open scimgate").click()
 
-    attacker.route(f"{live_url}/saml/acs", keep)
-    attacker.goto(_dashboard(live_url))
-    attacker.get_by_label("Username").fill("mallory")
-    attacker.get_by_role("button", name="Open scimgate").click()
-    for _ in range(40):  # the IdP's page auto-submits; wait for the POST to be caught
-        if "SAMLResponse" in captured:
-            break
-        attacker.wait_for_timeout(250)
-    assert "SAMLResponse" in captured
-    return captured
-
-
-def _auto_post(page, action: str, fields: dict[str, str]) -> None:
-    """A page of another site (about:blank content) that posts ``fields`` to ``action`` at once."""
-    inputs = "".join(
-        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
-        for name, value in fields.items()
-    )
-    page.set_content(
-        f'<form id="f" method="post" action="{action}">{inputs}</form>'
-        "<script>document.getElementById('f').submit()</script>"
-    )
+    return start
 
 
 def test_a_cross_site_page_cannot_sign_the_victim_in_with_an_idp_initiated_response(
     app: Flask, live_url: str, new_context, shot
 ) -> None:
     configure_live_scim(app, live_url)
-    fields = _attackers_dashboard_response(new_context, live_url)
+    attacker = new_context().new_page()
+    fields = kept_acs_post(attacker, live_url, _open_the_app_from_the_dashboard_as_mallory(live_url))
     victim = new_context().new_page()
-    _auto_post(victim, f"{live_url}/saml/acs", fields)
+    auto_post(victim, f"{live_url}/saml/acs", fields)
     victim.wait_for_url(f"{live_url}/saml/acs")
     # The victim is not signed in; the page names the account the attacker wants them in.
     expect(victim.get_by_role("heading", name="Continue signing in?")).to_be_visible()
@@ -96,7 +74,7 @@ def test_a_cross_site_page_cannot_sign_the_victim_in_with_an_idp_initiated_respo
     # SameSite=Strict confirmation cookie does not go with its cross-site POST.
     token = victim.locator("input[name=confirm_token]").get_attribute("value") or ""
     elsewhere = victim.context.new_page()  # about:blank: another site, same browser and cookies
-    _auto_post(elsewhere, f"{live_url}/saml/continue", {"confirm_token": token})
+    auto_post(elsewhere, f"{live_url}/saml/continue", {"confirm_token": token})
     elsewhere.wait_for_url(f"{live_url}/saml/continue")
     expect(elsewhere.get_by_role("heading", name="Sign-in not confirmed")).to_be_visible()
     assert _signed_in_as(elsewhere, live_url) is None
