@@ -164,8 +164,8 @@ def report(args: argparse.Namespace, workdir: Path) -> int:
 
 def _flush_activity() -> None:
     """Write scimgate's queued activity rows now (its exit hook would find the work dir gone)."""
-    if "scimgate.scim_activity" in sys.modules:
-        sys.modules["scimgate.scim_activity"].flush_all()
+    if "scimgate.logs.activity" in sys.modules:
+        sys.modules["scimgate.logs.activity"].flush_all()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 class DefaultConfig:
     """Single-node defaults: embedded SQLite under ``site/``, logs under ``site/logs``."""
 
-    SECRET_KEY = ""  # generated and kept in site/secret_key when empty (see scimgate.secret_key)
+    SECRET_KEY = ""  # generated and kept in site/secret_key when empty (see scimgate.conf.secret_key)
     SQLALCHEMY_DATABASE_URI = "sqlite:///site/scimgate.db"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     LOG_DIR = "site/logs"

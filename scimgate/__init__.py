@@ -44,20 +44,14 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     ``config_name`` picks a class from ``scimgate_config`` (default: ``$SCIMGATE_CONFIG`` or
     ``default``); ``overrides`` (tests) win over everything, including ``SCIMGATE_*`` variables.
     """
-    from scimgate import (
-        admin_api,
-        api,
-        audit_cli,
-        database,
-        health,
-        plugin_host,
-        scim_activity,
-        scim_logging,
-        secret_key,
-        web,
-    )
+    from scimgate import admin_api, api, health, plugin_host, web
     from scimgate.api import body_limits
+    from scimgate.cli import audit as audit_cli
+    from scimgate.conf import secret_key
+    from scimgate.db import transactions as database
     from scimgate.extensions import db, migrate
+    from scimgate.logs import activity as scim_activity
+    from scimgate.logs import scim_logs as scim_logging
     from scimgate.web import url_ids
     from scimgate_config import load_config
 

@@ -16,10 +16,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from scimgate import conf_keys as K
-from scimgate import conf_store, credentials, scim_logging, token_expiry
 from scimgate.clients import DEFAULT_CLIENT, known_clients
+from scimgate.conf import credentials, token_expiry
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
 from scimgate.plugin_host import get_host
 
@@ -346,7 +348,7 @@ def auth_status() -> AuthStatus:
 
 def sync_preflight_problems() -> list[str]:
     """Return everything that must be fixed before sync can be enabled (empty when ready)."""
-    from scimgate import saml_config
+    from scimgate.conf import saml as saml_config
 
     problems = []
     saml = saml_config.get_saml_status()

@@ -118,7 +118,7 @@ class OneConnectionSession(FlaskSession):
     Why: the ORM session's transaction bookkeeping (a ``SessionTransaction`` per transaction,
     binding it to a connection, its commit and close steps) was about 70 µs of every SCIM
     request, the largest fixed cost left, while the hot paths run only prebuilt Core statements
-    (``core()``, ``scimgate.prepared_sql``). So a request's statements run on one SQLAlchemy
+    (``core()``, ``scimgate.db.prepared``). So a request's statements run on one SQLAlchemy
     ``Connection`` that this session holds: ``core()`` begins a transaction on it directly, and
     the ORM, when a request uses it, joins that same transaction (``join_transaction_mode=
     "control_fully"``: the session commits and rolls back the connection's transaction as its
@@ -249,7 +249,7 @@ def core() -> Connection:
     skips the ORM session's work per statement (bind lookup, ORM compile state, autoflush) and
     per transaction. Only for statements that touch no ORM object with pending changes. It
     begins the transaction when none is open (SQLite's ``BEGIN`` comes from
-    ``scimgate.database``); ``db.session.commit()`` or ``rollback()`` ends it.
+    ``scimgate.db.transactions``); ``db.session.commit()`` or ``rollback()`` ends it.
     """
     session: OneConnectionSession = db.session()  # type: ignore[assignment]
     connection = session.held_connection()

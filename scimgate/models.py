@@ -206,7 +206,7 @@ class SamlUsedAssertion(db.Model):
     """A SAML assertion already used to sign in, kept until it could no longer be accepted anyway.
 
     Its id is the primary key, so of two uses (on any process or node sharing the database) the
-    second insert fails: each assertion signs in once, solicited or not (``scimgate.browser.saml_replay``).
+    second insert fails: each assertion signs in once, solicited or not (``scimgate.signin.saml_replay``).
     """
 
     __tablename__ = "saml_used_assertion"

@@ -175,7 +175,7 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = host
     for name in host.profiles:
         clients.register_client(app, name)
-    from scimgate.cli_plugins import plugins_command  # the command imports this module
+    from scimgate.cli.plugins import plugins_command  # the command imports this module
 
     app.cli.add_command(plugins_command, "plugins")
 

@@ -9,9 +9,9 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import scim_activity
 from scimgate.extensions import db
-from scimgate.scim_activity import ScimActivity
+from scimgate.logs import activity as scim_activity
+from scimgate.logs.activity import ScimActivity
 from tests.signin_helpers import add_admin, password_sign_in
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

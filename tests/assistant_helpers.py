@@ -11,8 +11,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import conf_keys as K
-from scimgate import conf_store
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.models import utcnow
 from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in
 

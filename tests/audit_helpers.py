@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from scimgate import audit
 from scimgate.extensions import db
+from scimgate.logs import audit
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -80,7 +80,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     application: Flask = request.getfixturevalue("app")
     with application.app_context():
-        from scimgate import scim_activity
+        from scimgate.logs import activity as scim_activity
 
         # Rows this test queued, in this app or a sibling app, land before the tables are emptied
         # (a sibling's half-second flush would otherwise write into the next test's tables).
@@ -106,7 +106,7 @@ def runner(app: Flask):
 def configure_scim(app: Flask, client_name: str = "okta") -> dict[str, str]:
     """Run the reference's set-up through the real functions; return Bearer auth headers."""
     from scimgate import configuration_utils as cu
-    from scimgate import saml_config
+    from scimgate.conf import saml as saml_config
 
     with app.app_context():
         saml_config.configure_saml(

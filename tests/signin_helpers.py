@@ -22,16 +22,18 @@ from saml2.sigver import pre_signature_part, signed_instance_factory
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from scimgate import configuration_utils as cu
-from scimgate import create_app, dev_idp, saml_config
+from scimgate import create_app
+from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import User, UserProfile
+from scimgate.signin import dev_idp
 from scimgate.web import saml_binding
 
 BASE_URL = "http://localhost"
 ADMIN_PASSWORD = "Admin-password-1234567!"
 # A real argon2id hash, made with low cost parameters so each sign-in verifies in about a
 # millisecond instead of ~0.4 s (argon2 reads the parameters from the hash; production hashes
-# use the library defaults, see scimgate.credentials.hash_password).
+# use the library defaults, see scimgate.conf.credentials.hash_password).
 ADMIN_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(ADMIN_PASSWORD)
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from scimgate import audit
 from scimgate import configuration_utils as cu
+from scimgate.logs import audit
 from scimgate.scim import urns
 from tests.test_users import assert_error, new_user
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from scimgate import cli, saml_sp
+from scimgate import cli
 from scimgate.accounts import users
 from scimgate.extensions import db
+from scimgate.signin import saml_sp
 from tests.config_helpers import add_pushed_user
 from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
 

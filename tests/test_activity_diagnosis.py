@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate.extensions import db
-from scimgate.scim_activity import ScimActivity
+from scimgate.logs.activity import ScimActivity
 from tests.activity_helpers import add_rows, group_body, shown_request_ids, sign_in_admin, user_body
 from tests.config_helpers import lines_with
 from tests.conftest import ScimClient
@@ -245,7 +245,7 @@ def test_a_request_id_with_no_scim_row_still_shows_its_events(app: Flask, client
     """An admin's change has a request id but no SCIM activity row: the events still show."""
     sign_in_admin(app, client)
     with app.app_context():
-        from scimgate import audit
+        from scimgate.logs import audit
 
         with app.test_request_context("/admin/users"):
             audit.record("user.suspended", "User", "1", target_name="someone")
@@ -279,7 +279,7 @@ def test_the_queries_stay_indexed(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
             pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-        from scimgate import audit
+        from scimgate.logs import audit
         from scimgate.web.admin import activity_filters
 
         filters = activity_filters.parse(

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from scimgate.api.throttle import AuthThrottle
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest
-from scimgate.throttle import AuthThrottle
 from tests.config_helpers import read_log
 from tests.signin_helpers import configure_dev_saml, password_sign_in
 

@@ -293,7 +293,7 @@ def test_token_generated_on_the_page_records_fingerprints_only(
     trail = run(runner, "audit").output
     assert fingerprint in trail and "scim.token_generated" in trail
     with app.app_context():
-        from scimgate import conf_store
+        from scimgate.conf import store as conf_store
 
         secrets = [conf_store.get(key) for key in ("scim.token.hash", "scim.token.pepper")]
     shown = re.search(r'id="new-token"[^>]*value="([^"]+)"', first.get_data(as_text=True))
@@ -304,7 +304,7 @@ def test_token_generated_on_the_page_records_fingerprints_only(
 
 def conf_store_revoked(app: Flask) -> list[str]:
     with app.app_context():
-        from scimgate import conf_store
+        from scimgate.conf import store as conf_store
 
         return list(conf_store.get("scim.token.revoked_hashes"))
 
@@ -392,7 +392,7 @@ def test_cli_credentials_are_audited_as_the_os_user_without_secrets(
     assert event.changes["fingerprint"]["after"] in result.output
 
     with app.app_context():
-        from scimgate import conf_store
+        from scimgate.conf import store as conf_store
 
         stored = [conf_store.get(key) for key in ("scim.basic_auth.password_hash", "scim.token.hash")]
     trail = run(runner, "audit")

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import auth, credentials
-from scimgate import conf_keys as K
 from scimgate import configuration_utils as cu
+from scimgate.api import auth
+from scimgate.conf import credentials
+from scimgate.conf import keys as K
 from scimgate.extensions import db
 from scimgate.models import ConfEntry
 from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with

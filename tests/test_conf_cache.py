@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from scimgate import conf_store, create_app
 from scimgate import configuration_utils as cu
+from scimgate import create_app
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.models import ConfVersion
 from tests.sql_counter import count_statements, touching

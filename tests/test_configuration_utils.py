@@ -8,10 +8,11 @@ import re
 import pytest
 from flask import Flask
 
-from scimgate import conf_keys as K
-from scimgate import conf_store, saml_config
 from scimgate import configuration_utils as cu
 from scimgate.clients import BUILTIN_CLIENTS, known_clients, register_client
+from scimgate.conf import keys as K
+from scimgate.conf import saml as saml_config
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 from scimgate.accounts import groups as app_groups
 from scimgate.extensions import db
+from scimgate.logs.activity import ScimActivity
 from scimgate.models import User, UserProfile, utcnow
-from scimgate.scim_activity import ScimActivity
 from scimgate.web.admin import export
 from tests.config_helpers import add_group, add_local_user, add_pushed_user
 from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in

@@ -12,10 +12,12 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from scimgate import cli, conf_store, scim_logging
-from scimgate import conf_keys as K
-from scimgate.audit import AuditEvent
+from scimgate import cli
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
+from scimgate.logs.audit import AuditEvent
 from scimgate.scim import safe_text, urns
 from tests.config_helpers import LOG_FILES, add_pushed_user, read_log
 

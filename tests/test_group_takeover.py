@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from scimgate import provider_cleanup
+from scimgate.accounts import cleanup as provider_cleanup
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
-from scimgate import scim_logging
+from scimgate.logs import scim_logs as scim_logging
 from tests.config_helpers import (
     LOG_FILES,
     PASSWORD,
@@ -196,7 +196,7 @@ def test_log_lines_are_exactly_what_logging_formats():
     """The hand-built line of the hot path equals ``logging.Formatter(FORMAT)``'s, tracebacks too."""
     import logging
 
-    from scimgate.scim_logging import FORMAT, _LineFormatter
+    from scimgate.logs.scim_logs import FORMAT, _LineFormatter
 
     ours, reference = _LineFormatter(FORMAT), logging.Formatter(FORMAT)
     for created in (1_700_000_000.0, 1_700_000_000.999, 1_700_000_001.5):
@@ -257,7 +257,7 @@ def test_the_request_line_goes_through_logging_when_something_else_listens(
 
 def test_the_direct_request_line_equals_what_logging_formats(app: Flask) -> None:
     """The direct path's line is ``_LineFormatter.format`` of the same record, to the millisecond."""
-    from scimgate.scim_logging import FORMAT, _LineFormatter
+    from scimgate.logs.scim_logs import FORMAT, _LineFormatter
 
     formatter = _LineFormatter(FORMAT)
     for created in (1_700_000_000.0, 1_700_000_000.9996, 1_700_000_001.5):

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from scimgate import cli
 from scimgate import configuration_utils as cu
 from scimgate.extensions import db
-from scimgate.scim_activity import ScimActivity
+from scimgate.logs.activity import ScimActivity
 from scimgate.web.timefmt import for_machines, for_people
 from tests.config_helpers import PASSWORD, add_pushed_user
 from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in

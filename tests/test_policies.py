@@ -1,6 +1,6 @@
 """Every row of the reference's two policy tables, in every state, through the JSON API.
 
-The expected answers are written here from the reference (not read from ``scimgate.policies``), so
+The expected answers are written here from the reference (not read from ``scimgate.accounts.policies``), so
 a wrong row in the module fails a test. Table 1 ("How Does Group Sync Over SCIM Work?") runs each
 row with SCIM sync off and on; table 2 ("Role Assignment Using Custom Groups") runs each row with
 "Use Groups to Assign Roles" off and on, each with SCIM off and on ("SCIM enabled or disabled").
@@ -17,9 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import policies
 from scimgate.accounts import groups as app_groups
-from scimgate.accounts import settings, users
+from scimgate.accounts import policies, settings, users
 from scimgate.extensions import db
 from tests.config_helpers import add_group, add_pushed_user
 from tests.signin_helpers import Api, add_admin, password_sign_in, saml_sign_in, set_scim

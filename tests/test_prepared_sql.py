@@ -1,4 +1,4 @@
-"""Prepared statements (``scimgate.prepared_sql``) behave exactly as SQLAlchemy's own execution:
+"""Prepared statements (``scimgate.db.prepared``) behave exactly as SQLAlchemy's own execution:
 the same rows and types, the same wrapped errors, visible to statement listeners. Run against
 the real database of the session (SQLite, and PostgreSQL when configured)."""
 
@@ -9,10 +9,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from scimgate.audit import AuditEvent
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import core, db
+from scimgate.logs.audit import AuditEvent
 from scimgate.models import ScimUser, User, UserProfile
-from scimgate.prepared_sql import Prepared
 from scimgate.services.user_records import USER_COLUMNS
 from scimgate.services.user_writes import ACCOUNT_INSERT_KEYS
 from tests.sql_counter import count_statements

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
-from scimgate import scim_activity
 from scimgate.hookspecs import hookimpl
+from scimgate.logs import activity as scim_activity
 from scimgate.scim import urns
 from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with, sibling_app
 from tests.conftest import ScimClient, configure_scim

@@ -10,9 +10,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from scimgate.audit import AuditEvent
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import core, db
-from scimgate.prepared_sql import Prepared
+from scimgate.logs.audit import AuditEvent
 
 _AUDIT = AuditEvent.__table__
 _KEYS = ("at", "actor", "request_id", "action", "target_type", "target_id", "target_name", "changes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from scimgate.request_env import current_environ, current_request, current_request_app
+from scimgate.db.request_state import current_environ, current_request, current_request_app
 
 
 def test_inside_a_request_it_is_the_requests_environ(app):

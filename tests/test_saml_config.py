@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from scimgate import configuration_utils as cu
-from scimgate import saml_config
+from scimgate.conf import saml as saml_config
 from tests.config_helpers import DATA_DIR
 
 METADATA = (DATA_DIR / "idp-metadata.xml").read_text()

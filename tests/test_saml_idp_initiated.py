@@ -20,7 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from saml2 import samlp
 
-from scimgate import cli, saml_config
+from scimgate import cli
+from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlUsedAssertion, User, utcnow
 from scimgate.web import saml_unsolicited

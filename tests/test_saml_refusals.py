@@ -17,9 +17,11 @@ from flask.testing import FlaskClient
 from saml2 import samlp
 from saml2.xmldsig import DIGEST_SHA1, SIG_RSA_SHA1, SIG_RSA_SHA256
 
-from scimgate import cli, dev_idp, saml_config, saml_sp
+from scimgate import cli
+from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
+from scimgate.signin import dev_idp, saml_sp
 from scimgate.web import saml_binding
 from tests.config_helpers import add_pushed_user, lines_with
 from tests.signin_helpers import (

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import cli, dev_idp, saml_config, saml_sp
+from scimgate import cli
 from scimgate.accounts import settings
+from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
+from scimgate.signin import dev_idp, saml_sp
 from tests.config_helpers import add_pushed_user, lines_with, sibling_app
 from tests.signin_helpers import (
     BASE_URL,

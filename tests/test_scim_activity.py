@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import scim_activity
 from scimgate.extensions import db
-from scimgate.scim_activity import ScimActivity
+from scimgate.logs import activity as scim_activity
+from scimgate.logs.activity import ScimActivity
 from tests.config_helpers import read_log, sibling_app
 from tests.conftest import ScimClient
 from tests.signin_helpers import add_admin, password_sign_in

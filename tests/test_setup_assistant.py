@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
-from scimgate import scim_activity
+from scimgate.logs import activity as scim_activity
 from scimgate.models import utcnow
 from scimgate.web.timefmt import for_people
 from tests.assistant_helpers import assistant_fields, list_items, sign_in_admin, text_of

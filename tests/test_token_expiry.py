@@ -13,8 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scimgate import cli, token_expiry
+from scimgate import cli
 from scimgate import configuration_utils as cu
+from scimgate.conf import token_expiry
 from scimgate.models import utcnow
 from scimgate.web.admin.authentication import REVOKE_WARNING
 from tests.assistant_helpers import csrf_of, move_token_expiry, people, sign_in_admin, text_of

@@ -3,7 +3,7 @@ version keep verifying (a known-answer vector, RFC 4231 test case 2)."""
 
 from __future__ import annotations
 
-from scimgate.credentials import token_hash
+from scimgate.conf.credentials import token_hash
 
 
 def test_token_hash_is_hmac_sha256_of_the_token_keyed_with_the_pepper() -> None:

@@ -221,7 +221,7 @@ def test_a_reused_id_does_not_inherit_an_earlier_accounts_history(
     that id before the new account existed are not its history."""
     import datetime as dt
 
-    from scimgate import audit
+    from scimgate.logs import audit
     from scimgate.models import utcnow
 
     old_scim_id = scim.post("/Users", json=user_body("old")).json["id"]

@@ -10,8 +10,8 @@ import json
 
 import sqlalchemy as sa
 
-from scimgate.audit import AuditEvent
 from scimgate.extensions import db
+from scimgate.logs.audit import AuditEvent
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.scim import urns
 from tests.config_helpers import add_local_user

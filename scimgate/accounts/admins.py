@@ -24,11 +24,11 @@ import dataclasses
 
 import sqlalchemy as sa
 
-from scimgate import scim_logging
 from scimgate.accounts import settings
 from scimgate.accounts.errors import AccountError
 from scimgate.accounts.roles import Role
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, User, UserProfile
 
 LOCKOUT_CODE = "would_lock_out_admins"
@@ -160,7 +160,7 @@ def had_an_admin() -> bool:
     It also serializes such changes until their commit: two admins suspending each other at the
     same moment would otherwise each see the other still active and both succeed. PostgreSQL
     takes a transaction-scoped advisory lock here; SQLite already runs every write transaction
-    alone (``BEGIN IMMEDIATE``, see ``scimgate.database``).
+    alone (``BEGIN IMMEDIATE``, see ``scimgate.db.transactions``).
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCKOUT_LOCK_KEY)))

@@ -15,10 +15,10 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from scimgate import saml_sp
 from scimgate.accounts import users
 from scimgate.accounts.errors import AccountError
 from scimgate.scim.safe_text import escape
+from scimgate.signin import saml_sp
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -2,7 +2,7 @@
 
 Both kinds share one table (``directory_group``): a SCIM group has a link row, an
 application-defined group has none. Admins manage application-defined groups by hand; SCIM groups
-belong to the IdP (callers ask ``scimgate.policies`` which actions remain).
+belong to the IdP (callers ask ``scimgate.accounts.policies`` which actions remain).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import audit, scim_logging
 from scimgate.accounts import admins
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import Role, parse_role
 from scimgate.extensions import db
+from scimgate.logs import audit
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import GROUP_NAME_MAX, ROW_ID_MAX, DirectoryGroup, GroupMembership, User
 from scimgate.scim.safe_text import unsafe_character_problem
 

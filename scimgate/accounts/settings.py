@@ -1,7 +1,7 @@
 """The three application settings, stored in the shared configuration table.
 
 They live beside the SCIM keys (``scimgate_conf``) so every process sees a change on its next
-request. Whether a setting may be turned on is a policy question (``scimgate.policies``); this
+request. Whether a setting may be turned on is a policy question (``scimgate.accounts.policies``); this
 module only stores and reads, and reports the *effective* value: moderation and "Use Custom Groups
 to manage user suspension and activation" are off while SCIM sync is on, as the reference says
 enabling sync "will disable sign-up moderation and some other admin features".
@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scimgate import conf_store, scim_logging
+from scimgate.conf import store as conf_store
 from scimgate.configuration_utils import check_if_scim_sync_is_enabled
+from scimgate.logs import scim_logs as scim_logging
 
 MODERATION = "app.signup_moderation"
 CUSTOM_GROUPS_ACTIVATION = "app.custom_groups_manage_activation"

@@ -8,7 +8,7 @@ Three kinds of account exist (the reference's "Overview" and two-app discussion)
 - ``saml``: created on first SAML sign-in ("assigned to the SAML app but not to the SCIM app"), or
   left without a link by a provider cleanup; the application manages it by hand.
 
-Nothing here checks *whether* an action is allowed: callers ask ``scimgate.policies`` first.
+Nothing here checks *whether* an action is allowed: callers ask ``scimgate.accounts.policies`` first.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import audit, credentials, scim_logging
 from scimgate.accounts import admins, lookalikes, settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
+from scimgate.conf import credentials
 from scimgate.configuration_utils import PASSWORD_RULES, password_problems
 from scimgate.extensions import db
+from scimgate.logs import audit
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import (
     DISPLAY_NAME_MAX,
     EMAIL_MAX,

@@ -3,7 +3,7 @@
 Every answer is JSON. A refusal is ``{"error": "<code>", "detail": "<reason>"}``: 401
 ``unauthenticated`` without a valid session, 403 ``forbidden`` when the caller is not a Server
 Admin (or not the user themself where that is enough), 403 ``csrf_failed`` for a change without
-this session's CSRF token, and 403 with the policy's code when ``scimgate.policies`` refuses the
+this session's CSRF token, and 403 with the policy's code when ``scimgate.accounts.policies`` refuses the
 action, in the reference's words.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scimgate import session_auth
 from scimgate.accounts.errors import AccountError
+from scimgate.accounts.policies import PolicyRefusal
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
-from scimgate.policies import PolicyRefusal
+from scimgate.signin import session as session_auth
 
 PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import request
 
-from scimgate import session_auth
 from scimgate.accounts.roles import Role
 from scimgate.accounts.users import AccountView
 from scimgate.admin_api import ApiError
 from scimgate.scim import json_input
 from scimgate.scim.errors import ScimError
+from scimgate.signin import session as session_auth
 
 ADMIN_REQUIRED = "this action needs the Server Admin role"
 

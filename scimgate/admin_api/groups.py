@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from scimgate import policies
 from scimgate.accounts import groups as app_groups
+from scimgate.accounts import policies
 from scimgate.admin_api.access import json_body, require_admin
 from scimgate.admin_api.serialize import group_json
 from scimgate.models import DirectoryGroup

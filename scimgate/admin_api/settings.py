@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from scimgate import policies, saml_config
-from scimgate.accounts import settings
+from scimgate.accounts import policies, settings
 from scimgate.admin_api import ApiError
 from scimgate.admin_api.access import json_body, require_admin
+from scimgate.conf import saml as saml_config
 
 ENABLE_ROWS = policies.ENABLE_ROWS
 

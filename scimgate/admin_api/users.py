@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from scimgate import policies, session_auth
-from scimgate.accounts import users
+from scimgate.accounts import policies, users
 from scimgate.admin_api import ApiError
 from scimgate.admin_api.access import is_admin, json_body, me, require_admin
 from scimgate.admin_api.serialize import user_json
+from scimgate.signin import session as session_auth
 
 
 def register(bp: Blueprint) -> None:

@@ -9,8 +9,7 @@ SCIM_PREFIX = "/scim/v2"
 
 def make_blueprint() -> Blueprint:
     """Build a fresh SCIM blueprint (one per app, so request hooks never pile up across apps)."""
-    from scimgate import auth
-    from scimgate.api import discovery, groups, openapi, search, users
+    from scimgate.api import auth, discovery, groups, openapi, search, users
 
     bp = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
     auth.protect(bp)

@@ -29,7 +29,7 @@ from flask import Flask, Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scimgate.api import SCIM_PREFIX
-from scimgate.request_env import current_request
+from scimgate.db.request_state import current_request
 from scimgate.scim.errors import PayloadTooLarge
 
 # Route prefixes under /scim/v2 and the setting that caps their bodies.

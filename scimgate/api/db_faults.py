@@ -15,7 +15,7 @@ Nothing is retried inside the server: a failure while connecting is answered at 
 pre-ping already replaced a connection that broke while idle), so workers do not pile up
 requests while the database is down. A connection lost after this request sent a COMMIT is
 ambiguous: the change may have been saved, and the answer (still 503) says so
-(``scimgate.database.commit_was_sent``).
+(``scimgate.db.transactions.commit_was_sent``).
 
 It lives beside the SCIM error handler (``scimgate.api.errors``), the app-wide handler of what
 no blueprint handled, which asks it first.
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Response, g, jsonify, render_template, request
 
-from scimgate import scim_logging
-from scimgate.database import commit_was_sent
+from scimgate.db.transactions import commit_was_sent
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import ScimError
 
 UNAVAILABLE_RETRY_AFTER = 5

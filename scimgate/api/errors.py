@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from scimgate import scim_logging
 from scimgate.api import SCIM_PREFIX, body_limits, db_faults
 from scimgate.api.responses import scim_json
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import ScimError
 
 _HTTP_DETAILS = {
@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
                     return render(error)
             return error
         if error.code in (404, 405):
-            from scimgate.auth import authenticate_request
+            from scimgate.api.auth import authenticate_request
 
             refused = authenticate_request()  # routing errors reveal nothing before authentication
             if refused is not None:

@@ -6,9 +6,9 @@ from flask import Response
 
 from scimgate.api.responses import scim_json
 from scimgate.configuration_utils import get_scim_client
+from scimgate.db.request_state import current_environ
 from scimgate.hookspecs import ScimResponse
 from scimgate.plugin_host import ClientHooks, get_host
-from scimgate.request_env import current_environ
 
 _ENVIRON_HOOKS = "scimgate.hooks"
 

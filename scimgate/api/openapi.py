@@ -2,7 +2,7 @@
 definitions the server runs on.
 
 Resource schemas come from ``scimgate.scim.schema`` (the same attributes ``/Schemas`` serves and
-the PATCH engine applies), length limits from the marshmallow validators in ``scimgate.payloads``,
+the PATCH engine applies), length limits from the marshmallow validators in ``scimgate.services.payloads``,
 the PATCH operation cap from ``scimgate.scim.patch``, the error types from ``scimgate.scim.errors``.
 Request bodies allow additional properties (scimgate accepts and ignores what it does not store);
 responses do not (scimgate returns exactly the attributes it stores). ``schemathesis`` runs
@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 from marshmallow import Schema, fields, validate
 
-from scimgate import payloads
 from scimgate.api.responses import base_url, scim_json
 from scimgate.scim import errors, schema, urns
+from scimgate.services import payloads
 
 OPENAPI_VERSION = "3.1.0"
 JSON_TYPES = {

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app, request
 
-from scimgate.payloads import check_value_count
 from scimgate.scim import json_input, urns
 from scimgate.scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from scimgate.scim.filters import parse_filter
@@ -15,6 +14,7 @@ from scimgate.scim.patch import Operation, parse_operations
 from scimgate.scim.projection import Projection
 from scimgate.scim.schema import ResourceSchema
 from scimgate.services.common import ListQuery
+from scimgate.services.payloads import check_value_count
 
 JSON_MEDIA_TYPES = {urns.SCIM_MEDIA_TYPE, "application/json"}
 

@@ -13,7 +13,7 @@ from scimgate.api import params
 from scimgate.api.hooks import active_hooks, respond
 from scimgate.api.responses import base_url, list_body, resource_headers
 from scimgate.configuration_utils import get_scim_client
-from scimgate.database import retry_transaction
+from scimgate.db.transactions import retry_transaction
 from scimgate.hookspecs import ScimResponse
 from scimgate.scim.patch import Operation
 from scimgate.scim.projection import Projection

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from scimgate.request_env import current_environ
+from scimgate.db.request_state import current_environ
 from scimgate.scim import urns
 
 _ENVIRON_BASE_URL = "scimgate.base_url"

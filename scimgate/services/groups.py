@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import audit, scim_logging
 from scimgate.extensions import db
+from scimgate.logs import audit
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import DirectoryGroup, ScimGroup, name_digest, utcnow
-from scimgate.payloads import GROUP_SCHEMA, load, refuse_unsafe_text
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
 from scimgate.scim.errors import InvalidPath, Uniqueness
@@ -34,6 +34,7 @@ from scimgate.services.common import (
     timestamp,
 )
 from scimgate.services.memberships import MemberRef
+from scimgate.services.payloads import GROUP_SCHEMA, load, refuse_unsafe_text
 
 
 def _base_group_query() -> sa.Select:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from scimgate import scim_logging
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import GroupMembership, ScimUser, User, UserProfile
 from scimgate.scim.filter_sql import to_sql
 from scimgate.scim.filters import Compare, Expr

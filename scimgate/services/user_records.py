@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import core
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
-from scimgate.prepared_sql import Prepared
 from scimgate.scim import urns
 from scimgate.scim.errors import NotFound
 from scimgate.services.common import is_resource_id, timestamp

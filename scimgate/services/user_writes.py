@@ -6,7 +6,7 @@ about half of the CPU of a PATCH or POST. Here a write is the lock (PostgreSQL o
 statement ``user_records`` reads a user with, then one prebuilt ``UPDATE`` per table whose values
 changed (the link row always does: version and lastModified), or the ``INSERT`` of each new row
 (the account row with ``ON CONFLICT (username) DO NOTHING``, so a new username needs no lookup).
-Every statement is ``Prepared`` (``scimgate.prepared_sql``): compiled once, run on the cursor.
+Every statement is ``Prepared`` (``scimgate.db.prepared``): compiled once, run on the cursor.
 
 The rules of *what* to write (the reference's one email, ``active`` mapping) stay in
 ``services.users``; this module only persists a record's new field values and says what changed.
@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scimgate.accounts.roles import DEFAULT_ROLE
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import core
 from scimgate.models import ScimUser, User, UserProfile
-from scimgate.prepared_sql import Prepared
 from scimgate.services import user_records
 from scimgate.services.common import is_resource_id
 from scimgate.services.user_records import UserRecord

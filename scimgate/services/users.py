@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import audit, scim_logging
 from scimgate.accounts import users as accounts
 from scimgate.extensions import db
+from scimgate.logs import audit
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import ScimUser, User, utcnow
-from scimgate.payloads import USER_SCHEMA, load, refuse_unsafe_text
 from scimgate.scim import schema as scim_schema
 from scimgate.scim import urns
 from scimgate.scim.errors import InvalidValue, Uniqueness
@@ -35,6 +35,7 @@ from scimgate.services.common import (
     paginate,
     sort_column,
 )
+from scimgate.services.payloads import USER_SCHEMA, load, refuse_unsafe_text
 from scimgate.services.user_records import (
     UserRecord,
     record_from_row,

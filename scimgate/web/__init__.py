@@ -10,7 +10,7 @@ from scimgate.extensions import ROUTING_ERROR_RENDERERS
 
 def init_app(app: Flask) -> None:
     """Register the pages, their security headers, and the development IdP only when allowed."""
-    from scimgate import dev_idp
+    from scimgate.signin import dev_idp
     from scimgate.web import admin, nul_input, pages, profile, security, session_interface, signin
 
     session_interface.init_app(app)

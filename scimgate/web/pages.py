@@ -1,6 +1,6 @@
 """What every server-rendered page shares: the layout's context, error pages, paging, policy reasons.
 
-Pages never decide what is allowed: ``policy_reason`` asks ``scimgate.policies`` (the same
+Pages never decide what is allowed: ``policy_reason`` asks ``scimgate.accounts.policies`` (the same
 ``require`` the JSON API calls) and returns the refusal's sentence, which the page shows beside a
 disabled control.
 """
@@ -16,10 +16,11 @@ from flask import Flask, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from scimgate import policies, session_auth
+from scimgate.accounts import policies
 from scimgate.accounts.roles import ORDER, Role
-from scimgate.browser import local_redirect
 from scimgate.extensions import db
+from scimgate.signin import local_redirect
+from scimgate.signin import session as session_auth
 from scimgate.web import timefmt
 
 PER_PAGE = 25

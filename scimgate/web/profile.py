@@ -1,7 +1,7 @@
 """``/profile``: every signed-in user's own profile (display name and email).
 
 While SCIM sync is on the IdP supplies both fields: they are shown locked, and hovering (or
-focusing) them shows the reference's sentences, taken from ``scimgate.policies``: "The Display Name
+focusing) them shows the reference's sentences, taken from ``scimgate.accounts.policies``: "The Display Name
 is supplied using an automatic process" and "Contact your directory admin to change the email".
 A form that posts them anyway is refused by the same policy check as ``PATCH /api/v1/users/ID/profile``.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 
-from scimgate import policies, session_auth
-from scimgate.accounts import users
+from scimgate.accounts import policies, users
+from scimgate.signin import session as session_auth
 from scimgate.web.admin import csrf_refusal, register_error_pages, sign_in_redirect
 from scimgate.web.pages import policy_reason
 

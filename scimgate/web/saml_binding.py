@@ -30,7 +30,7 @@ _CONTEXT = b"scimgate saml browser binding\x00"
 
 def _digest(request_id: str) -> str:
     key = current_app.secret_key
-    if not key:  # scimgate.secret_key always fills it; never bind with an empty key
+    if not key:  # scimgate.conf.secret_key always fills it; never bind with an empty key
         raise RuntimeError("SECRET_KEY is not set")
     key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     return hmac.new(key_bytes, _CONTEXT + request_id.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -46,7 +46,7 @@ class PendingSignIn:
 
 def _serializer() -> URLSafeTimedSerializer:
     key = current_app.secret_key
-    if not key:  # scimgate.secret_key always fills it; never sign with an empty key
+    if not key:  # scimgate.conf.secret_key always fills it; never sign with an empty key
         raise RuntimeError("SECRET_KEY is not set")
     return URLSafeTimedSerializer(key, salt=_SALT)
 

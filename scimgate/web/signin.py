@@ -4,7 +4,7 @@ A refused sign-in always gets a page that says why (deactivated, suspended, wait
 approval, a built-in username, or a response that failed verification), with status 403; the
 precise technical reason goes to scim-info.log only. ``/login`` is throttled per address and per
 username before any password is checked (429 with ``Retry-After``, see
-``scimgate.browser.login_throttle``). ``/logout`` is a POST with this session's CSRF token only,
+``scimgate.signin.login_throttle``). ``/logout`` is a POST with this session's CSRF token only,
 so a cross-site link cannot sign anyone out; it deletes the server-side session.
 
 An IdP-initiated SAML sign-in (from the IdP's dashboard) is verified by ``/saml/acs`` and then
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from scimgate import saml_sp, scim_logging, session_auth
 from scimgate.accounts import settings, users
 from scimgate.accounts.errors import AccountError
-from scimgate.browser import local_redirect, login_throttle
+from scimgate.logs import scim_logs as scim_logging
+from scimgate.signin import local_redirect, login_throttle, saml_sp
+from scimgate.signin import session as session_auth
 from scimgate.web import saml_binding, saml_unsolicited
 
 ACCOUNT_PAGE = "/account"

@@ -20,7 +20,8 @@ import pytest
 from flask import Flask
 
 from scimgate import configuration_utils as cu
-from scimgate import dev_idp, saml_config
+from scimgate.conf import saml as saml_config
+from scimgate.signin import dev_idp
 from tests.live_server import live_server
 
 CHROMIUM = os.environ.get("SCIMGATE_CHROMIUM", "/usr/bin/chromium")

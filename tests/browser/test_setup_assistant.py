@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import expect
 
-from scimgate import conf_keys as K
-from scimgate import conf_store, scim_activity
 from scimgate import configuration_utils as cu
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
+from scimgate.logs import activity as scim_activity
 from scimgate.models import utcnow
 from tests.browser.conftest import configure_live_scim, sign_in_with_password
 from tests.signin_helpers import ADMIN_PASSWORD, add_admin

@@ -209,7 +209,7 @@ def _basic_headers() -> dict[str, str]:
 def test_basic_credentials_are_refused_for_entra_while_bearer_works_and_okta_accepts_basic(app, client):
     """The reference: "Azure AD requires token authentication" (``scimgate_auth_schemes``).
 
-    Written as ``xfail(strict=True)`` until scimgate/auth.py consulted the hook; the lead wired it
+    Written as ``xfail(strict=True)`` until scimgate/api/auth.py consulted the hook; the lead wired it
     (commit 0b6287c), so the marker is gone and this is a plain test."""
     configure_scim(app, "okta")
     with app.app_context():

@@ -3,7 +3,7 @@ Users, Groups, Settings.
 
 Every page refuses anonymous visitors (redirect to ``/login``) and signed-in users without the
 Server Admin role (403 page); every form carries this session's CSRF token (Flask-WTF) and a
-form without it is refused (400) before anything runs. Actions ask ``scimgate.policies`` and call
+form without it is refused (400) before anything runs. Actions ask ``scimgate.accounts.policies`` and call
 the same account functions as the JSON API; a refusal is shown on a 403 page in the policy's words.
 """
 
@@ -12,10 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from scimgate import session_auth, token_expiry
 from scimgate.accounts.errors import AccountError
+from scimgate.accounts.policies import PolicyRefusal
 from scimgate.admin_api.access import ADMIN_REQUIRED, is_admin
-from scimgate.policies import PolicyRefusal
+from scimgate.conf import token_expiry
+from scimgate.signin import session as session_auth
 from scimgate.web.pages import error_page, http_error_page
 
 PREFIX = "/admin"

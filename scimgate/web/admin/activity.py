@@ -13,8 +13,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 
-from scimgate import audit, scim_activity
 from scimgate.extensions import db
+from scimgate.logs import activity as scim_activity
+from scimgate.logs import audit
 from scimgate.models import ROW_ID_MAX
 from scimgate.web.admin import activity_filters, activity_names
 

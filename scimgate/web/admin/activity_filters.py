@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from scimgate import scim_activity, scim_logging
-from scimgate.scim_activity import ScimActivity
+from scimgate.logs import activity as scim_activity
+from scimgate.logs import scim_logs as scim_logging
+from scimgate.logs.activity import ScimActivity
 
 PREFIX = scim_logging.SCIM_PATH_PREFIX
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

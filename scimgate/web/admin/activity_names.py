@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from scimgate import scim_logging
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
+from scimgate.logs.activity import ScimActivity
 from scimgate.models import DirectoryGroup, ScimGroup, ScimUser, User
-from scimgate.scim_activity import ScimActivity
 
 SCIM_ID_MAX = 64  # a SCIM id is a 36-character UUID; anything longer names nothing
 _RESOURCE_PATH = re.compile(

@@ -22,12 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, request, stream_with_context
 
-from scimgate import scim_activity
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import users
 from scimgate.extensions import db
+from scimgate.logs import activity as scim_activity
+from scimgate.logs.activity import ScimActivity
 from scimgate.models import DirectoryGroup, User, utcnow
-from scimgate.scim_activity import ScimActivity
 from scimgate.web import timefmt
 from scimgate.web.admin import activity_filters
 from scimgate.web.admin import groups as groups_page

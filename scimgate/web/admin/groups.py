@@ -1,17 +1,17 @@
 """Groups: application-defined groups are created, renamed, given members and deleted here; SCIM
 groups are shown read-only (the IdP owns their name, members and existence) but, like every
-group, can be given a role. Each control asks ``scimgate.policies``."""
+group, can be given a role. Each control asks ``scimgate.accounts.policies``."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from scimgate import audit, policies
 from scimgate.accounts import groups as app_groups
-from scimgate.accounts import users
+from scimgate.accounts import policies, users
 from scimgate.accounts.errors import AccountError
 from scimgate.extensions import db
+from scimgate.logs import audit
 from scimgate.models import DirectoryGroup, GroupMembership, User
 from scimgate.web.pages import like_pattern, page_number, paginate, policy_reason
 

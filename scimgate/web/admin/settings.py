@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from scimgate import policies
-from scimgate.accounts import settings
+from scimgate.accounts import policies, settings
 from scimgate.admin_api.settings import ENABLE_ROWS
 
 LABELS = {

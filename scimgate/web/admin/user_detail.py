@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from scimgate import audit
 from scimgate.accounts import settings, users
 from scimgate.accounts.roles import DEFAULT_ROLE
+from scimgate.logs import audit
 from scimgate.models import User
 from scimgate.web.pages import page_number, paginate
 

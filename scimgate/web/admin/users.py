@@ -1,5 +1,5 @@
 """Users: search, paging, kind (built-in / SAML / SCIM), active or suspended, role; activate,
-suspend and role controls, disabled with the policy's reason where ``scimgate.policies`` refuses."""
+suspend and role controls, disabled with the policy's reason where ``scimgate.accounts.policies`` refuses."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from scimgate import policies
-from scimgate.accounts import admins, users
+from scimgate.accounts import admins, policies, users
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.web.pages import Page, like_pattern, local_path, page_number, paginate, policy_reason, sentence
 

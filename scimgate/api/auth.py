@@ -14,7 +14,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
-from scimgate import configuration_utils, credentials, rate_limit, scim_logging, throttle, token_expiry
+from scimgate import configuration_utils
+from scimgate.api import rate_limit, throttle
+from scimgate.conf import credentials, token_expiry
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
 
 REALM = "scimgate SCIM"

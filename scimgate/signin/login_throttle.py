@@ -1,5 +1,5 @@
 """The ``/login`` throttle: failures counted per address and per username in the SCIM throttle's
-shared table (``scimgate.throttle``), under keys of their own.
+shared table (``scimgate.api.throttle``), under keys of their own.
 
 It is asked before the password hash is computed, so a blocked attempt costs no argon2 (about
 150 ms of CPU each) and a right password is refused too while blocked. Unknown usernames are
@@ -14,7 +14,7 @@ import hashlib
 
 from flask import current_app
 
-from scimgate import throttle
+from scimgate.api import throttle
 
 _ADDRESS_PREFIX = "login:addr:"
 _USERNAME_PREFIX = "login:user:"

@@ -9,7 +9,7 @@ process can serve a stale client, credential or sync flag: the next request anyw
 Within one request the snapshot is kept in the WSGI environ; outside a request (CLI, shell)
 every read goes to the database.
 
-Only ``scimgate.configuration_utils`` and ``scimgate.saml_config`` write here; they validate.
+Only ``scimgate.configuration_utils`` and ``scimgate.conf.saml`` write here; they validate.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from scimgate.db.prepared import Prepared
+from scimgate.db.request_state import current_environ
 from scimgate.extensions import db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
-from scimgate.prepared_sql import Prepared
-from scimgate.request_env import current_environ
 
 _ENVIRON_KEY = "scimgate.conf_snapshot"
 _APP_CACHE_KEY = "scimgate_conf_cache"
@@ -49,7 +49,7 @@ class ConfValue:
 @functools.cache
 def _large_keys() -> frozenset[str]:
     """Keys holding documents (IdP metadata): read only when asked for, not on every request."""
-    from scimgate.conf_keys import KEYS
+    from scimgate.conf.keys import KEYS
 
     return frozenset(info.name for info in KEYS if info.display == "size")
 
@@ -179,7 +179,7 @@ def put_many(
     (secrets as ``<set>``, documents as their size), or ``audit_changes`` when the caller words
     them better (a token's fingerprint). A write that changes nothing records nothing.
     """
-    from scimgate import audit
+    from scimgate.logs import audit
 
     now = utcnow()
     try:
@@ -218,7 +218,7 @@ def put_many(
 
 def _audit_view(key: str, value: Any) -> Any:
     """What the audit trail may show of a value: never a secret, never a whole metadata file."""
-    from scimgate.conf_keys import BY_NAME
+    from scimgate.conf.keys import BY_NAME
 
     if value is None:
         return None

@@ -44,11 +44,11 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate import scim_logging
-from scimgate.database import WRITE_METHODS
+from scimgate.db.request_state import current_request
+from scimgate.db.transactions import WRITE_METHODS
 from scimgate.extensions import db
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import utcnow
-from scimgate.request_env import current_request
 
 KEEP_DEFAULT = 5000
 KEEP_ANONYMOUS_DEFAULT = 500

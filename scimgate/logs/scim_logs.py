@@ -33,7 +33,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
-from scimgate.request_env import current_environ, current_request, current_request_app
+from scimgate.db.request_state import current_environ, current_request, current_request_app
 from scimgate.scim.safe_text import escape_keeping_newlines, json_escape
 
 DEBUG_LOGGER = "scimgate.scim.debug"

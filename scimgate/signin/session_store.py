@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate import database
+from scimgate.db import transactions as database
 from scimgate.extensions import db
 from scimgate.models import utcnow
 

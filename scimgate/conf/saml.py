@@ -17,9 +17,10 @@ from saml2.config import Config
 from saml2.mdstore import MetadataStore
 from saml2.s_utils import UnsupportedBinding
 
-from scimgate import conf_keys as K
-from scimgate import conf_store, scim_logging
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.configuration_utils import ScimConfigurationError, check_if_scim_sync_is_enabled
+from scimgate.logs import scim_logs as scim_logging
 
 MAX_METADATA_BYTES = 1_000_000
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from scimgate import audit, scim_logging
 from scimgate.accounts import admins
 from scimgate.extensions import db
+from scimgate.logs import audit
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, UserProfile
 
 

@@ -24,8 +24,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from scimgate import conf_keys as K
-from scimgate import conf_store
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.models import utcnow
 
 TOKEN_PREFIX = "scimgate_"  # lets secret scanners recognise a leaked token

@@ -26,7 +26,7 @@ from saml2.config import IdPConfig
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_UNSPECIFIED, NameID
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
-from scimgate import saml_sp
+from scimgate.signin import saml_sp
 
 if TYPE_CHECKING:
     from saml2.server import Server

@@ -13,7 +13,7 @@ from flask import Response, current_app, g
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate import database
+from scimgate.db import transactions as database
 from scimgate.extensions import db
 
 WINDOW_SECONDS = 60

@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from scimgate import audit
+from scimgate.logs import audit
 from scimgate.scim.safe_text import escape, json_escape
 from scimgate.web import timefmt
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from scimgate import conf_keys as K
-from scimgate import conf_store, scim_logging
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import utcnow
 
 WARN_DAYS = 14

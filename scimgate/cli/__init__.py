@@ -19,20 +19,24 @@ import sqlalchemy.engine.url as sa_url
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from scimgate import conf_store, configuration_utils, database, provider_cleanup, saml_config
+from scimgate import configuration_utils
 from scimgate.accounts import admins
+from scimgate.accounts import cleanup as provider_cleanup
 from scimgate.accounts import cli as accounts_cli
 from scimgate.accounts.errors import AccountError
 from scimgate.api import db_faults
-from scimgate.conf_keys import BY_NAME, KEYS, KeyInfo
+from scimgate.conf import saml as saml_config
+from scimgate.conf import store as conf_store
+from scimgate.conf.keys import BY_NAME, KEYS, KeyInfo
 from scimgate.configuration_utils import ScimConfigurationError
+from scimgate.db import transactions as database
 from scimgate.scim.safe_text import escape
+from scimgate.signin import dev_idp
 from scimgate.web import timefmt
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-DEV_DIR = Path(__file__).parent / "dev"
 DEV_IDP_BASE_URL = "http://localhost:5000"
 
 
@@ -445,7 +449,8 @@ def dev_bootstrap(months: int) -> None:
         )
     base_url = (app.config.get("BASE_URL") or "http://localhost:5000").rstrip("/")
     # The shipped metadata names the development IdP at DEV_IDP_BASE_URL; move it to our base URL.
-    metadata = (DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8").replace(DEV_IDP_BASE_URL, base_url)
+    shipped = (dev_idp.DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8")
+    metadata = shipped.replace(DEV_IDP_BASE_URL, base_url)
     saml_config.configure_saml(
         metadata,
         sp_entity_id=f"{base_url}/saml/metadata",

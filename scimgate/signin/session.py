@@ -1,5 +1,5 @@
 """Who is signed in: a signed cookie holding only a server-side session id (see
-``scimgate.browser.session_store``).
+``scimgate.signin.session_store``).
 
 The cookie is signed with ``SECRET_KEY`` (shared by every process and node), and nothing about
 the user is trusted from it: every request looks the session up in the database (sign-out,
@@ -15,12 +15,12 @@ from __future__ import annotations
 from flask import g, session
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
-from scimgate import audit
 from scimgate.accounts import users
 from scimgate.accounts.roles import Role
-from scimgate.browser import session_store
 from scimgate.extensions import db
+from scimgate.logs import audit
 from scimgate.models import User
+from scimgate.signin import session_store
 
 _SESSION_KEY = "sid"
 CSRF_HEADER = "X-CSRF-Token"

@@ -2,7 +2,7 @@
 
 State lives in the database (``auth_throttle``), so several workers and nodes enforce one limit.
 SCIM keys its failures by remote address with the ``AUTH_*`` limits; ``/login`` keys them by
-address and by username with its own limits (``scimgate.browser.login_throttle``). It is read
+address and by username with its own limits (``scimgate.signin.login_throttle``). It is read
 only when a request fails to authenticate or needs the slow password hash: a valid Bearer token,
 or a Basic password verified recently, is never throttled by others' failures and costs no
 throttle query.
@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate import database
+from scimgate.db import transactions as database
 from scimgate.extensions import db
 from scimgate.models import utcnow
 

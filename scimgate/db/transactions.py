@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from scimgate import scim_logging
+from scimgate.db.request_state import current_environ
 from scimgate.extensions import db
-from scimgate.request_env import current_environ
+from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000

@@ -16,7 +16,7 @@ started by the browser posting it (``scimgate.web.saml_binding``), the bearer co
 ``Recipient`` must be our ACS URL, a signed response must carry a ``Destination``, the signature
 and digest algorithms must be SHA-2 (SHA-1 only when an admin allowed it), the response and the
 assertion must have been issued within the last ``SAML_MAX_AGE_SECONDS`` (5 minutes by default,
-plus the clock skew allowance), and each assertion signs in once (``scimgate.browser.saml_replay``).
+plus the clock skew allowance), and each assertion signs in once (``scimgate.signin.saml_replay``).
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, SCM_BEARER
 from saml2.time_util import str_to_time
 from sqlalchemy.exc import IntegrityError
 
-from scimgate import conf_keys as K
-from scimgate import conf_store
-from scimgate.browser import local_redirect, saml_replay
+from scimgate.conf import keys as K
+from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, utcnow
+from scimgate.signin import local_redirect, saml_replay
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import db
 from scimgate.models import utcnow
-from scimgate.prepared_sql import Prepared
 
 
 class AuditEvent(db.Model):
@@ -49,7 +49,7 @@ _SESSION_ACTOR = "scimgate_audit_session_actor"
 def signed_in(username: str | None, *, admin: bool) -> None:
     """Name the account signed in to this request's browser session as the actor of its changes.
 
-    ``scimgate.session_auth.current_account`` calls this: it is the one place that knows who is
+    ``scimgate.signin.session.current_account`` calls this: it is the one place that knows who is
     signed in, and every route that may change something (pages, ``/api/v1``, ``/profile``) asks
     it first. Naming the actor there, not in each blueprint's guard, is what keeps a new
     blueprint from recording its changes as nobody's.
@@ -149,7 +149,7 @@ def record(
     ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
     "before" (e.g. the members added).
     """
-    from scimgate.scim_logging import current_request_id
+    from scimgate.logs.scim_logs import current_request_id
 
     rendered = {
         key: {"before": _plain(v[0]), "after": _plain(v[1])} if isinstance(v, tuple) else _plain(v)

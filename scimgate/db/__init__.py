@@ -1,0 +1,1 @@
+"""Database plumbing: request state, connections and transactions, prepared statements."""
