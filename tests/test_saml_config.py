@@ -7,6 +7,7 @@ from flask import Flask
 
 from scimgate import configuration_utils as cu
 from scimgate.conf import saml as saml_config
+from scimgate.signin import dev_idp
 from tests.config_helpers import DATA_DIR
 
 METADATA = (DATA_DIR / "idp-metadata.xml").read_text()
@@ -110,7 +111,5 @@ def test_saml_cannot_be_disabled_while_scim_sync_is_on(ctx: None) -> None:
 
 
 def test_shipped_dev_metadata_is_valid() -> None:
-    from scimgate.cli import DEV_DIR
-
-    info = saml_config.parse_idp_metadata((DEV_DIR / "idp-metadata.xml").read_text())
+    info = saml_config.parse_idp_metadata((dev_idp.DEV_DIR / "idp-metadata.xml").read_text())
     assert info["entity_id"] == "http://localhost:5000/dev-idp/metadata"

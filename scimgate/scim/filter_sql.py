@@ -43,17 +43,7 @@ from scimgate.scim.filter_eval import (
     check_operator,
     parse_datetime,
 )
-from scimgate.scim.filters import (
-    And,
-    AttrPath,
-    Expr,
-    Not,
-    Or,
-    Present,
-    Value,
-    ValuePath,
-    operands,
-)
+from scimgate.scim.filters import And, AttrPath, Expr, Not, Or, Present, Value, ValuePath, operands
 
 ColumnType = Literal["string", "boolean", "dateTime", "integer", "decimal", "reference", "binary"]
 
