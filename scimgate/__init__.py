@@ -47,6 +47,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from scimgate import admin_api, api, health, plugin_host, web
     from scimgate.api import body_limits
     from scimgate.cli import audit as audit_cli
+    from scimgate.cli import plugins as plugins_cli
+    from scimgate.cli import shell as shell_cli
     from scimgate.conf import secret_key
     from scimgate.db import transactions as database
     from scimgate.extensions import db, migrate
@@ -85,6 +87,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     web.init_app(app)
     admin_api.init_app(app)
     audit_cli.init_app(app)
+    plugins_cli.init_app(app)
+    shell_cli.init_app(app)
     return app
 
 

@@ -16,14 +16,13 @@ from typing import Any, ParamSpec, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from scimgate.clients import DEFAULT_CLIENT, known_clients
 from scimgate.conf import credentials, token_expiry
 from scimgate.conf import keys as K
 from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
-from scimgate.plugin_host import get_host
+from scimgate.plugin_host import DEFAULT_CLIENT, get_host, known_clients
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,17 +6,16 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
+from alembic.config import Config
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from scimgate.extensions import db
+from scimgate.extensions import db, migrate
 
 
 @functools.cache
 def migration_heads(directory: str) -> frozenset[str]:
     """The head revisions of the migration scripts shipped with this build."""
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", directory)
     return frozenset(ScriptDirectory.from_config(config).get_heads())
@@ -29,8 +28,6 @@ def healthz() -> Response:
 
 def readyz() -> tuple[Response, int]:
     """200 when the database is reachable and migrated to head, 503 otherwise."""
-    from scimgate import MIGRATIONS_DIR
-
     try:
         current = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
     except sa.exc.SQLAlchemyError:
@@ -39,7 +36,7 @@ def readyz() -> tuple[Response, int]:
         return jsonify(status="unavailable"), 503
     finally:
         db.session.remove()
-    if current != set(migration_heads(MIGRATIONS_DIR)):
+    if current != set(migration_heads(migrate.directory)):  # the folder create_app gave Flask-Migrate
         return jsonify(status="migrations pending"), 503
     return jsonify(status="ready"), 200
 

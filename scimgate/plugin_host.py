@@ -1,7 +1,10 @@
-"""One pluggy PluginManager per app: built-in plugins, entry points, and per-client hook callers.
+"""One pluggy PluginManager per app: built-in plugins, entry points, per-client hook callers, and
+the one registry of SCIM clients (identity providers).
 
 Plugins are found in two ways: the built-in modules listed in ``BUILTIN_PLUGINS`` (shipped as
 ``scimgate_plugins``) and the setuptools entry-point group ``scimgate`` (third-party packages).
+A client exists because a plugin's ``scimgate_register_clients`` names it: the host's ``profiles``
+is the registry, and everything that validates a client name asks ``known_clients()``.
 Each request calls hooks through ``hooks_for(client)``: the active client's plugins and the
 client-independent ones only, via pluggy's ``subset_hook_caller``.
 """
@@ -9,29 +12,46 @@ client-independent ones only, via pluggy's ``subset_hook_caller``.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import pluggy
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
-from scimgate import clients, default_hooks, hookspecs
+from scimgate import default_hooks, hookspecs
 from scimgate.hookspecs import ClientProfile, ScimResponse, SetupGuide
 
 ENTRY_POINT_GROUP = "scimgate"
+# In the order their clients are listed (set-up page, error messages).
 BUILTIN_PLUGINS = (
     "scimgate_plugins.okta",
     "scimgate_plugins.pingfederate",
+    "scimgate_plugins.one_identity",
     "scimgate_plugins.azure_ad",
     "scimgate_plugins.sailpoint",
-    "scimgate_plugins.one_identity",
 )
 EXTENSION_KEY = "scimgate_plugins"
+DEFAULT_CLIENT = "okta"  # the reference's default while no client was chosen
+CLIENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class PluginError(RuntimeError):
     """A plugin is malformed (unknown hook, duplicate client name): start-up fails loudly."""
+
+
+def _builtin_clients() -> tuple[str, ...]:
+    """The clients the built-in plugins serve, read from their own ``scimgate_register_clients``."""
+    return tuple(
+        profile.name
+        for module_name in BUILTIN_PLUGINS
+        for profile in importlib.import_module(module_name).scimgate_register_clients()
+    )
+
+
+BUILTIN_CLIENTS: tuple[str, ...] = _builtin_clients()
 
 
 @dataclass(frozen=True)
@@ -124,8 +144,16 @@ class PluginHost:
                     raise PluginError(
                         f"client {profile.name!r} is registered by both {other!r} and {impl.plugin_name!r}"
                     )
-                self.profiles[profile.name] = profile
+                self.add_client(profile)
                 self.served_by[profile.name] = impl.plugin
+
+    def add_client(self, profile: ClientProfile) -> None:
+        """Accept one more client name; a client no plugin serves runs the core's hooks only."""
+        if not CLIENT_NAME.match(profile.name):
+            raise ValueError(
+                f"client name {profile.name!r} must be lower-case letters, digits and '_' (max 64)"
+            )
+        self.profiles.setdefault(profile.name, profile)
 
     def other_clients_plugins(self, client: str) -> list[Any]:
         """Plugins that serve clients, but not ``client``: excluded from its hook calls."""
@@ -159,27 +187,31 @@ class PluginHost:
 
 
 def _module_version(plugin: Any) -> str:
-    from scimgate import __version__
-
+    """A plugin module's own ``__version__``, else scimgate's (the built-in plugins ship with it)."""
+    shipped = importlib.metadata.version("scimgate")
     if isinstance(plugin, ModuleType):
-        return str(getattr(plugin, "__version__", __version__))
-    return __version__
+        return str(getattr(plugin, "__version__", shipped))
+    return shipped
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's plugin host and let ``update_scim_client`` accept every served client."""
-    host = PluginHost(
+    """Create the app's plugin host: its plugins and the clients they serve."""
+    app.extensions[EXTENSION_KEY] = PluginHost(
         load_entry_points=app.config.get("PLUGINS_LOAD_ENTRY_POINTS", True),
         extra_plugins=tuple(app.config.get("PLUGINS_EXTRA", ())),
     )
-    app.extensions[EXTENSION_KEY] = host
-    for name in host.profiles:
-        clients.register_client(app, name)
-    from scimgate.cli.plugins import plugins_command  # the command imports this module
-
-    app.cli.add_command(plugins_command, "plugins")
 
 
 def get_host(app: Flask | None = None) -> PluginHost:
     """The plugin host of ``app`` (default: the current app)."""
     return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def register_client(app: Flask, name: str) -> None:
+    """Let ``app`` accept one more client name, served by the core alone (no plugin of its own)."""
+    get_host(app).add_client(ClientProfile(name=name, label=name))
+
+
+def known_clients() -> tuple[str, ...]:
+    """Every client the current app accepts (the built-in ones first); the built-in ones without an app."""
+    return tuple(get_host().profiles) if has_app_context() else BUILTIN_CLIENTS

@@ -27,7 +27,6 @@ from tests.config_helpers import (
     add_pushed_user,
     basic_header,
     bearer_header,
-    sibling_app,
 )
 
 METADATA_FILE = str(DATA_DIR / "idp-metadata.xml")
@@ -281,11 +280,10 @@ def test_dev_bootstrap_prints_a_working_token(runner: FlaskCliRunner, client: Fl
     assert client.get(SPC, headers=bearer_header(token)).status_code == 200
 
 
-def test_shell_preimports_the_reference_functions(app: Flask, tmp_path: Path) -> None:
-    shell_app = sibling_app(app, tmp_path)
-    cli.init_app(shell_app)
-    with shell_app.app_context():
-        context = shell_app.make_shell_context()
+def test_shell_preimports_the_reference_functions(app: Flask) -> None:
+    """create_app registers the shell's names on every app (``scimgate.cli.shell``)."""
+    with app.app_context():
+        context = app.make_shell_context()
     for name in (
         "update_scim_client",
         "get_scim_client",

@@ -9,13 +9,13 @@ import pytest
 from flask import Flask
 
 from scimgate import configuration_utils as cu
-from scimgate.clients import BUILTIN_CLIENTS, known_clients, register_client
 from scimgate.conf import keys as K
 from scimgate.conf import saml as saml_config
 from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry
+from scimgate.plugin_host import BUILTIN_CLIENTS, get_host, known_clients, register_client
 from scimgate.scim import urns
 from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
 from tests.conftest import configure_scim
@@ -62,7 +62,7 @@ def test_plugins_can_register_more_clients(app: Flask) -> None:
             cu.update_scim_client("acme_idp")
             assert cu.get_scim_client() == "acme_idp"
         finally:
-            app.extensions["scimgate_extra_clients"].remove("acme_idp")
+            get_host(app).profiles.pop("acme_idp")
     with pytest.raises(ValueError, match="lower-case"):
         register_client(app, "Bad Name")
 

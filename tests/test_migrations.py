@@ -79,7 +79,7 @@ def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path: Path) -> None:
         headers=headers,
     ).get_json()
     runner = app.test_cli_runner()
-    from scimgate.cli import init_db
+    from scimgate.cli.database import init_db
 
     result = runner.invoke(init_db)
     assert result.exit_code == 0, result.output

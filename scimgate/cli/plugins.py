@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 
 import click
+from flask import Flask
 from flask.cli import with_appcontext
 
 from scimgate.plugin_host import PluginInfo, get_host
@@ -31,3 +32,8 @@ def plugins_command(as_json: bool) -> None:
         click.echo(json.dumps([asdict(i) for i in infos], indent=2))
         return
     click.echo("\n".join("\n".join(_lines(i)) for i in infos))
+
+
+def init_app(app: Flask) -> None:
+    """Register ``scimgate plugins`` on the app's CLI."""
+    app.cli.add_command(plugins_command)

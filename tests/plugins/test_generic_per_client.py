@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from scimgate.clients import BUILTIN_CLIENTS
+from scimgate.plugin_host import BUILTIN_CLIENTS
 from scimgate.scim import urns
 from tests.plugins.helpers import active_client, patch_body, stored_group, stored_user
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from scimgate import default_hooks, hookspecs
-from scimgate.clients import BUILTIN_CLIENTS
-from scimgate.plugin_host import BUILTIN_PLUGINS, PluginHost
+from scimgate.plugin_host import BUILTIN_CLIENTS, BUILTIN_PLUGINS, PluginHost
 from tests.plugins import replay
 
 ROOT = Path(__file__).resolve().parents[2]

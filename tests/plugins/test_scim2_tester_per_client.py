@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from scimgate.clients import BUILTIN_CLIENTS
+from scimgate.plugin_host import BUILTIN_CLIENTS
 from tests.test_scim2_tester import assert_checker_passes, report  # noqa: F401 (fixture)
 
 

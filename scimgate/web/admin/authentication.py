@@ -21,13 +21,12 @@ from flask import Blueprint, current_app, render_template, request
 
 from scimgate import configuration_utils as cu
 from scimgate.api.responses import base_url
-from scimgate.clients import known_clients
 from scimgate.conf import saml as saml_config
 from scimgate.conf import token_expiry
 from scimgate.configuration_utils import TOKEN_MAX_MONTHS, TOKEN_MIN_MONTHS, ScimConfigurationError
 from scimgate.logs import activity as scim_activity
 from scimgate.models import utcnow
-from scimgate.plugin_host import get_host
+from scimgate.plugin_host import get_host, known_clients
 from scimgate.web import timefmt
 from scimgate.web.admin import setup_assistant
 from scimgate.web.pages import error_page
