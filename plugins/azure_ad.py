@@ -21,15 +21,8 @@ Handled here (only while this client is active):
 - bearer only (the reference: "Azure AD requires token authentication"; §2 "Auth", row 22):
   ``scimgate_auth_schemes``.
 
-Handled by the core for every client (safe readings, see ``scimgate/scim/patch.py``), tested with
-this client active: ``Add`` on single-valued attributes such as ``active`` (row 4;
-https://github.com/rancher/rancher/issues/54025); ``add`` on ``emails[type eq "work"].value``
-creating the email (row 5); path-less replace with dotted (``name.givenName``) and urn-qualified
-keys (row 3; https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/26); ``Remove`` of
-``members`` with a value list removing only those members (row 9); the ADSCIM group schema URN
-``http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`` (row 7); ``$ref: null``
-in members (row 10; https://github.com/pond/scimitar/issues/43); ``null`` attribute values in POST
-(row 8); the ``aadOptscim062020`` flag as an unknown query parameter (row 23).
+The quirks the core handles for every client (each tested with this client active) are listed
+in docs/idp/azure_ad.md, "Quirks the core handles".
 """
 
 from __future__ import annotations

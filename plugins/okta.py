@@ -7,25 +7,9 @@ https://developer.okta.com/standards/SCIM/SCIMFiles/Okta-SCIM-20-CRUD-Test.json,
 https://github.com/okta/okta-developer-docs/pull/1023. Tests: ``tests/plugins/test_okta.py``;
 captured shapes: ``tests/payloads/okta/``.
 
-Every Okta quirk is handled by the core for every client (safe readings), so this plugin only
-registers the client; each reading is tested with ``okta`` active:
-- path-less ``{"op":"replace","value":{"active":false}}`` (§1 "Deactivate / reactivate", row 3;
-  https://github.com/getsentry/sentry/pull/27199): path-less values apply key by key;
-- group rename by a path-less replace carrying the read-only ``id`` (§1 "Rename group", row 3):
-  an ``id`` equal to the current one is ignored, a different one is still ``mutability``;
-- one PATCH that removes ``members[value eq "<id>"]`` (a non-member in the documented example) and
-  adds (§1 "Membership", row 9; https://github.com/goauthentik/authentik/issues/24173): removing a
-  non-member is a no-op;
-- ``replace`` of ``members`` with the full list (§1 "Membership", row 9), and a displayName-only
-  replace never touching members (row 24; https://github.com/langwatch/langwatch/issues/7131);
-- PUT of the whole user with ``groups: []``, ``meta``, ``password`` (§1 "Update profile", row 19):
-  read-only and unsupported attributes are ignored, memberships never change through ``groups``;
-- the spec test's upper-cased ``userName eq`` filter answers 200 with an empty list: the reference
-  makes usernames case-sensitive ("username in Alation must be unique, is case-sensitive"), which
-  wins over IDP-QUIRKS row 12 (see docs/idp/okta.md).
-
-Auth: Basic and Bearer (the reference: "Okta supports both basic authentication and token
-authentication"; §1 "Auth"), which is the core default: no ``scimgate_auth_schemes`` here.
+The Okta quirks the core handles for every client (each tested with ``okta`` active) are
+listed in docs/idp/okta.md, "Quirks the core handles": this plugin only registers the client
+and its set-up guide.
 """
 
 from __future__ import annotations

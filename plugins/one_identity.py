@@ -7,15 +7,9 @@ https://support.oneidentity.com/technical-documents/identity-manager/9.1/adminis
 and jelhub/scimgateway:README.md ("advanced or-filter (e.g., used by One Identity Manager)").
 Tests: ``tests/plugins/test_one_identity.py``; captured shapes: ``tests/payloads/one_identity/``.
 
-Every One Identity quirk is handled by the core for every client, so this plugin only registers
-the client; each reading is tested with ``one_identity`` active:
-- discovery-driven schema loading: the Test button validates ``/Schemas``, ``/ResourceTypes`` and
-  ``/ServiceProviderConfig`` and the wizard loads the schema from them (§6 "Base URL / endpoints",
-  row 21);
-- ``id eq "a" or id eq "b"`` filters (§6 "Filters", obs, row 13);
-- ``attributes=`` lists on list and single reads (assumed, row 11).
-Update and membership request shapes are not documented publicly (§6, assumed): the replay uses
-RFC 7644 shapes.
+The One Identity quirks the core handles for every client (each tested with ``one_identity`` active) are
+listed in docs/idp/one_identity.md, "Quirks the core handles": this plugin only registers the client
+and its set-up guide.
 """
 
 from __future__ import annotations

@@ -8,19 +8,9 @@ known limitations
 https://docs.pingidentity.com/integrations/scim/release_notes/pf_scim_connector_known_issues_and_limitations.html.
 Tests: ``tests/plugins/test_pingfederate.py``; captured shapes: ``tests/payloads/pingfederate/``.
 
-Every PingFederate quirk is handled by the core for every client, so this plugin only registers
-the client; each reading is tested with ``pingfederate`` active:
-- PUT-only user updates ("PATCH: Users No"; §3 "Update user", row 19): PUT keeps ``active`` when
-  it is omitted and ignores ``id``/``meta``;
-- PUT of groups with the full member list, which overwrites memberships (§3 "Membership / rename",
-  row 9);
-- the same address as work and home email, both primary (§3 "Create user" limitation, row 20):
-  several primaries are tolerated, the alphabetically first primary is stored;
-- groups found by listing without a filter, "Results Per Page" default 1000 (§3 "Groups lookup",
-  row 14): ``count`` up to ``SCIM_MAX_RESULTS`` = 1000 is honoured in one page;
-- ``emails eq "<v>"`` and custom filter expressions such as ``username eq "%s"`` (§3 "Existence
-  check", row 13): attribute names are case-insensitive and ``emails`` compares ``emails.value``;
-- JSON sent as ``application/json`` by connectors before 1.3 (§3 "Content type", row 16).
+The PingFederate quirks the core handles for every client (each tested with ``pingfederate`` active) are
+listed in docs/idp/pingfederate.md, "Quirks the core handles": this plugin only registers the client
+and its set-up guide.
 """
 
 from __future__ import annotations

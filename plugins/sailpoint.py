@@ -9,18 +9,9 @@ https://developer.sailpoint.com/discuss/t/scim-saas-connector-account-aggregatio
 and https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/327.
 Tests: ``tests/plugins/test_sailpoint.py``; captured shapes: ``tests/payloads/sailpoint/``.
 
-Every SailPoint quirk is handled by the core for every client, so this plugin only registers the
-client; each reading is tested with ``sailpoint`` active:
-- enable/disable as a path-less ``add`` of ``{"active": false}`` (§5 "PATCH shape", forum 7752,
-  rows 3 and 4): ``add`` on a single-valued attribute replaces it;
-- one path-less ``replace`` per ``name`` sub-attribute (§4 "PATCH shape", SCIM-SDK#327, row 3): a
-  complex value merges its sub-attributes (RFC 7644 §3.5.2.3) and never clears the other part;
-- the discovery endpoints the compliant connector requires, including
-  ``/Schemas/urn:ietf:params:scim:schemas:core:2.0:User`` (§4 "Connection / discovery", §5
-  "Required endpoints", row 21);
-- ``attributes=`` lists and delta filters joined by ``and`` (§5 "Aggregation", rows 11 and 13);
-- a path-less ``add`` of a new primary email (assumed, §5 "PATCH shape", row 20): the newly added
-  primary replaces the stored email.
+The SailPoint quirks the core handles for every client (each tested with ``sailpoint`` active) are
+listed in docs/idp/sailpoint.md, "Quirks the core handles": this plugin only registers the client
+and its set-up guide.
 """
 
 from __future__ import annotations
