@@ -12,6 +12,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a source distribution holds: the wheel is built from a copy of these alone, so a stale
+# build/ folder in the checkout can neither leak old modules into it nor hide a forgotten file.
+SOURCES = ("setup.py", "setup.cfg", "pyproject.toml", "README.md", "scimgate", "config", "plugins")
 PASSWORD = "correct-horse-battery-staple-42!"
 # setuptools' own warnings: "Package 'x' is absent from the `packages` configuration", deprecations.
 PACKAGING_WARNING = re.compile(r"absent from|importable package|\w+Warning\b", re.IGNORECASE)
@@ -80,8 +84,15 @@ def _sign_in(base: str, username: str) -> tuple[int, dict[str, object]]:
 
 
 def test_the_wheel_installs_into_a_fresh_virtualenv_and_serves(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
-    built = _run(sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", wheels, ROOT, cwd=tmp_path)
+    built = _run(sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", wheels, source, cwd=tmp_path)
     warnings = [line for line in built.splitlines() if PACKAGING_WARNING.search(line)]
     assert warnings == []
     (wheel,) = wheels.glob("scimgate-*.whl")
@@ -97,7 +108,7 @@ def test_the_wheel_installs_into_a_fresh_virtualenv_and_serves(tmp_path: Path) -
     installed = _run(
         bin_dir / "python", "-c", "import scimgate.signin.dev_idp as d; print(d.DEV_DIR)", cwd=site
     ).strip()
-    assert not installed.startswith(str(ROOT)), installed  # the wheel's copy, not the checkout's
+    assert str(venv) in installed, installed  # the wheel's copy, not the checkout's
     port = _spare_port()
     base = f"http://127.0.0.1:{port}"
     metadata = (Path(installed) / "idp-metadata.xml").read_text(encoding="utf-8")
