@@ -27,14 +27,14 @@ from scimgate import create_app
 from scimgate.configuration_utils import get_scim_client
 from scimgate.extensions import db
 from scimgate.plugin_host import ENTRY_POINT_GROUP, get_host
-from tests.conftest import ScimClient, configure_scim
-from tests.plugins.helpers import (
+from tests.support.plugins import (
     active_client,
     check_setup_guide_against_its_doc,
     patch_body,
     stored_group,
     stored_user,
 )
+from tests.support.scim import ScimClient, configure_scim
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "scimgate-onelogin"

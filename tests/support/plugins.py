@@ -17,8 +17,8 @@ from flask import Flask
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User
 from scimgate.scim import urns
-from tests.conftest import ScimClient, configure_scim
-from tests.plugins import replay
+from tests.support import replay
+from tests.support.scim import ScimClient, configure_scim
 
 
 @dataclass(frozen=True)
