@@ -147,7 +147,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def scimgate_env(workdir: Path) -> dict[str, str]:
-    """The environment tests/gunicorn_server.py gives scimgate: production config, fresh SQLite."""
+    """The environment tests/support/gunicorn_server.py gives scimgate: production config, fresh SQLite."""
     env = _clean_env()
     env.update(
         {
@@ -172,7 +172,7 @@ def scimgate_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
 
 
 def prepare_scimgate(workdir: Path) -> tuple[dict[str, str], str]:
-    """A fresh database configured through the CLI exactly as tests/gunicorn_server.py does."""
+    """A fresh database configured through the CLI exactly as tests/support/gunicorn_server.py does."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = scimgate_env(workdir)
     scimgate_cli(env, workdir, "init-db")

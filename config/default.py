@@ -56,6 +56,12 @@ class DefaultConfig:
     PROXY_FIX_X_FOR = 0
     # How long a verified password is remembered (by digest) so argon2 does not run on every request.
     SCIM_AUTH_CACHE_SECONDS = 300
+    # Cost of the argon2id password hashes (the SCIM basic-auth password, built-in accounts):
+    # argon2-cffi's defaults, RFC 9106's low-memory profile: 3 passes over 64 MiB in 4 lanes. A hash
+    # keeps its parameters, so changing them affects new hashes only (scimgate.conf.credentials).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536  # KiB
+    ARGON2_PARALLELISM = 4
     # Public base URL used in `Location` and `$ref`; empty means "derive from the request".
     BASE_URL = ""
     # Where the docs/ folder is published (e.g. a repository's blob URL); the Authentication

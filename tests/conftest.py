@@ -16,9 +16,7 @@ from flask.testing import FlaskClient
 
 from scimgate import create_app
 from scimgate.extensions import db
-
-DATA_DIR = Path(__file__).parent / "data"
-SCIM_PREFIX = "/scim/v2"
+from tests.support.scim import ScimClient, configure_scim
 
 
 def _engine_options_for(url: str) -> tuple[dict[str, Any], str | None]:
@@ -101,54 +99,6 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask):
     """A CLI runner bound to the testing app."""
     return app.test_cli_runner()
-
-
-def configure_scim(app: Flask, client_name: str = "okta") -> dict[str, str]:
-    """Run the reference's set-up through the real functions; return Bearer auth headers."""
-    from scimgate import configuration_utils as cu
-    from scimgate.conf import saml as saml_config
-
-    with app.app_context():
-        saml_config.configure_saml(
-            idp_metadata=(DATA_DIR / "idp-metadata.xml").read_text(),
-            sp_entity_id="https://scimgate.test/saml/metadata",
-            base_url="http://localhost",
-        )
-        saml_config.enable_saml()
-        cu.update_scim_client(client_name)
-        token = cu.generate_scim_bearer_token(6)
-        cu.enable_scim_user_and_group_sync()
-    return {"Authorization": f"Bearer {token}"}
-
-
-class ScimClient:
-    """Test client that prefixes ``/scim/v2``, authenticates and sends SCIM JSON."""
-
-    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def _call(self, method: str, path: str, **kwargs: Any):
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        if "json" in kwargs:
-            headers.setdefault("Content-Type", "application/scim+json")
-        url = path if path.startswith(SCIM_PREFIX) else SCIM_PREFIX + path
-        return self.client.open(url, method=method, headers=headers, **kwargs)
-
-    def get(self, path: str, **kwargs: Any):
-        return self._call("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any):
-        return self._call("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any):
-        return self._call("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any):
-        return self._call("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any):
-        return self._call("DELETE", path, **kwargs)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from flask import Flask
 from scimgate import configuration_utils as cu
 from scimgate.logs import audit
 from scimgate.scim import urns
-from tests.test_users import assert_error, new_user
+from tests.support.resources import assert_error, new_user
 
 PASSWORD = "correct-horse-battery-9!x"
 

@@ -9,8 +9,8 @@ from scimgate import cli
 from scimgate.accounts import users
 from scimgate.extensions import db
 from scimgate.signin import saml_sp
-from tests.config_helpers import add_pushed_user
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
+from tests.support.config import add_pushed_user
+from tests.support.signin import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
 
 
 def run(runner: FlaskCliRunner, *args: str, input: str | None = None):

@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 
 from scimgate.extensions import db
 from scimgate.logs.activity import ScimActivity
-from tests.activity_helpers import add_rows, group_body, shown_request_ids, sign_in_admin, user_body
-from tests.config_helpers import lines_with
-from tests.conftest import ScimClient
-from tests.signin_helpers import configure_dev_saml, saml_sign_in
-from tests.sql_counter import count_statements
+from tests.support.activity import add_rows, group_body, shown_request_ids, sign_in_admin, user_body
+from tests.support.config import lines_with
+from tests.support.scim import ScimClient
+from tests.support.signin import configure_dev_saml, saml_sign_in
+from tests.support.sql_counter import count_statements
 
 
 def reasons(page: str) -> list[str]:

@@ -11,8 +11,8 @@ from scimgate import configuration_utils as cu
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
-from tests.config_helpers import add_group, add_pushed_user
-from tests.signin_helpers import Api, add_admin, configure_dev_saml, password_sign_in, saml_sign_in
+from tests.support.config import add_group, add_pushed_user
+from tests.support.signin import Api, add_admin, configure_dev_saml, password_sign_in, saml_sign_in
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts.roles import Role
 from scimgate.extensions import db
 from scimgate.models import ScimUser
-from tests.config_helpers import add_group, add_local_user, add_pushed_user, lines_with
-from tests.lockout_helpers import admin_state, page_post, sole_saml_admin
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
+from tests.support.config import add_group, add_local_user, add_pushed_user, lines_with
+from tests.support.lockout import admin_state, page_post, sole_saml_admin
+from tests.support.signin import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in
 
 LOCKOUT = "would_lock_out_admins"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -144,7 +144,7 @@ def test_unmapping_a_scim_group_that_gives_the_last_admin_the_role_is_refused(
         group.role = "server_admin"
         settings.write({"groups_assign_roles": True})
         group_id = group.id
-    from tests.signin_helpers import Api, saml_sign_in
+    from tests.support.signin import Api, saml_sign_in
 
     assert saml_sign_in(client, "okta.admin").status_code == 302
     _refused_json(Api(client).put(f"/groups/{group_id}/role", {"role": "viewer"}))

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from scimgate.api.throttle import AuthThrottle
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest
-from tests.config_helpers import read_log
-from tests.signin_helpers import configure_dev_saml, password_sign_in
+from tests.support.config import read_log
+from tests.support.signin import configure_dev_saml, password_sign_in
 
 
 def test_anonymous_saml_logins_store_a_bounded_amount(

@@ -21,7 +21,7 @@ from scimgate import cli
 from scimgate import configuration_utils as cu
 from scimgate.accounts import users
 from scimgate.extensions import db
-from tests.audit_helpers import (
+from tests.support.audit import (
     COVERED,
     cli_commands,
     covers,
@@ -31,9 +31,9 @@ from tests.audit_helpers import (
     mutating_endpoints,
     one_event_after,
 )
-from tests.config_helpers import DATA_DIR, add_local_user, add_pushed_user
-from tests.lockout_helpers import Admin, page_post, sole_saml_admin
-from tests.signin_helpers import Api, add_admin, configure_dev_saml, saml_sign_in
+from tests.support.config import DATA_DIR, add_local_user, add_pushed_user
+from tests.support.lockout import Admin, page_post, sole_saml_admin
+from tests.support.signin import Api, add_admin, configure_dev_saml, saml_sign_in
 
 PASSWORD = "Basic-auth-password-1234!"
 ADMIN_PASSWORD = "Builtin-admin-password-9876!"
@@ -347,7 +347,7 @@ def test_policy_refusals_write_no_event(app: Flask, client: FlaskClient) -> None
     with app.app_context():
         add_admin("root")
         pushed = add_pushed_user("pushed.pat").id
-    from tests.signin_helpers import password_sign_in
+    from tests.support.signin import password_sign_in
 
     assert password_sign_in(client, "root").status_code in (302, 303)
     mark = last_id(app)

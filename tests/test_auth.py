@@ -15,8 +15,8 @@ from scimgate.conf import credentials
 from scimgate.conf import keys as K
 from scimgate.extensions import db
 from scimgate.models import ConfEntry
-from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with
-from tests.conftest import configure_scim
+from tests.support.config import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with
+from tests.support.scim import configure_scim
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from scimgate.scim import json_input, urns
 from scimgate.scim.errors import InvalidValue
-from tests.bad_input_helpers import SCIM_JSON, api_raw, assert_scim_error
-from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in
+from tests.support.bad_input import SCIM_JSON, api_raw, assert_scim_error
+from tests.support.signin import add_admin, configure_dev_saml, password_sign_in
 
 # (JSON value text, expected scimType, a word of the detail)
 BAD_VALUES = [

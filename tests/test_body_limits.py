@@ -17,16 +17,16 @@ from werkzeug.test import EnvironBuilder
 from scimgate.api.body_limits import CappedInput
 from scimgate.scim import urns
 from scimgate.scim.errors import PayloadTooLarge
-from tests.body_limit_helpers import (
+from tests.support.body_limits import (
     chunked_upload,
     claim_length,
     rss_bytes,
     send_whole,
     worker_pids,
 )
-from tests.conftest import DATA_DIR
-from tests.gunicorn_server import fresh_database, gunicorn
-from tests.live_server import live_server
+from tests.support.gunicorn_server import fresh_database, gunicorn
+from tests.support.live_server import live_server
+from tests.support.scim import DATA_DIR
 
 GIB = 1024**3
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

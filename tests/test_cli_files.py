@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.config_helpers import sibling_app
+from tests.support.config import sibling_app
 
 HELP = [
     ["--help"],

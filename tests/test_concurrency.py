@@ -16,8 +16,8 @@ import httpx2
 import pytest
 
 from scimgate.scim import urns
-from tests.conftest import DATA_DIR
-from tests.gunicorn_server import Served, fresh_database, gunicorn
+from tests.support.gunicorn_server import Served, fresh_database, gunicorn
+from tests.support.scim import DATA_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -212,7 +212,7 @@ def test_auth_failures_are_throttled_across_workers(http, served):
 
 
 def test_production_command_with_4_workers_passes_scim2_tester(served, capsys):
-    from tests.test_scim2_tester import assert_checker_passes, run_checker_at
+    from tests.support.scim2_tester import assert_checker_passes, run_checker_at
 
     results = run_checker_at(served.url, {"Authorization": f"Bearer {served.env['TOKEN']}"})
 

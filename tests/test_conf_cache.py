@@ -16,7 +16,7 @@ from scimgate import create_app
 from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.models import ConfVersion
-from tests.sql_counter import count_statements, touching
+from tests.support.sql_counter import count_statements, touching
 
 SPC = "/scim/v2/ServiceProviderConfig"
 

@@ -17,8 +17,8 @@ from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.models import ConfEntry
 from scimgate.plugin_host import BUILTIN_CLIENTS, get_host, known_clients, register_client
 from scimgate.scim import urns
-from tests.config_helpers import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
-from tests.conftest import configure_scim
+from tests.support.config import DATA_DIR, PASSWORD, USERNAME, add_group, add_pushed_user, sibling_app
+from tests.support.scim import configure_scim
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from scimgate.accounts import users
 from scimgate.accounts.errors import AccountError
 from scimgate.extensions import db
 from scimgate.scim import safe_text, urns
-from tests.bad_input_helpers import assert_scim_error, csrf_token
-from tests.config_helpers import add_group, add_pushed_user
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in, saml_sign_in
+from tests.support.bad_input import assert_scim_error, csrf_token
+from tests.support.config import add_group, add_pushed_user
+from tests.support.signin import ADMIN_PASSWORD, add_admin, configure_dev_saml, password_sign_in, saml_sign_in
 
 # (the character(s) slipped into a name, the code point the detail names)
 UNSAFE = [

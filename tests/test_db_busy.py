@@ -17,7 +17,7 @@ from flask import Flask
 from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.conftest import configure_scim
+from tests.support.scim import configure_scim
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("SCIMGATE_TEST_DATABASE_URL")),

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.db_fault_helpers import (
+from tests.support.db_faults import (
     assert_scim_error,
     fill,
     scim_http,
@@ -31,8 +31,8 @@ from tests.db_fault_helpers import (
     user_body,
     worker_pids,
 )
-from tests.gunicorn_server import gunicorn
-from tests.pg_private import private_postgres
+from tests.support.gunicorn_server import gunicorn
+from tests.support.pg_private import private_postgres
 
 pytestmark = [
     pytest.mark.slow,

@@ -15,9 +15,9 @@ import pytest
 from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.conftest import configure_scim
-from tests.db_fault_helpers import mode_of
-from tests.gunicorn_server import BIN, server_env
+from tests.support.db_faults import mode_of
+from tests.support.gunicorn_server import BIN, server_env
+from tests.support.scim import configure_scim
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("SCIMGATE_TEST_DATABASE_URL")),

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.db_fault_helpers import assert_scim_error, scim_http, set_up_scim, user_body, worker_pids
-from tests.gunicorn_server import gunicorn
-from tests.pg_private import PrivatePostgres, private_postgres
-from tests.signin_helpers import Api, add_admin, configure_dev_saml, password_sign_in
+from tests.support.db_faults import assert_scim_error, scim_http, set_up_scim, user_body, worker_pids
+from tests.support.gunicorn_server import gunicorn
+from tests.support.pg_private import PrivatePostgres, private_postgres
+from tests.support.signin import Api, add_admin, configure_dev_saml, password_sign_in
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from scimgate.scim import urns
-from tests.conftest import ScimClient
+from tests.support.scim import ScimClient
 
 BASE = "http://localhost/scim/v2"
 

@@ -19,7 +19,7 @@ from scimgate.extensions import db
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.logs.audit import AuditEvent
 from scimgate.scim import safe_text, urns
-from tests.config_helpers import LOG_FILES, add_pushed_user, read_log
+from tests.support.config import LOG_FILES, add_pushed_user, read_log
 
 FORGED = "\r\n2026-01-01T00:00:00Z cli:root user.deleted User x y request=- {}"
 OSC = "\x1b]0;owned\x07\x1b[2J"
@@ -74,7 +74,7 @@ def test_audit_prints_one_escaped_line_per_event(app: Flask, scim, runner: Flask
 
 
 def test_status_commands_print_stored_names_escaped(app: Flask, runner: FlaskCliRunner) -> None:
-    from tests.conftest import configure_scim
+    from tests.support.scim import configure_scim
 
     configure_scim(app)
     with app.app_context():  # values stored before the setters refused them

@@ -38,7 +38,7 @@ from scimgate.scim.filters import (
     parse_filter,
     parse_patch_path,
 )
-from tests.test_filter_sql import (
+from tests.support.filter_tables import (
     ATTRIBUTES,
     METADATA,
     SCHEMAS,

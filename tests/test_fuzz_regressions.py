@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scimgate.scim import urns
-from tests.test_users import assert_error, new_user
+from tests.support.resources import assert_error, new_user
 
 
 def new_group(scim, name: str, **extra):

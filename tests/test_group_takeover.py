@@ -16,9 +16,9 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, ScimGroup
-from tests.config_helpers import add_pushed_user, lines_with
-from tests.conftest import ScimClient
-from tests.signin_helpers import add_admin
+from tests.support.config import add_pushed_user, lines_with
+from tests.support.scim import ScimClient
+from tests.support.signin import add_admin
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

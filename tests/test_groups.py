@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from scimgate.scim import urns
-from tests.sql_counter import count_statements, touching
-from tests.test_users import assert_error, new_user
-
-
-def new_group(scim, name: str = "Tour Guides", members: list[str] | None = None, **extra) -> dict:
-    body = {"schemas": [urns.GROUP], "displayName": name, **extra}
-    if members is not None:
-        body["members"] = [{"value": m} for m in members]
-    response = scim.post("/Groups", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.support.resources import assert_error, new_group, new_user
+from tests.support.sql_counter import count_statements, touching
 
 
 def patch(scim, group_id: str, *operations: dict, **kwargs):

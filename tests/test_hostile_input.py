@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_users import assert_error, new_user
+from tests.support.resources import assert_error, new_user
 
 
 @pytest.mark.parametrize(

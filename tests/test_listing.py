@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scimgate.scim import urns
-from tests.sql_counter import count_statements
-from tests.test_groups import new_group
-from tests.test_users import assert_error, new_user
+from tests.support.resources import assert_error, new_group, new_user
+from tests.support.sql_counter import count_statements
 
 
 def listing(scim, **params) -> dict:

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.config_helpers import sibling_app
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, password_sign_in
+from tests.support.config import sibling_app
+from tests.support.signin import ADMIN_PASSWORD, add_admin, password_sign_in
 
 ADDRESS_LIMIT = 4
 USERNAME_LIMIT = 3

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from scimgate import configuration_utils as cu
 from scimgate.logs import scim_logs as scim_logging
-from tests.config_helpers import (
+from tests.support.config import (
     LOG_FILES,
     PASSWORD,
     SPC,
@@ -23,7 +23,7 @@ from tests.config_helpers import (
     read_log,
     sibling_app,
 )
-from tests.conftest import configure_scim
+from tests.support.scim import configure_scim
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[(?P<rid>[^\]]+)\] \S")
 CONTINUATION = re.compile(r"^\[(?P<rid>[^\]]+)\] \| ")

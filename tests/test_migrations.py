@@ -60,7 +60,7 @@ def test_upgrade_matches_models_and_downgrades(database_url: str, tmp_path: Path
 def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path: Path) -> None:
     """``scimgate init-db`` on a populated database (a re-run, or a new release's upgrade) applies
     only what is missing: every row written through the API is still there afterwards."""
-    from tests.conftest import configure_scim
+    from tests.support.scim import configure_scim
 
     app = create_app(
         "testing",

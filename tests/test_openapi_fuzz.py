@@ -26,7 +26,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from scimgate.scim import schema, urns
-from tests.live_server import live_server
+from tests.support.live_server import live_server
 
 CHECKS = (
     "not_a_server_error",

@@ -14,8 +14,8 @@ from scimgate import configuration_utils as cu
 from scimgate.extensions import db
 from scimgate.logs.activity import ScimActivity
 from scimgate.web.timefmt import for_machines, for_people
-from tests.config_helpers import PASSWORD, add_pushed_user
-from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
+from tests.support.config import PASSWORD, add_pushed_user
+from tests.support.signin import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
 
 PEOPLE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 MACHINES = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"

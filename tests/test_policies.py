@@ -20,8 +20,8 @@ from flask.testing import FlaskClient
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import policies, settings, users
 from scimgate.extensions import db
-from tests.config_helpers import add_group, add_pushed_user
-from tests.signin_helpers import Api, add_admin, password_sign_in, saml_sign_in, set_scim
+from tests.support.config import add_group, add_pushed_user
+from tests.support.signin import Api, add_admin, password_sign_in, saml_sign_in, set_scim
 
 
 @dataclass

@@ -15,8 +15,8 @@ from scimgate.logs.audit import AuditEvent
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.services.user_records import USER_COLUMNS
 from scimgate.services.user_writes import ACCOUNT_INSERT_KEYS
-from tests.sql_counter import count_statements
-from tests.test_users import new_user
+from tests.support.resources import new_user
+from tests.support.sql_counter import count_statements
 
 _user = User.__table__.c
 _link = ScimUser.__table__.c

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scimgate.scim import urns
-from tests.conftest import ScimClient
+from tests.support.scim import ScimClient
 
 BAD_PATHS = [
     'emails[type eq "work"]',

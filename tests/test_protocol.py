@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scimgate.scim import urns
-from tests.test_users import assert_error
+from tests.support.resources import assert_error
 
 
 def test_unknown_route_under_scim_is_404_with_scim_body(scim):
@@ -110,7 +110,7 @@ def test_unknown_routes_and_wrong_methods_need_credentials_first(client, scim_he
 
 def test_the_clients_plugin_decides_the_allowed_schemes(app, client):
     from scimgate import configuration_utils as cu
-    from tests.conftest import configure_scim
+    from tests.support.scim import configure_scim
 
     configure_scim(app, "azure_active_directory")
     password = "correct-horse-battery-9!x"

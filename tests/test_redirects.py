@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest
-from tests.config_helpers import add_local_user
-from tests.session_helpers import csrf_from_api
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin, configure_dev_saml, parse_form
+from tests.support.config import add_local_user
+from tests.support.sessions import csrf_from_api
+from tests.support.signin import ADMIN_PASSWORD, add_admin, configure_dev_saml, parse_form
 
 HOSTILE = [
     "/\t/evil.example",

@@ -17,8 +17,8 @@ from scimgate import configuration_utils as cu
 from scimgate.hookspecs import hookimpl
 from scimgate.logs import activity as scim_activity
 from scimgate.scim import urns
-from tests.config_helpers import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with, sibling_app
-from tests.conftest import ScimClient, configure_scim
+from tests.support.config import PASSWORD, SPC, USERNAME, basic_header, bearer_header, lines_with, sibling_app
+from tests.support.scim import ScimClient, configure_scim
 
 SCIM_JSON = "application/scim+json"
 

@@ -51,7 +51,7 @@ def test_plain_and_other_locations_are_sent_as_werkzeug_sends_them():
 
 
 def test_a_created_user_has_its_plain_location(scim):
-    from tests.test_users import new_user
+    from tests.support.resources import new_user
 
     created = new_user(scim, "located")
     response = scim.get(f"/Users/{created['id']}")

@@ -18,10 +18,10 @@ from scimgate.accounts import groups as app_groups
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest
 from scimgate.scim import urns
-from tests.bad_input_helpers import assert_scim_error
-from tests.conftest import ScimClient, configure_scim
-from tests.session_helpers import csrf_from_api, replaying, session_cookie
-from tests.signin_helpers import (
+from tests.support.bad_input import assert_scim_error
+from tests.support.scim import ScimClient, configure_scim
+from tests.support.sessions import csrf_from_api, replaying, session_cookie
+from tests.support.signin import (
     ADMIN_PASSWORD,
     add_admin,
     configure_dev_saml,

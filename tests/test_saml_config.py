@@ -8,7 +8,7 @@ from flask import Flask
 from scimgate import configuration_utils as cu
 from scimgate.conf import saml as saml_config
 from scimgate.signin import dev_idp
-from tests.config_helpers import DATA_DIR
+from tests.support.config import DATA_DIR
 
 METADATA = (DATA_DIR / "idp-metadata.xml").read_text()
 IDP_ENTITY_ID = "https://idp.scimgate.test/saml2/idp/metadata"

@@ -25,8 +25,8 @@ from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlUsedAssertion, User, utcnow
 from scimgate.web import saml_unsolicited
-from tests.config_helpers import lines_with
-from tests.signin_helpers import (
+from tests.support.config import lines_with
+from tests.support.signin import (
     BASE_URL,
     add_admin,
     configure_dev_saml,

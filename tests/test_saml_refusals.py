@@ -23,8 +23,8 @@ from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
 from scimgate.signin import dev_idp, saml_sp
 from scimgate.web import saml_binding
-from tests.config_helpers import add_pushed_user, lines_with
-from tests.signin_helpers import (
+from tests.support.config import add_pushed_user, lines_with
+from tests.support.signin import (
     BASE_URL,
     add_admin,
     binding_cookie,

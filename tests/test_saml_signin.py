@@ -17,8 +17,8 @@ from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
 from scimgate.signin import dev_idp, saml_sp
-from tests.config_helpers import add_pushed_user, lines_with, sibling_app
-from tests.signin_helpers import (
+from tests.support.config import add_pushed_user, lines_with, sibling_app
+from tests.support.signin import (
     BASE_URL,
     Api,
     add_admin,

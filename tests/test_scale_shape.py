@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from scimgate.extensions import db
 from scimgate.models import GroupMembership, ScimUser, User, UserProfile, utcnow
 from scimgate.scim import urns
-from tests.sql_counter import count_statements
-from tests.test_groups import new_group
-from tests.test_users import new_user
+from tests.support.resources import new_group, new_user
+from tests.support.sql_counter import count_statements
 
 
 def bulk_members(app, group_id: str, count: int) -> None:

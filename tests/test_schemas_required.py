@@ -14,9 +14,9 @@ from flask import Flask
 from scimgate.extensions import db
 from scimgate.hookspecs import ClientProfile, hookimpl
 from scimgate.scim import urns
-from tests.bad_input_helpers import assert_scim_error
-from tests.config_helpers import sibling_app
-from tests.conftest import ScimClient, configure_scim
+from tests.support.bad_input import assert_scim_error
+from tests.support.config import sibling_app
+from tests.support.scim import ScimClient, configure_scim
 
 MISSING = [
     pytest.param({}, "required", id="absent"),

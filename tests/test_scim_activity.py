@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from scimgate.extensions import db
 from scimgate.logs import activity as scim_activity
 from scimgate.logs.activity import ScimActivity
-from tests.config_helpers import read_log, sibling_app
-from tests.conftest import ScimClient
-from tests.signin_helpers import add_admin, password_sign_in
-from tests.sql_counter import count_statements, touching
+from tests.support.config import read_log, sibling_app
+from tests.support.scim import ScimClient
+from tests.support.signin import add_admin, password_sign_in
+from tests.support.sql_counter import count_statements, touching
 
 
 def rows(app: Flask) -> list[ScimActivity]:

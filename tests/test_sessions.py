@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from scimgate.extensions import db
 from scimgate.models import User
 from scimgate_config import ConfigError
-from tests.config_helpers import sibling_app
-from tests.session_helpers import IDLE, LIFETIME, csrf_from_api, node_at, replaying, session_cookie
-from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
+from tests.support.config import sibling_app
+from tests.support.sessions import IDLE, LIFETIME, csrf_from_api, node_at, replaying, session_cookie
+from tests.support.signin import add_admin, configure_dev_saml, password_sign_in, saml_sign_in
 
 
 def _signed_in_admin(app: Flask, client: FlaskClient) -> str:

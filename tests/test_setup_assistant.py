@@ -14,8 +14,8 @@ from scimgate import configuration_utils as cu
 from scimgate.logs import activity as scim_activity
 from scimgate.models import utcnow
 from scimgate.web.timefmt import for_people
-from tests.assistant_helpers import assistant_fields, list_items, sign_in_admin, text_of
-from tests.config_helpers import bearer_header
+from tests.support.assistant import assistant_fields, list_items, sign_in_admin, text_of
+from tests.support.config import bearer_header
 
 # client → (base URL label, authentication mode, one more field the IdP needs, its value, a quirk word)
 EXPECTED = {

@@ -25,7 +25,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "scimgate.hookspecs",
         "scimgate.default_hooks",
         "scimgate.plugin_host",
-        "scimgate.clients",
     ),
     (
         "scimgate.api",

@@ -16,7 +16,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from scimgate import configuration_utils as cu
 from scimgate.extensions import db
 from scimgate.models import ScimUser, User, UserProfile
-from tests.config_helpers import (
+from tests.support.cli import assert_one_line_error, run, setup_through_commands
+from tests.support.config import (
     PASSWORD,
     USERNAME,
     add_local_user,
@@ -25,7 +26,6 @@ from tests.config_helpers import (
     read_log,
     sibling_app,
 )
-from tests.test_cli import assert_one_line_error, run, setup_through_commands
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -18,9 +18,9 @@ from scimgate import configuration_utils as cu
 from scimgate.conf import token_expiry
 from scimgate.models import utcnow
 from scimgate.web.admin.authentication import REVOKE_WARNING
-from tests.assistant_helpers import csrf_of, move_token_expiry, people, sign_in_admin, text_of
-from tests.config_helpers import bearer_header, read_log
-from tests.signin_helpers import configure_dev_saml, saml_sign_in
+from tests.support.assistant import csrf_of, move_token_expiry, people, sign_in_admin, text_of
+from tests.support.config import bearer_header, read_log
+from tests.support.signin import configure_dev_saml, saml_sign_in
 
 TOKEN_ROW = r"Bearer token"
 

@@ -17,9 +17,9 @@ from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, User
-from tests.activity_helpers import PATCH_SCHEMA, group_body, sign_in_admin, user_body
-from tests.conftest import ScimClient
-from tests.signin_helpers import configure_dev_saml, saml_sign_in
+from tests.support.activity import PATCH_SCHEMA, group_body, sign_in_admin, user_body
+from tests.support.scim import ScimClient
+from tests.support.signin import configure_dev_saml, saml_sign_in
 
 
 def user_id_of(app: Flask, username: str) -> int:

@@ -14,9 +14,9 @@ from scimgate.extensions import db
 from scimgate.logs.audit import AuditEvent
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.scim import urns
-from tests.config_helpers import add_local_user
-from tests.sql_counter import count_statements
-from tests.test_users import assert_error, new_user
+from tests.support.config import add_local_user
+from tests.support.resources import assert_error, new_user
+from tests.support.sql_counter import count_statements
 
 
 def _patch(scim, user_id: str, value: dict, **headers):

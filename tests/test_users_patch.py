@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scimgate.scim import urns
-from tests.test_users import assert_error, new_user
+from tests.support.resources import assert_error, new_user
 
 
 def patch(scim, user_id: str, *operations: dict, **kwargs):

@@ -15,8 +15,8 @@ from scimgate.accounts import settings, users
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, User
 from scimgate.web.timefmt import for_people
-from tests.config_helpers import add_group, add_local_user, add_pushed_user, bearer_header, sibling_app
-from tests.signin_helpers import add_admin, configure_dev_saml, parse_form, password_sign_in, saml_sign_in
+from tests.support.config import add_group, add_local_user, add_pushed_user, bearer_header, sibling_app
+from tests.support.signin import add_admin, configure_dev_saml, parse_form, password_sign_in, saml_sign_in
 
 ADMIN_PAGES = [
     ("GET", "/admin/"),
@@ -89,7 +89,7 @@ def test_sign_in_comes_back_to_the_page_asked_for(app: Flask, client: FlaskClien
     location = client.get("/admin/users?q=adm").headers["Location"]
     assert location == "/login?next=/admin/users?q%3Dadm"
     form = parse_form(client.get(location).get_data(as_text=True))
-    from tests.signin_helpers import ADMIN_PASSWORD
+    from tests.support.signin import ADMIN_PASSWORD
 
     signed = client.post("/login", data={**form.fields, "username": "admin", "password": ADMIN_PASSWORD})
     assert signed.headers["Location"] == "/admin/users?q=adm"

@@ -12,8 +12,7 @@ from flask import Flask
 
 from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.test_groups import new_group
-from tests.test_users import new_user
+from tests.support.resources import new_group, new_user
 
 
 @contextmanager

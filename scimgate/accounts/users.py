@@ -43,14 +43,13 @@ from scimgate.models import (
 )
 from scimgate.scim.safe_text import unsafe_character_problem
 
-_hasher = PasswordHasher()
-
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when the username is unknown, so a wrong username costs as long
-    as a wrong password (made on first use: hashing at import would slow every start-up)."""
-    return _hasher.hash("scimgate-no-such-user")
+    as a wrong password (made on first use with the app's parameters: hashing at import would
+    slow every start-up)."""
+    return hasher.hash("scimgate-no-such-user")
 
 
 class AccountKind(enum.StrEnum):
@@ -252,7 +251,8 @@ def check_password(username: str, password: str) -> User | None:
     user = find_by_username(username)
     stored = user.password_hash if user is not None and user.is_builtin else None
     try:
-        _hasher.verify(stored or _dummy_hash(), password)
+        hasher = credentials.password_hasher()
+        hasher.verify(stored or _dummy_hash(hasher), password)
     except (VerificationError, InvalidHashError):
         return None
     return user if stored else None

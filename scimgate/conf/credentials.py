@@ -13,6 +13,7 @@ Nothing here ever returns or logs a secret: callers get a principal or a *reason
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -32,7 +33,6 @@ TOKEN_PREFIX = "scimgate_"  # lets secret scanners recognise a leaked token
 TOKEN_BYTES = 32  # 256 bits of randomness
 REVOKED_KEPT = 10
 
-_hasher = PasswordHasher()
 _process_key = secrets.token_bytes(32)  # keys the in-memory cache; never leaves this process
 _cache: dict[bytes, float] = {}
 _cache_lock = threading.Lock()
@@ -50,9 +50,28 @@ class AuthResult:
 # --- password -----------------------------------------------------------------------------------
 
 
+@functools.cache
+def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def password_hasher() -> PasswordHasher:
+    """The argon2id hasher with this app's ``ARGON2_*`` cost parameters.
+
+    Production keeps argon2-cffi's defaults (RFC 9106's low-memory profile); the test suite sets
+    the cheapest ones, so its thousands of hashes do not dominate its run time. A hash carries its
+    own parameters and is verified with them, so changing the settings never locks anyone out:
+    only hashes made afterwards use the new cost.
+    """
+    config = current_app.config
+    return _hasher(
+        int(config["ARGON2_TIME_COST"]), int(config["ARGON2_MEMORY_COST"]), int(config["ARGON2_PARALLELISM"])
+    )
+
+
 def hash_password(password: str) -> str:
     """Return the argon2id hash of ``password`` (salted, slow)."""
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def _cache_key(stored_hash: str, username: str, password: str) -> bytes:
@@ -90,7 +109,7 @@ def _password_matches(stored_hash: str, username: str, password: str) -> bool:
     if _cache_hit(key):
         return True
     try:
-        _hasher.verify(stored_hash, password)
+        password_hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
     _cache_store(key)

@@ -19,10 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from scimgate import configuration_utils as cu
-from scimgate.conf import saml as saml_config
-from scimgate.signin import dev_idp
-from tests.live_server import live_server
+from tests.support.live_server import live_server
 
 CHROMIUM = os.environ.get("SCIMGATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,34 +88,3 @@ def shot() -> Callable:
         return path
 
     return take
-
-
-def configure_live_scim(app: Flask, live_url: str, *, bearer: bool = True) -> str | None:
-    """SAML through the development IdP at the live URL, client okta, sync on.
-
-    With ``bearer``, a first token is made here and returned; otherwise the credential that lets
-    sync be enabled is basic auth, and no bearer token exists yet.
-    """
-    token = None
-    with app.app_context():
-        saml_config.configure_saml(
-            dev_idp.idp_metadata(live_url), sp_entity_id=f"{live_url}/saml/metadata", base_url=live_url
-        )
-        saml_config.enable_saml()
-        cu.update_scim_client("okta")
-        if bearer:
-            token = cu.generate_scim_bearer_token(1)
-        else:
-            cu.set_scim_basic_auth_username("scim-service")
-            cu.set_scim_basic_auth_password("scim_account_password_12345&&")
-        cu.enable_scim_user_and_group_sync()
-    return token
-
-
-def sign_in_with_password(page, username: str, password: str, start: str = "/admin/authentication") -> None:
-    """Open ``start``, get sent to /login, sign in, come back to ``start``."""
-    page.goto(start)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**{start}")

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from tests.activity_helpers import group_body, user_body
-from tests.browser.conftest import configure_live_scim, sign_in_with_password
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin
+from tests.support.activity import group_body, user_body
+from tests.support.browser import configure_live_scim, sign_in_with_password
+from tests.support.signin import ADMIN_PASSWORD, add_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

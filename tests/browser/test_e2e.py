@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from scimgate import configuration_utils as cu
 from scimgate.web.timefmt import for_people
-from tests.browser.conftest import configure_live_scim, sign_in_with_password
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin
+from tests.support.browser import configure_live_scim, sign_in_with_password
+from tests.support.signin import ADMIN_PASSWORD, add_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from tests.browser.conftest import configure_live_scim, sign_in_with_password
-from tests.browser.layout_helpers import (
+from tests.support.browser import configure_live_scim, sign_in_with_password
+from tests.support.browser_layout import (
     LONG_ADMIN,
     LONG_APP_GROUP,
     LONG_DISPLAY_NAME,
@@ -28,7 +28,7 @@ from tests.browser.layout_helpers import (
     intersect,
     seed_long_values,
 )
-from tests.signin_helpers import ADMIN_PASSWORD
+from tests.support.signin import ADMIN_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

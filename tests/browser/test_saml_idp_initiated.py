@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import configure_live_scim
-from tests.browser.saml_attack_helpers import auto_post, kept_acs_post
+from tests.support.browser import configure_live_scim
+from tests.support.saml_attack import auto_post, kept_acs_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.logs import activity as scim_activity
 from scimgate.models import utcnow
-from tests.browser.conftest import configure_live_scim, sign_in_with_password
-from tests.signin_helpers import ADMIN_PASSWORD, add_admin
+from tests.support.browser import configure_live_scim, sign_in_with_password
+from tests.support.signin import ADMIN_PASSWORD, add_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

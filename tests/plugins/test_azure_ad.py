@@ -12,8 +12,7 @@ import base64
 from scimgate import configuration_utils
 from scimgate.plugin_host import get_host
 from scimgate.scim import urns
-from tests.conftest import ScimClient, configure_scim
-from tests.plugins.helpers import (
+from tests.support.plugins import (
     active_client,
     api_members,
     check_setup_guide_against_its_doc,
@@ -23,6 +22,7 @@ from tests.plugins.helpers import (
     stored_group,
     stored_user,
 )
+from tests.support.scim import ScimClient, configure_scim
 
 CLIENT = "azure_active_directory"
 

@@ -12,7 +12,7 @@ import pytest
 
 from scimgate.plugin_host import BUILTIN_CLIENTS
 from scimgate.scim import urns
-from tests.plugins.helpers import active_client, patch_body, stored_group, stored_user
+from tests.support.plugins import active_client, patch_body, stored_group, stored_user
 
 
 @pytest.fixture(params=BUILTIN_CLIENTS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from scimgate.plugin_host import get_host
 from scimgate.scim import urns
-from tests.plugins.helpers import (
+from tests.support.plugins import (
     active_client,
     api_members,
     check_setup_guide_against_its_doc,

@@ -17,7 +17,7 @@ import pytest
 
 from scimgate import default_hooks, hookspecs
 from scimgate.plugin_host import BUILTIN_CLIENTS, BUILTIN_PLUGINS, PluginHost
-from tests.plugins import replay
+from tests.support import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "plugins"
@@ -114,7 +114,7 @@ def test_the_replay_runner_reports_mismatches():
 
 
 def test_a_failed_expectation_names_the_step(app):
-    from tests.plugins.helpers import active_client
+    from tests.support.plugins import active_client
 
     scim = active_client(app, "okta")
     sequence = {"steps": [{"name": "probe", "method": "GET", "path": "/Users", "expect": {"status": 201}}]}

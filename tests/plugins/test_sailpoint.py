@@ -8,7 +8,7 @@ readings, so the tests run with ``sailpoint`` active and assert what is stored.
 from __future__ import annotations
 
 from scimgate.plugin_host import get_host
-from tests.plugins.helpers import (
+from tests.support.plugins import (
     active_client,
     api_members,
     check_setup_guide_against_its_doc,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from scimgate.plugin_host import BUILTIN_CLIENTS
-from tests.test_scim2_tester import assert_checker_passes, report  # noqa: F401 (fixture)
+from tests.support.scim2_tester import assert_checker_passes, report  # noqa: F401 (fixture)
 
 
 @pytest.mark.slow

@@ -8,15 +8,10 @@ and then driven over HTTP. Nothing in the core names OneLogin.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import json
 import os
-import shutil
-import site
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,49 +21,20 @@ from flask import Flask
 from scimgate import create_app
 from scimgate.configuration_utils import get_scim_client
 from scimgate.extensions import db
-from scimgate.plugin_host import ENTRY_POINT_GROUP, get_host
-from tests.conftest import ScimClient, configure_scim
-from tests.plugins.helpers import (
+from scimgate.plugin_host import get_host
+from tests.support.plugins import (
     active_client,
     check_setup_guide_against_its_doc,
+    ensure_example_installed,
     patch_body,
     stored_group,
     stored_user,
 )
+from tests.support.scim import ScimClient, configure_scim
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "scimgate-onelogin"
 SCIMGATE = Path(sys.executable).with_name("scimgate")
 CLIENT = "onelogin"
 SCIM1_CORE = "urn:scim:schemas:core:1.0"
-
-
-def _entry_point_found() -> bool:
-    return any(ep.name == CLIENT for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
-
-
-def _ensure_installed(tmp_path: Path) -> None:
-    """Install the example with pip unless ``scripts/setup`` already did.
-
-    A running interpreter reads ``.pth`` files only at start-up, so after a fresh editable install
-    the new ``.pth`` is processed here the way start-up would have (from a copy in a scratch
-    directory, so no other ``.pth`` runs twice).
-    """
-    if _entry_point_found():
-        return
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "-e", str(EXAMPLE)],
-        check=True,
-        cwd=tmp_path,
-    )
-    importlib.invalidate_caches()
-    purelib = Path(sysconfig.get_paths()["purelib"])
-    scratch = tmp_path / "pth"
-    scratch.mkdir()
-    for pth in purelib.glob("__editable__*scimgate_onelogin*.pth"):
-        shutil.copy(pth, scratch / pth.name)
-    site.addsitedir(str(scratch))
-    assert _entry_point_found(), "pip installed the example but its entry point is not visible"
 
 
 def _cli(args: list[str], database_url: str, cwd: Path) -> str:
@@ -83,7 +49,7 @@ def _cli(args: list[str], database_url: str, cwd: Path) -> str:
 def onelogin_app(tmp_path: Path) -> Iterator[Flask]:
     """Install the plugin, create a database with the CLI, select ``onelogin`` with the CLI, and
     build a fresh app on that database (so the entry point is discovered at start-up)."""
-    _ensure_installed(tmp_path)
+    ensure_example_installed(tmp_path)
     database_url = f"sqlite:///{tmp_path / 'onelogin.db'}"
     _cli(["init-db"], database_url, tmp_path)
     _cli(["scim", "set-client", CLIENT], database_url, tmp_path)

@@ -7,6 +7,13 @@ shortcut nor a stale cache can make a test pass.
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +23,10 @@ from flask import Flask
 
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User
+from scimgate.plugin_host import ENTRY_POINT_GROUP
 from scimgate.scim import urns
-from tests.conftest import ScimClient, configure_scim
-from tests.plugins import replay
+from tests.support import replay
+from tests.support.scim import ScimClient, configure_scim
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,8 @@ def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
 
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "scimgate-onelogin"
+EXAMPLE_CLIENT = "onelogin"
 
 
 def check_setup_guide_against_its_doc(host: Any, client: str) -> Any:
@@ -134,3 +144,32 @@ def check_setup_guide_against_its_doc(host: Any, client: str) -> Any:
     assert guide.actions and guide.quirks and guide.where
     assert all(len(q) <= 160 for q in guide.quirks), "quirks are short sentences"
     return guide
+
+
+def _example_entry_point_found() -> bool:
+    return any(ep.name == EXAMPLE_CLIENT for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def ensure_example_installed(tmp_path: Path) -> None:
+    """Install the example plugin (``examples/scimgate-onelogin``) with pip unless ``scripts/setup``
+    already did.
+
+    A running interpreter reads ``.pth`` files only at start-up, so after a fresh editable install
+    the new ``.pth`` is processed here the way start-up would have (from a copy in a scratch
+    directory, so no other ``.pth`` runs twice).
+    """
+    if _example_entry_point_found():
+        return
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "-e", str(EXAMPLE)],
+        check=True,
+        cwd=tmp_path,
+    )
+    importlib.invalidate_caches()
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    scratch = tmp_path / "pth"
+    scratch.mkdir()
+    for pth in purelib.glob("__editable__*scimgate_onelogin*.pth"):
+        shutil.copy(pth, scratch / pth.name)
+    site.addsitedir(str(scratch))
+    assert _example_entry_point_found(), "pip installed the example but its entry point is not visible"

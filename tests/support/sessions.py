@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.config_helpers import sibling_app
+from tests.support.config import sibling_app
 
 COOKIE = "session"
 # Short limits for the sibling apps of these tests (the defaults are hours).

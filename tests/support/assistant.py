@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from scimgate.conf import keys as K
 from scimgate.conf import store as conf_store
 from scimgate.models import utcnow
-from tests.signin_helpers import add_admin, configure_dev_saml, password_sign_in
+from tests.support.signin import add_admin, configure_dev_saml, password_sign_in
 
 
 def sign_in_admin(app: Flask, client: FlaskClient) -> FlaskClient:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from scimgate.extensions import db
 from scimgate.logs import activity as scim_activity
 from scimgate.logs.activity import ScimActivity
-from tests.signin_helpers import add_admin, password_sign_in
+from tests.support.signin import add_admin, password_sign_in
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

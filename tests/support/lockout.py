@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from scimgate.accounts import groups as app_groups
 from scimgate.accounts import settings, users
 from scimgate.extensions import db
-from tests.signin_helpers import Api, configure_dev_saml, saml_sign_in
+from tests.support.signin import Api, configure_dev_saml, saml_sign_in
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PASSWORD = "scim_account_password_12345&&"
 USERNAME = "scim_account_username@example.com"
 SPC = "/scim/v2/ServiceProviderConfig"

@@ -11,7 +11,7 @@ from flask import Flask
 from scimgate.accounts import groups as app_groups
 from scimgate.extensions import db
 from scimgate.models import DISPLAY_NAME_MAX, EMAIL_MAX, GROUP_NAME_MAX, USERNAME_MAX, User
-from tests.signin_helpers import add_admin
+from tests.support.signin import add_admin
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

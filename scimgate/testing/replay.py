@@ -1,4 +1,5 @@
-"""Replay an IdP's documented request sequence, kept as data under ``tests/payloads/<idp>/``.
+"""Replay an IdP's documented request sequence, kept as data (scimgate's own live under
+``tests/payloads/<idp>/``; a plugin keeps its own next to its tests).
 
 A payload file is a JSON object::
 
@@ -39,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
-SCIM_PREFIX = "/scim/v2"
+from scimgate.testing.client import SCIM_PREFIX, ScimClient, active_client
+
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][\w]*)\}\}")
 ANY = "{{*}}"
 ABSENT = "{{absent}}"
@@ -61,9 +63,9 @@ class Replay:
     responses: dict[str, TestResponse] = field(default_factory=dict)
 
 
-def load(idp: str, name: str) -> dict[str, Any]:
-    """Read ``tests/payloads/<idp>/<name>.json``."""
-    return json.loads((PAYLOADS / idp / f"{name}.json").read_text())
+def load(path: Path) -> dict[str, Any]:
+    """Read one payload file (a JSON object with ``client`` and ``steps``)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def fill(value: Any, variables: dict[str, Any]) -> Any:
@@ -162,6 +164,15 @@ def run(
             except (KeyError, IndexError, ValueError):
                 raise ReplayError(f"[{name}] cannot capture {variable!r} from {dotted!r}: {body!r}") from None
     return replay
+
+
+def replay_sequence(
+    app: Flask, sequence: dict[str, Any], variables: dict[str, Any] | None = None, **setup: Any
+) -> tuple[ScimClient, Replay]:
+    """Make the sequence's ``client`` active (SCIM set up as an administrator would), replay it,
+    and return the authenticated client and the outcome (``setup`` goes to ``configure_scim``)."""
+    scim = active_client(app, sequence["client"], **setup)
+    return scim, run(scim.client, sequence, scim.headers, variables)
 
 
 def _check(name: str, expect: dict[str, Any], response: TestResponse) -> None:

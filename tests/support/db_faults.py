@@ -16,8 +16,8 @@ import httpx2
 from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.scim import urns
-from tests.conftest import configure_scim
-from tests.gunicorn_server import Served
+from tests.support.gunicorn_server import Served
+from tests.support.scim import configure_scim
 
 FILLER_CHUNK = 64 * 1024
 
