@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from scimgate import cli
 from scimgate import configuration_utils as cu
 from scimgate.extensions import db
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, UserProfile
