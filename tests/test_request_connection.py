@@ -1,5 +1,5 @@
-"""One connection, one transaction per request: ``core()`` and the ORM session share it
-(``scimgate.extensions.OneConnectionSession``), and ``db.session.commit()``/``rollback()`` end it
+"""One connection, one transaction per request: ``get_connection()`` and the ORM session share it
+(``scimgate.db.session.RequestSession``), and ``db.session.commit()``/``rollback()`` end it
 whichever side began it. Visibility is checked from a second, independent connection of the
 real database (SQLite, and PostgreSQL when configured)."""
 
@@ -10,8 +10,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.extensions import core, db
+from scimgate.extensions import db
 from scimgate.logs.audit import AuditEvent
 
 _AUDIT = AuditEvent.__table__
@@ -58,7 +59,7 @@ def test_core_then_orm_share_one_transaction_and_roll_back_together(app):
     with app.test_request_context():
         _core_insert("core.first")
         _orm_add("orm.second")
-        assert db.session.connection() is core()
+        assert db.session.connection() is get_connection()
         db.session.rollback()
         assert _committed_actions(app) == []
         _core_insert("after.rollback")
@@ -70,7 +71,7 @@ def test_orm_then_core_share_one_transaction_and_commit_together(app):
     with app.test_request_context():
         _orm_add("orm.first")
         _core_insert("core.second")
-        assert core() is db.session.connection()
+        assert get_connection() is db.session.connection()
         db.session.commit()
         assert not db.session().held_connection().in_transaction()  # the one commit ended it
     assert _committed_actions(app) == ["core.second", "orm.first"]
@@ -78,41 +79,29 @@ def test_orm_then_core_share_one_transaction_and_commit_together(app):
 
 def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_connection(app):
     with app.test_request_context():
-        first = core()
+        first = get_connection()
         db.session.commit()
         assert not first.in_transaction()
-        second = core()
+        second = get_connection()
         assert second is first and second.in_transaction()
         _core_insert("second.transaction")
         db.session.commit()
     assert _committed_actions(app) == ["second.transaction"]
 
 
-def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
-    """An uncommitted write is rolled back. A SQLite connection stays with its thread for the
-    next request (no new checkout); on other databases it goes back to the pool."""
+def test_the_end_of_the_context_rolls_back_and_returns_the_connection_to_the_pool(app):
+    """An uncommitted write is rolled back and the connection goes back to the pool."""
     with app.app_context():
         pool = db.engine.pool
-        sqlite = db.engine.dialect.name == "sqlite"
-    with app.test_request_context():
-        core()
     checked_out = pool.checkedout()
     with app.test_request_context():
         _core_insert("never.committed")
-        driver = core().connection.dbapi_connection
+        assert pool.checkedout() == checked_out + 1
     assert _committed_actions(app) == []
     assert pool.checkedout() == checked_out
-    with app.test_request_context():
-        again = core().connection.dbapi_connection
-        db.session.rollback()
-    if sqlite:
-        assert checked_out >= 1 and again is driver and not driver.in_transaction
-    else:
-        assert checked_out == 0
 
 
-def test_a_kept_connection_ends_with_its_thread(app):
-    """A thread's kept SQLite connection goes back to the pool when the thread ends."""
+def test_a_request_in_a_thread_returns_its_connection_when_it_ends(app):
     import threading
 
     with app.app_context():
@@ -121,7 +110,7 @@ def test_a_kept_connection_ends_with_its_thread(app):
 
     def one_request() -> None:
         with app.test_request_context():
-            core()
+            get_connection()
             db.session.rollback()
 
     worker = threading.Thread(target=one_request)
@@ -143,41 +132,35 @@ def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
     assert _committed_actions(app) == ["kept", "next"]
 
 
-def _sqlite_driver_of_one_request(app):
+def _driver_of_one_request(app):
     with app.test_request_context():
-        driver = core().connection.dbapi_connection
+        driver = get_connection().connection.dbapi_connection
         db.session.rollback()
     return driver
 
 
-def test_a_kept_connection_is_not_used_after_the_engine_is_disposed(app):
+def test_a_pooled_connection_is_not_used_after_the_engine_is_disposed(app):
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite connections are kept between requests")
-    first = _sqlite_driver_of_one_request(app)
-    assert _sqlite_driver_of_one_request(app) is first
+    first = _driver_of_one_request(app)
     engine.dispose()
-    assert _sqlite_driver_of_one_request(app) is not first
+    assert _driver_of_one_request(app) is not first
 
 
-def test_a_forked_child_never_uses_its_parents_kept_connection(app):
+def test_a_forked_child_never_uses_its_parents_pooled_connection(app):
+    """``scimgate.db.session.install``: the pool discards a connection opened by the parent."""
     import os
 
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite connections are kept between requests")
-    parents = _sqlite_driver_of_one_request(app)
+    parents = _driver_of_one_request(app)
     pid = os.fork()
     if pid == 0:  # the child: exit 0 only if it opened a connection of its own
         try:
-            os._exit(0 if _sqlite_driver_of_one_request(app) is not parents else 3)
+            os._exit(0 if _driver_of_one_request(app) is not parents else 3)
         except BaseException:
             os._exit(4)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert _sqlite_driver_of_one_request(app) is parents
+    assert _driver_of_one_request(app) is parents
 
 
 def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
@@ -189,7 +172,7 @@ def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
     if engine.dialect.name != "postgresql":
         pytest.skip("needs a server that can end a connection")
     with app.test_request_context():
-        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
         with pytest.raises(sa.exc.DBAPIError) as caught:
@@ -197,7 +180,7 @@ def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
         assert caught.value.connection_invalidated
         db.session.rollback()
         _core_insert("after.reconnect")
-        assert core().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+        assert get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
         db.session.commit()
     assert _committed_actions(app) == ["after.reconnect"]
 
@@ -212,29 +195,29 @@ def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("scimgate.extensions")
+    logger = logging.getLogger("scimgate.db.session")
     logger.addHandler(handler)
     try:
         with app.test_request_context():
-            broken = core().connection.dbapi_connection
+            broken = get_connection().connection.dbapi_connection
             broken.close()  # the rollback at the end of the context now fails
     finally:
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == ["a request's connection could not be reset: dropped"]
     with app.test_request_context():
-        assert core().connection.dbapi_connection is not broken
+        assert get_connection().connection.dbapi_connection is not broken
         _core_insert("after.broken")
         db.session.commit()
     assert _committed_actions(app) == ["after.broken"]
 
 
-def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
+def test_a_pooled_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite connections are kept between requests")
+        pytest.skip("begins a SQLite transaction on the driver")
     with app.test_request_context():
-        connection = core()
+        connection = get_connection()
         db.session.commit()
         driver = connection.connection.dbapi_connection
         driver.execute("BEGIN IMMEDIATE")  # SQLAlchemy does not know: it holds SQLite's write lock
@@ -247,10 +230,10 @@ def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_ba
 def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_one(app):
     """A COMMIT that fails (here a deferred foreign key; in production a full disk) leaves the
     connection's transaction inactive but in place. The request ends without a rollback of its
-    own; the next request on this thread (same kept SQLite connection) must still read and write,
+    own; the next request (the same pooled connection) must still read and write,
     and no transaction may stay open on the driver (it would hold SQLite's write lock)."""
     with app.test_request_context(method="POST"):
-        connection = core()
+        connection = get_connection()
         connection.exec_driver_sql("CREATE TEMP TABLE fk_parent (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql(
             "CREATE TEMP TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
@@ -265,7 +248,7 @@ def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_
         _core_insert("after.failed.commit")
         db.session.commit()
     with app.test_request_context():
-        assert core().exec_driver_sql("SELECT 1").scalar() == 1
+        assert get_connection().exec_driver_sql("SELECT 1").scalar() == 1
         db.session.rollback()
     assert _committed_actions(app) == ["after.failed.commit"]
 
@@ -273,7 +256,7 @@ def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_
 def test_a_rollback_after_a_failed_commit_lets_the_same_request_go_on(app):
     """What ``retry_transaction`` does after a failed commit: roll back, then run again."""
     with app.test_request_context(method="POST"):
-        connection = core()
+        connection = get_connection()
         connection.exec_driver_sql("CREATE TEMP TABLE fk_parent2 (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql(
             "CREATE TEMP TABLE fk_child2 (id INTEGER PRIMARY KEY, parent_id INTEGER "
@@ -301,7 +284,7 @@ def test_a_connection_lost_after_its_last_statement_does_not_fail_the_end_of_the
         pytest.skip("needs a server that can end a connection")
     with app.test_request_context():
         db.session.scalars(sa.select(User).limit(1)).all()  # the ORM session's transaction begins
-        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
     with app.test_request_context():

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.expression import Executable
 
-from scimgate.extensions import core
+from scimgate.db.connection import get_connection
 
 Processor = Callable[[Any], Any]
 
@@ -60,7 +60,7 @@ class Prepared:
         return compiled
 
     def _run(self, params: Mapping[str, Any], fetch: bool) -> tuple[list[tuple[Any, ...]], int]:
-        connection = core()
+        connection = get_connection()
         dialect = connection.dialect
         compiled = self._compiled(dialect)
         values: dict[str, Any] = dict(params)
