@@ -48,7 +48,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from scimgate.api import body_limits
     from scimgate.cli import audit as audit_cli
     from scimgate.conf import secret_key
-    from scimgate.db import session as request_session
     from scimgate.db import transactions as database
     from scimgate.extensions import db, migrate
     from scimgate.logs import activity as scim_activity
@@ -72,7 +71,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     url_ids.init_app(app)  # before any route: `<int:id>` stops at the database's integers
 
     database.install()
-    request_session.install()
     if app.config.get("CREATE_FILES_AT_START", True):  # the command's app: init-db creates it
         database.create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)

@@ -89,19 +89,31 @@ def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_
     assert _committed_actions(app) == ["second.transaction"]
 
 
-def test_the_end_of_the_context_rolls_back_and_returns_the_connection_to_the_pool(app):
-    """An uncommitted write is rolled back and the connection goes back to the pool."""
+def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
+    """An uncommitted write is rolled back. A SQLite connection stays with its thread for the
+    next request (no new checkout); on other databases it goes back to the pool."""
     with app.app_context():
         pool = db.engine.pool
+        sqlite = db.engine.dialect.name == "sqlite"
+    with app.test_request_context():
+        get_connection()
     checked_out = pool.checkedout()
     with app.test_request_context():
         _core_insert("never.committed")
-        assert pool.checkedout() == checked_out + 1
+        driver = get_connection().connection.dbapi_connection
     assert _committed_actions(app) == []
     assert pool.checkedout() == checked_out
+    with app.test_request_context():
+        again = get_connection().connection.dbapi_connection
+        db.session.rollback()
+    if sqlite:
+        assert checked_out >= 1 and again is driver and not driver.in_transaction
+    else:
+        assert checked_out == 0
 
 
-def test_a_request_in_a_thread_returns_its_connection_when_it_ends(app):
+def test_a_kept_connection_ends_with_its_thread(app):
+    """A thread's kept SQLite connection goes back to the pool when the thread ends."""
     import threading
 
     with app.app_context():
@@ -132,35 +144,41 @@ def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
     assert _committed_actions(app) == ["kept", "next"]
 
 
-def _driver_of_one_request(app):
+def _sqlite_driver_of_one_request(app):
     with app.test_request_context():
         driver = get_connection().connection.dbapi_connection
         db.session.rollback()
     return driver
 
 
-def test_a_pooled_connection_is_not_used_after_the_engine_is_disposed(app):
+def test_a_kept_connection_is_not_used_after_the_engine_is_disposed(app):
     with app.app_context():
         engine = db.engine
-    first = _driver_of_one_request(app)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite connections are kept between requests")
+    first = _sqlite_driver_of_one_request(app)
+    assert _sqlite_driver_of_one_request(app) is first
     engine.dispose()
-    assert _driver_of_one_request(app) is not first
+    assert _sqlite_driver_of_one_request(app) is not first
 
 
-def test_a_forked_child_never_uses_its_parents_pooled_connection(app):
-    """``scimgate.db.session.install``: the pool discards a connection opened by the parent."""
+def test_a_forked_child_never_uses_its_parents_kept_connection(app):
     import os
 
-    parents = _driver_of_one_request(app)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite connections are kept between requests")
+    parents = _sqlite_driver_of_one_request(app)
     pid = os.fork()
     if pid == 0:  # the child: exit 0 only if it opened a connection of its own
         try:
-            os._exit(0 if _driver_of_one_request(app) is not parents else 3)
+            os._exit(0 if _sqlite_driver_of_one_request(app) is not parents else 3)
         except BaseException:
             os._exit(4)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert _driver_of_one_request(app) is parents
+    assert _sqlite_driver_of_one_request(app) is parents
 
 
 def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
@@ -211,11 +229,11 @@ def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_
     assert _committed_actions(app) == ["after.broken"]
 
 
-def test_a_pooled_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
+def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
-        pytest.skip("begins a SQLite transaction on the driver")
+        pytest.skip("only SQLite connections are kept between requests")
     with app.test_request_context():
         connection = get_connection()
         db.session.commit()
@@ -230,7 +248,7 @@ def test_a_pooled_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_
 def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_one(app):
     """A COMMIT that fails (here a deferred foreign key; in production a full disk) leaves the
     connection's transaction inactive but in place. The request ends without a rollback of its
-    own; the next request (the same pooled connection) must still read and write,
+    own; the next request on this thread (same kept SQLite connection) must still read and write,
     and no transaction may stay open on the driver (it would hold SQLite's write lock)."""
     with app.test_request_context(method="POST"):
         connection = get_connection()

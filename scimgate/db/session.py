@@ -1,60 +1,98 @@
-"""The ORM session class: one connection per session, shared with ``db.connection.get_connection``.
+"""The ORM session class: one connection per request, shared with ``db.connection.get_connection``.
 
-Why a session class of our own: the ORM session's transaction bookkeeping (a ``SessionTransaction``
-per transaction, binding it to a connection, its commit and close steps) costs every SCIM request
-although the hot paths run only prebuilt Core statements. Measured with ``bench/inproc.py``
-(CPU per request, SQLite): with the stock session and ``db.session.connection()`` as the request's
-connection, users.get went from 0.337 to 0.380 ms (+13 %), users.patch_active from 0.746 to
-0.835 ms (+12 %), users.create from 0.657 to 0.781 ms. So the request's statements run on one
-SQLAlchemy ``Connection`` that this session holds; ``get_connection()`` begins a transaction on it
-directly, and the ORM, when a request uses it (admin pages, accounts), joins that same
-transaction (``join_transaction_mode="control_fully"``). There is exactly one connection and one
-transaction per request, and ``commit``/``rollback``/``close`` of the session end it whichever
-side began it, so every caller keeps writing ``db.session.commit()``. When the session closes
-(Flask-SQLAlchemy closes it when the app context ends) an open transaction is rolled back and the
-connection goes back to the pool, whose reset on return also rolls back the driver.
+Why a session class of our own, measured with ``bench/inproc.py`` (CPU per request, SQLite, the
+same machine, runs alternated with the code before):
 
-(Keeping a SQLite connection with its thread between requests, instead of the pool, saved under
-3 % of a request in the same measurement: it went.)
+- The ORM session's transaction bookkeeping (a ``SessionTransaction`` per transaction, binding it
+  to a connection, its commit and close steps) costs every SCIM request although the hot paths
+  run only prebuilt Core statements. With the stock session and ``db.session.connection()`` as the
+  request's connection: users.get 0.337 -> 0.380 ms (+13 %), users.patch_active 0.746 -> 0.835 ms
+  (+12 %), users.create 0.657 -> 0.781 ms. So the request's statements run on one SQLAlchemy
+  ``Connection`` that this session holds; ``get_connection()`` begins a transaction on it
+  directly, and the ORM, when a request uses it (admin pages, accounts), joins that same
+  transaction (``join_transaction_mode="control_fully"``). There is exactly one connection and
+  one transaction per request, and ``commit``/``rollback``/``close`` of the session end it
+  whichever side began it, so every caller keeps writing ``db.session.commit()``.
+- A SQLite connection stays with its thread between requests (``_IdleConnection``) instead of
+  going back to the pool: a checkout and check-in per request cost users.get 0.30 -> 0.37-0.39 ms
+  (+20-25 %), users.create 0.64 -> 0.74 ms (a LIFO pool did not help: 0.36 ms). Other databases'
+  connections go back to the pool, whose checkout pings them.
+
+When the session closes (Flask-SQLAlchemy closes it when the app context ends) an open
+transaction is rolled back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 from typing import Any
 
-import sqlalchemy as sa
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.pool import Pool
+from sqlalchemy.exc import DBAPIError
 
 _LOG = logging.getLogger(__name__)
-_installed = False
 
 
-def _remember_process(dbapi_connection: Any, record: Any) -> None:
-    record.info["pid"] = os.getpid()
+class _IdleConnection:
+    """A thread's SQLite connection between two requests (see the module docstring).
+
+    It goes back to the pool when another engine's connection replaces it or when its thread
+    ends (this object is dropped with the thread's locals), never left for the garbage collector.
+    It is not used again after ``Engine.dispose()`` (a new pool) or in a forked child process
+    (SQLite forbids carrying a connection across ``fork``).
+    """
+
+    connection: Connection | None = None
+    pool: Any = None
+    pid = 0
+
+    def take(self, engine: Engine) -> Connection | None:
+        """The kept connection when it belongs to ``engine``'s current pool and is usable."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return None
+        if self.pid != os.getpid():
+            return None  # the parent's: leave it alone
+        if (
+            connection.engine is engine
+            and self.pool is engine.pool
+            and not connection.closed
+            and not connection.invalidated
+        ):
+            return connection
+        connection.close()
+        return None
+
+    def keep(self, connection: Connection) -> None:
+        """Keep ``connection`` for this thread's next request (closing any other one kept)."""
+        previous = self.connection
+        self.connection, self.pool, self.pid = connection, connection.engine.pool, os.getpid()
+        if previous is not None and previous is not connection:
+            previous.close()
+
+    def __del__(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None and self.pid == os.getpid():
+            with contextlib.suppress(Exception):  # at thread or interpreter exit nothing more can be done
+                connection.close()
 
 
-def _refuse_parents_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    """A forked child (a worker started after the app) never uses its parent's pooled
-    connection: SQLite forbids it, and a shared PostgreSQL socket would mix two conversations.
-    The pool then discards it (without closing the parent's) and connects anew."""
-    if record.info.get("pid", os.getpid()) != os.getpid():
-        record.dbapi_connection = proxy.dbapi_connection = None
-        raise DisconnectionError("connection belongs to the parent process")
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.idle = _IdleConnection()
 
 
-def install() -> None:
-    """Register the fork guard once per process, for every pool (SQLAlchemy's own recipe for
-    pools used across ``os.fork``)."""
-    global _installed
-    if not _installed:
-        sa.event.listen(Pool, "connect", _remember_process)
-        sa.event.listen(Pool, "checkout", _refuse_parents_connection)
-        _installed = True
+_THREAD = _PerThread()
+
+
+def _keeps_between_requests(connection: Connection) -> bool:
+    """SQLite connections stay with their thread between requests: a local file needs no
+    liveness check. Other databases go back to the pool, whose checkout pings them first."""
+    return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
 
 
 def roll_back(connection: Connection) -> None:
@@ -86,7 +124,8 @@ class RequestSession(FlaskSession):
             engine = super().get_bind()
             if not isinstance(engine, Engine):  # pragma: no cover - a session bound to a Connection
                 raise TypeError("RequestSession needs an Engine bind")
-            held = self._held = engine.connect()
+            held = _THREAD.idle.take(engine) or engine.connect()
+            self._held = held
         return held
 
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
@@ -107,8 +146,11 @@ class RequestSession(FlaskSession):
             held.commit()
 
     def rollback(self) -> None:
-        """Roll back the request's transaction, begun by the ORM or by ``get_connection()``,
-        also one whose COMMIT failed (see ``roll_back``)."""
+        """Roll back the request's transaction, begun by the ORM or by ``get_connection()``.
+
+        Also a transaction whose COMMIT failed (e.g. a full disk): it is no longer active but
+        still the connection's, and the connection refuses to begin another until it is cleared.
+        """
         super().rollback()
         held = self._held
         if held is not None:
@@ -156,6 +198,14 @@ class RequestSession(FlaskSession):
         try:
             if not held.invalidated:
                 roll_back(held)
+            if _keeps_between_requests(held):
+                # What the pool's reset on return would guarantee: no transaction left open, down
+                # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).
+                driver = held.connection.dbapi_connection
+                if getattr(driver, "in_transaction", False):
+                    driver.rollback()  # type: ignore[union-attr]
+                _THREAD.idle.keep(held)
+                return
         except Exception:
             # As the pool does when a connection cannot be reset on return: drop it, say why.
             _LOG.error("a request's connection could not be reset: dropped", exc_info=True)
