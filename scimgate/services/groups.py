@@ -2,6 +2,8 @@
 
 Membership changes never read the whole member list: PATCH operations on ``members`` become
 row inserts and deletes, and a group read that excludes ``members`` issues no member query.
+Rows are read and written with SQL Core (``group_records``, ``memberships``), as users are; a
+write is the lock, one read, its member statements, the group's own ``UPDATE``s and one commit.
 """
 
 from __future__ import annotations

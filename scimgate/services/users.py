@@ -162,23 +162,7 @@ def _refuse_takeover(account: user_writes.Account | None, username: str) -> None
 
 
 # What a created user's fields are compared with for the audit trail: nothing was set.
-_EMPTY = UserRecord(
-    user_id=0,
-    scim_id="",
-    external_id=None,
-    username=None,  # type: ignore[arg-type]
-    first_name=None,  # type: ignore[arg-type]
-    last_name=None,  # type: ignore[arg-type]
-    display_name=None,  # type: ignore[arg-type]
-    email=None,  # type: ignore[arg-type]
-    email_type=None,
-    email_primary=None,
-    is_active=None,  # type: ignore[arg-type]
-    is_suspended=None,  # type: ignore[arg-type]
-    created=None,
-    last_modified=None,
-    version=0,
-)
+_EMPTY = UserRecord(**dict.fromkeys(UserRecord._fields))  # type: ignore[arg-type]
 
 
 def _write(action: str, record: UserRecord, data: dict[str, Any], *, replace: bool) -> UserRecord:
