@@ -121,7 +121,7 @@ def _audit_values(at: dt.datetime) -> dict[str, object]:
     }
 
 
-def test_core_is_always_the_connection_of_the_sessions_current_transaction(app):
+def test_get_connection_is_always_the_connection_of_the_sessions_current_transaction(app):
     with app.test_request_context():
         first = get_connection()
         assert get_connection() is first is db.session.connection()
