@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import threading
-from typing import Any
-
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import Connection, Engine, MetaData
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from scimgate.db.session import RequestSession
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 # ``app.extensions`` key: ``(path prefix, render)`` pairs for routing errors (404, 405) outside
@@ -36,223 +30,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class _IdleConnection:
-    """A thread's SQLite connection between two requests (see ``OneConnectionSession``).
-
-    It goes back to the pool when another engine's connection replaces it or when its thread
-    ends (this object is dropped with the thread's locals), never left for the garbage collector.
-    It is not used again after ``Engine.dispose()`` (a new pool) or in a forked child process
-    (SQLite forbids carrying a connection across ``fork``).
-    """
-
-    connection: Connection | None = None
-    pool: Any = None
-    pid = 0
-
-    def take(self, engine: Engine) -> Connection | None:
-        """The kept connection when it belongs to ``engine``'s current pool and is usable."""
-        connection, self.connection = self.connection, None
-        if connection is None:
-            return None
-        if self.pid != os.getpid():
-            return None  # the parent's: leave it alone
-        if (
-            connection.engine is engine
-            and self.pool is engine.pool
-            and not connection.closed
-            and not connection.invalidated
-        ):
-            return connection
-        connection.close()
-        return None
-
-    def keep(self, connection: Connection) -> None:
-        """Keep ``connection`` for this thread's next request (closing any other one kept)."""
-        previous = self.connection
-        self.connection, self.pool, self.pid = connection, connection.engine.pool, os.getpid()
-        if previous is not None and previous is not connection:
-            previous.close()
-
-    def __del__(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None and self.pid == os.getpid():
-            with contextlib.suppress(Exception):  # at thread or interpreter exit nothing more can be done
-                connection.close()
-
-
-class _PerThread(threading.local):
-    def __init__(self) -> None:
-        self.idle = _IdleConnection()
-
-
-_THREAD = _PerThread()
-_LOG = logging.getLogger(__name__)
-
-
-def _keeps_between_requests(connection: Connection) -> bool:
-    """SQLite connections stay with their thread between requests: a local file needs no
-    liveness check. Other databases go back to the pool, whose checkout pings them first."""
-    return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
-
-
-def _roll_back(connection: Connection) -> None:
-    """Roll back ``connection``'s transaction, also one whose COMMIT failed.
-
-    A failed COMMIT (a full disk, a deferred constraint) leaves SQLAlchemy's transaction inactive
-    but still the connection's, so the connection refuses to begin another until it is rolled
-    back; and that rollback does not reach the driver, where the transaction may still be open
-    (SQLite keeps it, with its write lock). So the driver is rolled back too.
-    """
-    transaction = connection.get_transaction()
-    if transaction is None:
-        return
-    failed_commit = not transaction.is_active
-    connection.rollback()
-    if failed_commit and not connection.invalidated:
-        connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
-
-
-class OneConnectionSession(FlaskSession):
-    """A session that holds ONE connection for its whole life and shares it with ``core()``.
-
-    Why: the ORM session's transaction bookkeeping (a ``SessionTransaction`` per transaction,
-    binding it to a connection, its commit and close steps) was about 70 µs of every SCIM
-    request, the largest fixed cost left, while the hot paths run only prebuilt Core statements
-    (``core()``, ``scimgate.db.prepared``). So a request's statements run on one SQLAlchemy
-    ``Connection`` that this session holds: ``core()`` begins a transaction on it directly, and
-    the ORM, when a request uses it, joins that same transaction (``join_transaction_mode=
-    "control_fully"``: the session commits and rolls back the connection's transaction as its
-    own). There is still exactly one connection and one transaction per request, and
-    ``commit``/``rollback``/``close`` of the session end it whichever side began it, so every
-    caller keeps writing ``db.session.commit()``. When the session closes (Flask-SQLAlchemy
-    closes it when the app context ends) an open transaction is rolled back; a SQLite connection
-    then stays with its thread for the next request (checking a connection out of the pool and
-    wrapping it was another 20 µs a request), any other goes back to the pool.
-    """
-
-    _held: Connection | None = None
-
-    def held_connection(self) -> Connection:
-        """This session's connection to the default engine, checked out on first use."""
-        held = self._held
-        if held is None or held.closed:
-            engine = super().get_bind()
-            if not isinstance(engine, Engine):  # pragma: no cover - a session bound to a Connection
-                raise TypeError("OneConnectionSession needs an Engine bind")
-            held = _THREAD.idle.take(engine) or engine.connect()
-            self._held = held
-        return held
-
-    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
-        """The held connection wherever the ORM would use the default engine."""
-        resolved = super().get_bind(mapper, clause, bind, **kwargs)
-        if isinstance(resolved, Engine) and resolved is super().get_bind():
-            held = self.held_connection()
-            if held.engine is resolved:
-                return held
-        return resolved
-
-    def commit(self) -> None:
-        """Commit the request's transaction, begun by the ORM or by ``core()``."""
-        if self.in_transaction():
-            super().commit()  # commits the held connection's transaction when the ORM joined it
-        held = self._held
-        if held is not None and held.in_transaction():
-            held.commit()
-
-    def rollback(self) -> None:
-        """Roll back the request's transaction, begun by the ORM or by ``core()``.
-
-        Also a transaction whose COMMIT failed (e.g. a full disk): it is no longer active but
-        still the connection's, and the connection refuses to begin another until it is cleared.
-        """
-        super().rollback()
-        held = self._held
-        if held is not None:
-            _roll_back(held)
-
-    def close(self) -> None:
-        """End the session and let its connection go (rolling back what is open).
-
-        A connection that died under the open transaction (the database restarted after the
-        request's last statement) cannot be rolled back: it is dropped instead, as the pool
-        does, since the server has already rolled that transaction back. Raising here, at the
-        end of a request whose response is built, would turn it into a 500.
-        """
-        try:
-            if self.in_transaction() or self.identity_map or self.new or self.deleted:
-                try:
-                    super().close()  # with nothing begun or tracked there is nothing to close
-                except DBAPIError:
-                    _LOG.warning("a request's connection was lost before its rollback: dropped")
-                    super().invalidate()
-        finally:
-            self._release()
-
-    def reset(self) -> None:
-        """Like ``close``; the session stays usable (it is always usable)."""
-        try:
-            super().reset()
-        finally:
-            self._release()
-
-    def invalidate(self) -> None:
-        """Close with the connection invalidated (it is not returned to the pool for reuse)."""
-        held = self._held
-        try:
-            super().invalidate()
-            if held is not None and not held.closed:
-                held.invalidate()
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        held, self._held = self._held, None
-        if held is None:
-            return
-        try:
-            if not held.invalidated:
-                _roll_back(held)
-            if _keeps_between_requests(held):
-                # What the pool's reset on return would guarantee: no transaction left open, down
-                # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).
-                driver = held.connection.dbapi_connection
-                if getattr(driver, "in_transaction", False):
-                    driver.rollback()  # type: ignore[union-attr]
-                _THREAD.idle.keep(held)
-                return
-        except Exception:
-            # As the pool does when a connection cannot be reset on return: drop it, say why.
-            _LOG.error("a request's connection could not be reset: dropped", exc_info=True)
-            if not held.invalidated:
-                held.invalidate()
-        held.close()
-
-
 # Objects keep their state after commit: a response shows exactly what this request wrote (not
 # a later writer's state), and rendering it needs no second round of SELECTs.
 db = SQLAlchemy(
     model_class=Base,
     session_options={
-        "class_": OneConnectionSession,
+        "class_": RequestSession,
         "expire_on_commit": False,
         "join_transaction_mode": "control_fully",
     },
 )
 migrate = Migrate()
-
-
-def core() -> Connection:
-    """The connection of the current request's transaction, for prebuilt SQL Core statements.
-
-    Executing on it is the same transaction as ``db.session`` (see ``OneConnectionSession``) but
-    skips the ORM session's work per statement (bind lookup, ORM compile state, autoflush) and
-    per transaction. Only for statements that touch no ORM object with pending changes. It
-    begins the transaction when none is open (SQLite's ``BEGIN`` comes from
-    ``scimgate.db.transactions``); ``db.session.commit()`` or ``rollback()`` ends it.
-    """
-    session: OneConnectionSession = db.session()  # type: ignore[assignment]
-    connection = session.held_connection()
-    if not connection.in_transaction():
-        connection.begin()
-    return connection

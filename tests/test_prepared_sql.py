@@ -9,8 +9,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.extensions import core, db
+from scimgate.extensions import db
 from scimgate.logs.audit import AuditEvent
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.services.user_records import USER_COLUMNS
@@ -35,7 +36,7 @@ _AUDIT_KEYS = ("at", "actor", "request_id", "action", "target_type", "target_id"
 def test_rows_equal_sqlalchemys_with_the_same_types(app, scim):
     new_user(scim, "typed", displayName="Typed", externalId="ext-typed")
     with app.test_request_context():
-        expected = core().execute(_BY_USERNAME, {"key": "typed"}).all()
+        expected = get_connection().execute(_BY_USERNAME, {"key": "typed"}).all()
         got = Prepared(_BY_USERNAME).rows({"key": "typed"})
         db.session.rollback()
     assert got == [tuple(row) for row in expected]
@@ -120,16 +121,16 @@ def _audit_values(at: dt.datetime) -> dict[str, object]:
     }
 
 
-def test_core_is_always_the_connection_of_the_sessions_current_transaction(app):
+def test_get_connection_is_always_the_connection_of_the_sessions_current_transaction(app):
     with app.test_request_context():
-        first = core()
-        assert core() is first is db.session.connection()
+        first = get_connection()
+        assert get_connection() is first is db.session.connection()
         db.session.commit()  # the transaction ends; the next one may get another connection
-        assert core() is db.session.connection()
+        assert get_connection() is db.session.connection()
         assert db.session().get_transaction() is not None
         before_rollback = db.session().get_transaction()
         db.session.rollback()
-        assert core() is db.session.connection()
+        assert get_connection() is db.session.connection()
         assert db.session().get_transaction() is not before_rollback
-        assert core().in_transaction()
+        assert get_connection().in_transaction()
         db.session.rollback()

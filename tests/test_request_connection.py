@@ -1,5 +1,5 @@
-"""One connection, one transaction per request: ``core()`` and the ORM session share it
-(``scimgate.extensions.OneConnectionSession``), and ``db.session.commit()``/``rollback()`` end it
+"""One connection, one transaction per request: ``get_connection()`` and the ORM session share it
+(``scimgate.db.session.RequestSession``), and ``db.session.commit()``/``rollback()`` end it
 whichever side began it. Visibility is checked from a second, independent connection of the
 real database (SQLite, and PostgreSQL when configured)."""
 
@@ -10,8 +10,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.extensions import core, db
+from scimgate.extensions import db
 from scimgate.logs.audit import AuditEvent
 
 _AUDIT = AuditEvent.__table__
@@ -58,7 +59,7 @@ def test_core_then_orm_share_one_transaction_and_roll_back_together(app):
     with app.test_request_context():
         _core_insert("core.first")
         _orm_add("orm.second")
-        assert db.session.connection() is core()
+        assert db.session.connection() is get_connection()
         db.session.rollback()
         assert _committed_actions(app) == []
         _core_insert("after.rollback")
@@ -70,7 +71,7 @@ def test_orm_then_core_share_one_transaction_and_commit_together(app):
     with app.test_request_context():
         _orm_add("orm.first")
         _core_insert("core.second")
-        assert core() is db.session.connection()
+        assert get_connection() is db.session.connection()
         db.session.commit()
         assert not db.session().held_connection().in_transaction()  # the one commit ended it
     assert _committed_actions(app) == ["core.second", "orm.first"]
@@ -78,10 +79,10 @@ def test_orm_then_core_share_one_transaction_and_commit_together(app):
 
 def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_connection(app):
     with app.test_request_context():
-        first = core()
+        first = get_connection()
         db.session.commit()
         assert not first.in_transaction()
-        second = core()
+        second = get_connection()
         assert second is first and second.in_transaction()
         _core_insert("second.transaction")
         db.session.commit()
@@ -95,15 +96,15 @@ def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
         pool = db.engine.pool
         sqlite = db.engine.dialect.name == "sqlite"
     with app.test_request_context():
-        core()
+        get_connection()
     checked_out = pool.checkedout()
     with app.test_request_context():
         _core_insert("never.committed")
-        driver = core().connection.dbapi_connection
+        driver = get_connection().connection.dbapi_connection
     assert _committed_actions(app) == []
     assert pool.checkedout() == checked_out
     with app.test_request_context():
-        again = core().connection.dbapi_connection
+        again = get_connection().connection.dbapi_connection
         db.session.rollback()
     if sqlite:
         assert checked_out >= 1 and again is driver and not driver.in_transaction
@@ -121,7 +122,7 @@ def test_a_kept_connection_ends_with_its_thread(app):
 
     def one_request() -> None:
         with app.test_request_context():
-            core()
+            get_connection()
             db.session.rollback()
 
     worker = threading.Thread(target=one_request)
@@ -145,7 +146,7 @@ def test_a_failed_statement_is_rolled_back_and_the_connection_stays_usable(app):
 
 def _sqlite_driver_of_one_request(app):
     with app.test_request_context():
-        driver = core().connection.dbapi_connection
+        driver = get_connection().connection.dbapi_connection
         db.session.rollback()
     return driver
 
@@ -189,7 +190,7 @@ def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
     if engine.dialect.name != "postgresql":
         pytest.skip("needs a server that can end a connection")
     with app.test_request_context():
-        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
         with pytest.raises(sa.exc.DBAPIError) as caught:
@@ -197,7 +198,7 @@ def test_a_lost_postgresql_connection_is_replaced_after_the_rollback(app):
         assert caught.value.connection_invalidated
         db.session.rollback()
         _core_insert("after.reconnect")
-        assert core().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
+        assert get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
         db.session.commit()
     assert _committed_actions(app) == ["after.reconnect"]
 
@@ -212,17 +213,17 @@ def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("scimgate.extensions")
+    logger = logging.getLogger("scimgate.db.session")
     logger.addHandler(handler)
     try:
         with app.test_request_context():
-            broken = core().connection.dbapi_connection
+            broken = get_connection().connection.dbapi_connection
             broken.close()  # the rollback at the end of the context now fails
     finally:
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == ["a request's connection could not be reset: dropped"]
     with app.test_request_context():
-        assert core().connection.dbapi_connection is not broken
+        assert get_connection().connection.dbapi_connection is not broken
         _core_insert("after.broken")
         db.session.commit()
     assert _committed_actions(app) == ["after.broken"]
@@ -234,7 +235,7 @@ def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_ba
     if engine.dialect.name != "sqlite":
         pytest.skip("only SQLite connections are kept between requests")
     with app.test_request_context():
-        connection = core()
+        connection = get_connection()
         db.session.commit()
         driver = connection.connection.dbapi_connection
         driver.execute("BEGIN IMMEDIATE")  # SQLAlchemy does not know: it holds SQLite's write lock
@@ -250,7 +251,7 @@ def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_
     own; the next request on this thread (same kept SQLite connection) must still read and write,
     and no transaction may stay open on the driver (it would hold SQLite's write lock)."""
     with app.test_request_context(method="POST"):
-        connection = core()
+        connection = get_connection()
         connection.exec_driver_sql("CREATE TEMP TABLE fk_parent (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql(
             "CREATE TEMP TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
@@ -265,7 +266,7 @@ def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_
         _core_insert("after.failed.commit")
         db.session.commit()
     with app.test_request_context():
-        assert core().exec_driver_sql("SELECT 1").scalar() == 1
+        assert get_connection().exec_driver_sql("SELECT 1").scalar() == 1
         db.session.rollback()
     assert _committed_actions(app) == ["after.failed.commit"]
 
@@ -273,7 +274,7 @@ def test_a_request_whose_commit_failed_leaves_its_connection_clean_for_the_next_
 def test_a_rollback_after_a_failed_commit_lets_the_same_request_go_on(app):
     """What ``retry_transaction`` does after a failed commit: roll back, then run again."""
     with app.test_request_context(method="POST"):
-        connection = core()
+        connection = get_connection()
         connection.exec_driver_sql("CREATE TEMP TABLE fk_parent2 (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql(
             "CREATE TEMP TABLE fk_child2 (id INTEGER PRIMARY KEY, parent_id INTEGER "
@@ -301,7 +302,7 @@ def test_a_connection_lost_after_its_last_statement_does_not_fail_the_end_of_the
         pytest.skip("needs a server that can end a connection")
     with app.test_request_context():
         db.session.scalars(sa.select(User).limit(1)).all()  # the ORM session's transaction begins
-        backend = core().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
     with app.test_request_context():

@@ -19,10 +19,10 @@ from flask import Response, current_app, stream_with_context
 from scimgate.api.hooks import active_hooks, respond
 from scimgate.api.responses import base_url
 from scimgate.hookspecs import ScimResponse
-from scimgate.models import DirectoryGroup
 from scimgate.scim import urns
 from scimgate.scim.projection import Projection
 from scimgate.services import groups, memberships
+from scimgate.services.group_records import GroupRecord
 
 
 def _streamable(projection: Projection) -> bool:
@@ -38,7 +38,7 @@ def _member_json(member: memberships.MemberRef, base: str, display: bool) -> str
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
-def group_response(group: DirectoryGroup, projection: Projection, headers: dict[str, str]) -> Response | None:
+def group_response(group: GroupRecord, projection: Projection, headers: dict[str, str]) -> Response | None:
     """Answer GET /Groups/{id} with members from ONE member query: rendered in memory when the
     first batch holds them all, streamed batch by batch otherwise. None: use the usual path."""
     if not _streamable(projection):
@@ -46,7 +46,7 @@ def group_response(group: DirectoryGroup, projection: Projection, headers: dict[
     limit = current_app.config["SCIM_STREAM_MEMBERS_ABOVE"]
     base = base_url()
     display = projection.requests("members", "display")
-    first, last_user_id = memberships.first_active_members(group.id, limit + 1)
+    first, last_user_id = memberships.first_active_members(group.group_id, limit + 1)
     if len(first) <= limit:
         resource = projection.apply(groups.render_group(group, first, base, member_display=display))
         return respond("Group", "get", ScimResponse(200, resource, dict(headers)))
@@ -57,7 +57,7 @@ def group_response(group: DirectoryGroup, projection: Projection, headers: dict[
     body = tuned.body if isinstance(tuned.body, dict) else head
     prefix = json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:-1]
 
-    group_id = group.id
+    group_id = group.group_id
 
     def generate() -> Iterator[str]:
         yield prefix + ',"members":['

@@ -8,35 +8,35 @@ from flask import Blueprint, current_app
 
 from scimgate.api import group_stream
 from scimgate.api.resources import ResourceKind, register_resource
-from scimgate.models import DirectoryGroup
 from scimgate.scim import schema
 from scimgate.scim.projection import Projection
 from scimgate.services import groups, memberships
+from scimgate.services.group_records import GroupRecord
 
 
 def render_groups(
-    items: list[DirectoryGroup], projection: Projection, base: str, *, created: bool = False
+    items: list[GroupRecord], projection: Projection, base: str, *, created: bool = False
 ) -> list[dict[str, Any]]:
     """Render groups; members come from one statement, and only when ``members`` is wanted."""
-    members = memberships.active_members([g.id for g in items]) if projection.wants("members") else {}
+    members = memberships.active_members([g.group_id for g in items]) if projection.wants("members") else {}
     display = projection.requests("members", "display")
     return [
-        projection.apply(groups.render_group(g, members.get(g.id, []), base, member_display=display))
+        projection.apply(groups.render_group(g, members.get(g.group_id, []), base, member_display=display))
         for g in items
     ]
 
 
-def patch_without_body(group: DirectoryGroup, projection: Projection) -> bool:
+def patch_without_body(group: GroupRecord, projection: Projection) -> bool:
     """A PATCH of a group with more members than ``SCIM_PATCH_BODY_MAX_MEMBERS`` answers 204
     (RFC 7644 §3.5.2 allows it): one member change must not cost a 100k-member response. The
     count includes deactivated members, so the check reads one index and nothing else."""
     if not projection.wants("members"):
         return False
     limit = current_app.config["SCIM_PATCH_BODY_MAX_MEMBERS"]
-    return memberships.has_more_members_than(group.id, limit)
+    return memberships.has_more_members_than(group.group_id, limit)
 
 
-def get_group_response(group: DirectoryGroup, projection: Projection, headers: dict[str, str]):
+def get_group_response(group: GroupRecord, projection: Projection, headers: dict[str, str]):
     """GET of a group with one member query, streamed when large (see ``group_stream``)."""
     return group_stream.group_response(group, projection, headers)
 
@@ -50,7 +50,7 @@ GROUPS = ResourceKind(
     delete=groups.delete_group,
     list=groups.list_groups,
     render_many=render_groups,
-    version_of=lambda group: group.scim.version,
+    version_of=lambda group: group.version,
     patch_without_body=patch_without_body,
     stream_get=get_group_response,
 )

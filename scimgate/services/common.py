@@ -1,20 +1,29 @@
-"""Helpers every resource service shares: versions (ETags), timestamps and list queries."""
+"""Helpers every resource service shares: reads by id (locked for a write), unique-constraint
+conflicts, versions (ETags), timestamps and list queries."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from scimgate.db.connection import get_connection
+from scimgate.db.prepared import Prepared
 from scimgate.extensions import db
-from scimgate.scim.errors import InvalidValue, NotFound, PreconditionFailed
+from scimgate.scim import filter_sql
+from scimgate.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimgate.scim.filters import Expr
 from scimgate.scim.projection import Projection
+from scimgate.services import cursors
+
+R = TypeVar("R")
 
 
 def is_resource_id(value: str) -> bool:
@@ -29,24 +38,42 @@ def is_resource_id(value: str) -> bool:
         return False
 
 
-def load_by_scim_id(
-    label: str, scim_id: str, statement: sa.Select, uuid_column: Any, lock_column: Any, *, for_update: bool
-) -> Any:
-    """Load the resource whose SCIM id is ``scim_id`` from ``statement``; unknown ids are 404.
+def read_by_scim_id(
+    label: str, scim_id: str, read: Callable[[str], R | None], *, lock: Prepared | None = None
+) -> R:
+    """The resource ``read(scim_id)`` finds; malformed or unknown ids are 404.
 
-    A write locks the SCIM link row by its own statement first: under READ COMMITTED, a ``FOR
-    UPDATE`` that waited re-reads only the locked row, so rows joined in the same statement could
-    be stale. One statement for a read, two for a write.
+    A write passes ``lock``, a statement that locks the SCIM link row by ``key``: it runs first,
+    by itself, since under READ COMMITTED a ``FOR UPDATE`` that waited re-reads only the locked
+    row, so rows joined in the same statement could be stale. SQLite has no row locks (a write
+    request's ``BEGIN IMMEDIATE`` already holds the database's), so there the lock is skipped.
     """
     if not is_resource_id(scim_id):
         raise NotFound(f"{label} '{scim_id[:100]}' not found.")
-    if for_update and db.session.get_bind().dialect.name != "sqlite":
-        # SQLite has no row locks: a write request's BEGIN IMMEDIATE already holds the database's.
-        db.session.execute(sa.select(lock_column).where(uuid_column == scim_id).with_for_update())
-    found = db.session.execute(statement.where(uuid_column == scim_id)).unique().scalar_one_or_none()
+    if lock is not None and get_connection().dialect.name != "sqlite":
+        lock.rows({"key": scim_id})
+    found = read(scim_id)
     if found is None:
         raise NotFound(f"{label} '{scim_id}' not found.")
     return found
+
+
+@contextmanager
+def unique_conflicts(conflict: Callable[[], Uniqueness | None]) -> Iterator[None]:
+    """Turn a unique-constraint failure in the block (the database decides) into 409.
+
+    After the rollback, ``conflict()`` looks at what holds the unique value and returns the 409
+    to raise; None means the failure was not that value's, a genuine server fault left to
+    surface as one.
+    """
+    try:
+        yield
+    except IntegrityError:
+        db.session.rollback()
+        error = conflict()
+        if error is None:
+            raise
+        raise error from None
 
 
 def etag(version: int) -> str:
@@ -116,8 +143,6 @@ class Page:
 
 def sort_column(sort_by: str | None, attribute_map: dict, schema_urn: str) -> ColumnElement | None:
     """Map ``sortBy`` to a column; only single-valued attributes (or a multi-valued's value) sort."""
-    from scimgate.scim import filter_sql
-
     if not sort_by:
         return None
     key = sort_by.strip().lower()
@@ -160,14 +185,14 @@ def paginate(
     resource_type: str,
     count_statement: sa.Select | None = None,
     *,
-    from_row: Callable[[Any], Any] | None = None,
+    from_row: Callable[[Any], Any],
     narrow_key: ColumnElement | None = None,
 ) -> Page:
     """Run a count and one page query; the order is the sort attribute, then ``key`` (stable).
 
     ``count_statement`` may give a cheaper way to count the same rows (e.g. one table when
-    there is no filter). ``statement`` selects one ORM entity, or, with ``from_row``, plain
-    columns that ``from_row`` turns into an item (trailing columns added here are ignored).
+    there is no filter). ``statement`` selects plain columns that ``from_row`` turns into an
+    item (trailing columns added here are ignored).
     ``narrow_key`` (a column equal to ``key`` in a one-table index, e.g. the link table's key)
     lets an unsorted ``startIndex`` page skip its OFFSET rows in that index only, then join the
     page's rows, reading the index from whichever end is nearer (``_page_keys``): the last page
@@ -175,11 +200,10 @@ def paginate(
     uses OFFSET (``startIndex`` is 1-based); cursor pagination (RFC 9865) seeks past the last row
     of the previous page, so the last page costs what the first one does.
     """
-    from scimgate.services import cursors
-
     if count_statement is None:
         count_statement = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
-    total = db.session.scalar(count_statement) or 0
+    connection = get_connection()
+    total = connection.execute(count_statement).scalar() or 0
     order = [sort_expr.desc() if query.descending else sort_expr.asc()] if sort_expr is not None else []
     order.append(key.desc() if query.descending and sort_expr is None else key.asc())
     if query.cursor is None:
@@ -190,9 +214,7 @@ def paginate(
             page = statement.where(key.in_(keys.scalar_subquery())).order_by(*order)
         else:
             page = statement.order_by(*order).offset(query.start_index - 1).limit(query.count)
-        if from_row is not None:
-            return Page(total, [from_row(row) for row in db.session.execute(page)])
-        return Page(total, list(db.session.execute(page).unique().scalars().all()))
+        return Page(total, [from_row(row) for row in connection.execute(page)])
 
     fingerprint = cursors.fingerprint(resource_type, query)
     if query.cursor:
@@ -201,9 +223,8 @@ def paginate(
     if query.count == 0:
         return Page(total, [])
     columns = [sort_expr if sort_expr is not None else sa.null(), key]
-    result = db.session.execute(statement.add_columns(*columns).order_by(*order).limit(query.count + 1))
-    rows = result.all() if from_row is not None else result.unique().all()
-    items = [from_row(row) if from_row is not None else row[0] for row in rows[: query.count]]
+    rows = connection.execute(statement.add_columns(*columns).order_by(*order).limit(query.count + 1)).all()
+    items = [from_row(row) for row in rows[: query.count]]
     next_cursor = None
     if len(rows) > query.count:
         last = rows[query.count - 1]

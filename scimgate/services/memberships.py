@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from scimgate.extensions import db
+from scimgate.db.connection import get_connection
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import GroupMembership, ScimUser, User, UserProfile
 from scimgate.scim.filter_sql import to_sql
@@ -61,7 +61,7 @@ def resolve_users(values: list[str], context: str) -> dict[str, int]:
     """Map SCIM user ids to user ids; unknown ids are logged and dropped."""
     found: dict[str, int] = {}
     for chunk in _chunks(values):
-        rows = db.session.execute(
+        rows = get_connection().execute(
             sa.select(ScimUser.scim_user_uuid, ScimUser.user_id).where(ScimUser.scim_user_uuid.in_(chunk))
         )
         found.update({scim_id: user_id for scim_id, user_id in rows})
@@ -74,15 +74,15 @@ def resolve_users(values: list[str], context: str) -> dict[str, int]:
 
 
 def _insert_ignoring_duplicates(group_id: int, user_ids: list[int]) -> None:
-    dialect = db.session.get_bind().dialect.name
+    dialect = get_connection().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     for chunk in _chunks(user_ids):
         rows = [{"group_id": group_id, "user_id": user_id} for user_id in chunk]
         if insert is not None:
-            db.session.execute(insert(GroupMembership).on_conflict_do_nothing(), rows)
+            get_connection().execute(insert(GroupMembership).on_conflict_do_nothing(), rows)
         else:  # other databases: skip the ones already present
             present = set(
-                db.session.scalars(
+                get_connection().scalars(
                     sa.select(GroupMembership.user_id).where(
                         GroupMembership.group_id == group_id, GroupMembership.user_id.in_(chunk)
                     )
@@ -90,7 +90,7 @@ def _insert_ignoring_duplicates(group_id: int, user_ids: list[int]) -> None:
             )
             new_rows = [r for r in rows if r["user_id"] not in present]
             if new_rows:
-                db.session.execute(sa.insert(GroupMembership), new_rows)
+                get_connection().execute(sa.insert(GroupMembership), new_rows)
 
 
 def add_members(group_id: int, values: list[str], context: str) -> list[str]:
@@ -106,7 +106,7 @@ def remove_members(group_id: int, values: list[str]) -> list[str]:
     removed: list[str] = []
     for chunk in _chunks(values):
         user_ids = sa.select(ScimUser.user_id).where(ScimUser.scim_user_uuid.in_(chunk))
-        result = db.session.execute(
+        result = get_connection().execute(
             sa.delete(GroupMembership).where(
                 GroupMembership.group_id == group_id, GroupMembership.user_id.in_(user_ids)
             )
@@ -146,7 +146,7 @@ def remove_members_matching(group_id: int, value_filter: Expr) -> int:
     (a prebuilt one for the usual single ``value eq`` removal)."""
     scim_id = _single_member_id(value_filter)
     if scim_id is not None:
-        result = db.session.execute(_REMOVE_BY_SCIM_ID, {"group_id": group_id, "scim_id": scim_id})
+        result = get_connection().execute(_REMOVE_BY_SCIM_ID, {"group_id": group_id, "scim_id": scim_id})
         return result.rowcount or 0
     link, user, profile = MEMBER_FILTER_TABLES
     condition: ColumnElement[bool] = to_sql(value_filter, MEMBER_FILTER_ATTRIBUTES, [])
@@ -156,7 +156,7 @@ def remove_members_matching(group_id: int, value_filter: Expr) -> int:
         .join(profile, profile.user_id == link.user_id)
         .where(condition)
     )
-    result = db.session.execute(
+    result = get_connection().execute(
         sa.delete(GroupMembership).where(
             GroupMembership.group_id == group_id, GroupMembership.user_id.in_(selected)
         )
@@ -166,7 +166,7 @@ def remove_members_matching(group_id: int, value_filter: Expr) -> int:
 
 def clear_members(group_id: int) -> int:
     """Remove every membership row of a group."""
-    result = db.session.execute(sa.delete(GroupMembership).where(GroupMembership.group_id == group_id))
+    result = get_connection().execute(sa.delete(GroupMembership).where(GroupMembership.group_id == group_id))
     return result.rowcount or 0
 
 
@@ -185,7 +185,9 @@ def has_more_members_than(group_id: int, limit: int) -> bool:
     Reads at most limit+1 entries of the membership key index and joins nothing, so deciding
     to answer a big group's PATCH with 204 stays cheap whatever the group's size.
     """
-    return db.session.execute(_MEMBER_BEYOND, {"group_id": group_id, "limit": limit}).first() is not None
+    return (
+        get_connection().execute(_MEMBER_BEYOND, {"group_id": group_id, "limit": limit}).first() is not None
+    )
 
 
 def _active_member_rows(group_id: int) -> sa.Select:
@@ -202,7 +204,7 @@ def _active_member_rows(group_id: int) -> sa.Select:
 
 def first_active_members(group_id: int, limit: int) -> tuple[list[MemberRef], int | None]:
     """Up to ``limit`` active members in user-id order, and the last user id read (for resuming)."""
-    rows = db.session.execute(_active_member_rows(group_id).limit(limit)).all()
+    rows = get_connection().execute(_active_member_rows(group_id).limit(limit)).all()
     members = [MemberRef(scim_id, display or username) for _, scim_id, display, username in rows]
     return members, (rows[-1][0] if rows else None)
 
@@ -216,7 +218,7 @@ def iter_active_members(
     statement = _active_member_rows(group_id)
     if after_user_id is not None:
         statement = statement.where(GroupMembership.user_id > after_user_id)
-    result = db.session.execute(statement.execution_options(yield_per=batch))
+    result = get_connection().execute(statement.execution_options(yield_per=batch))
     for partition in result.partitions(batch):
         yield [MemberRef(scim_id, display or username) for _, scim_id, display, username in partition]
 
@@ -225,7 +227,7 @@ def active_members(group_ids: list[int]) -> dict[int, list[MemberRef]]:
     """Active members of many groups in one statement (deactivated/suspended ones are hidden)."""
     if not group_ids:
         return {}
-    rows = db.session.execute(
+    rows = get_connection().execute(
         sa.select(GroupMembership.group_id, ScimUser.scim_user_uuid, UserProfile.display_name, User.username)
         .join(ScimUser, ScimUser.user_id == GroupMembership.user_id)
         .join(User, User.id == GroupMembership.user_id)

@@ -9,16 +9,16 @@ written, so every response is rendered by the same function.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.extensions import core
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
 from scimgate.scim import urns
-from scimgate.scim.errors import NotFound
-from scimgate.services.common import is_resource_id, timestamp
+from scimgate.services.common import read_by_scim_id, timestamp
 
 _user = User.__table__.c
 _profile = UserProfile.__table__.c
@@ -133,14 +133,14 @@ def find_user(key: str, value: str, *, with_groups: bool) -> UserRecord | None:
     return record._replace(groups=groups)
 
 
+def find_by_id(scim_id: str, *, with_groups: bool) -> UserRecord | None:
+    """The SCIM user with this id (with its groups when asked), or None."""
+    return find_user("id", scim_id, with_groups=with_groups)
+
+
 def read_user(scim_id: str, *, with_groups: bool) -> UserRecord:
     """A SCIM user by id in one statement (with its groups when asked); unknown ids are 404."""
-    if not is_resource_id(scim_id):
-        raise NotFound(f"User '{scim_id[:100]}' not found.")
-    record = find_user("id", scim_id, with_groups=with_groups)
-    if record is None:
-        raise NotFound(f"User '{scim_id}' not found.")
-    return record
+    return read_by_scim_id("User", scim_id, partial(find_by_id, with_groups=with_groups))
 
 
 _GROUPS_OF_USERS = (
@@ -160,7 +160,7 @@ def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
     if not user_ids:
         return {}
     out: dict[int, list[UserGroupRef]] = {}
-    for user_id, scim_id, name in core().execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
+    for user_id, scim_id, name in get_connection().execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
         out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
     return out
 

@@ -15,17 +15,18 @@ The rules of *what* to write (the reference's one email, ``active`` mapping) sta
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scimgate.accounts.roles import DEFAULT_ROLE
+from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.extensions import core
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.services import user_records
-from scimgate.services.common import is_resource_id
+from scimgate.services.common import read_by_scim_id
 from scimgate.services.user_records import UserRecord
 
 _user = User.__table__.c
@@ -86,13 +87,11 @@ def read_for_write(scim_id: str, *, with_groups: bool = True) -> UserRecord:
     """The user a write is about (with its groups when the response shows them), read as a GET
     reads it; unknown or malformed ids are 404.
 
-    On PostgreSQL the link row is locked by a statement of its own first: under READ COMMITTED a
-    ``FOR UPDATE`` that waited re-reads only the locked row, so joined rows could be stale. SQLite
-    has no row locks; the write request's ``BEGIN IMMEDIATE`` already holds the database's.
+    The link row is locked first (``common.read_by_scim_id``).
     """
-    if core().dialect.name != "sqlite" and is_resource_id(scim_id):
-        _LOCK.rows({"key": scim_id})
-    return user_records.read_user(scim_id, with_groups=with_groups)
+    return read_by_scim_id(
+        "User", scim_id, partial(user_records.find_by_id, with_groups=with_groups), lock=_LOCK
+    )
 
 
 def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDATES) -> None:
@@ -114,6 +113,26 @@ def update(record: UserRecord, values: dict[str, Any], now: dt.datetime) -> User
     written = record._replace(**values, version=record.version + 1, last_modified=now)
     _write_changed(record, written)
     return written
+
+
+# A user with no values yet: what a new or adopted user's record starts from.
+_BLANK = UserRecord(
+    user_id=0,
+    scim_id="",
+    external_id=None,
+    username="",
+    first_name="",
+    last_name="",
+    display_name="",
+    email="",
+    email_type=None,
+    email_primary=None,
+    is_active=True,
+    is_suspended=False,
+    created=None,
+    last_modified=None,
+    version=0,
+)
 
 
 class Account(NamedTuple):
@@ -155,22 +174,15 @@ def account_named(username: str) -> Account | None:
     if row is None:
         return None
     user_id, is_builtin, linked, profile, name, first, last, display, email, active, suspended = row
-    record = UserRecord(
-        user_id,
-        "",
-        None,
-        name,
-        first,
-        last,
-        display or "",
-        email,
-        None,
-        None,
-        active,
-        bool(suspended),
-        None,
-        None,
-        0,
+    record = _BLANK._replace(
+        user_id=user_id,
+        username=name,
+        first_name=first,
+        last_name=last,
+        display_name=display or "",
+        email=email,
+        is_active=active,
+        is_suspended=bool(suspended),
     )
     return Account(user_id, bool(is_builtin), linked is not None, profile is not None, record)
 
@@ -221,7 +233,7 @@ def insert_if_new(values: dict[str, Any], scim_id: str, client: str, now: dt.dat
     """Create the rows of a new SCIM user, or write nothing and return None when an account of
     that username exists (linked or not: the caller looks it up with ``account_named``)."""
     written = _new_record(values, scim_id, now)
-    rows = _INSERT_NEW_USER[core().dialect.name].rows(_user_row(written, now))
+    rows = _INSERT_NEW_USER[get_connection().dialect.name].rows(_user_row(written, now))
     if not rows:
         return None
     return _link(written._replace(user_id=rows[0][0]), client, now, new_profile=True)
@@ -245,8 +257,7 @@ def insert(
 
 
 def _new_record(values: dict[str, Any], scim_id: str, now: dt.datetime) -> UserRecord:
-    before = UserRecord(0, scim_id, None, "", "", "", "", "", None, None, True, False, now, now, 1)
-    return before._replace(**values)
+    return _BLANK._replace(scim_id=scim_id, created=now, last_modified=now, version=1, **values)
 
 
 def _user_row(written: UserRecord, now: dt.datetime) -> dict[str, Any]:

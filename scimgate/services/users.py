@@ -8,12 +8,9 @@ Reads come from ``user_records`` and writes go through ``user_writes`` (SQL Core
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from scimgate.accounts import users as accounts
 from scimgate.extensions import db
@@ -34,6 +31,7 @@ from scimgate.services.common import (
     check_if_match,
     paginate,
     sort_column,
+    unique_conflicts,
 )
 from scimgate.services.payloads import USER_SCHEMA, load, refuse_unsafe_text
 from scimgate.services.user_records import (
@@ -102,21 +100,11 @@ def _log_changes(user: UserRecord, changes: Changes) -> None:
         )
 
 
-@contextmanager
-def _username_conflicts(username: str) -> Iterator[None]:
-    """Turn a unique-constraint failure on the username (the database decides) into 409.
-
-    Any other integrity failure is a genuine server fault and is left to surface as one.
-    """
-    try:
-        yield
-    except IntegrityError:
-        db.session.rollback()
-        if user_writes.account_named(username) is None:
-            raise
-        raise Uniqueness(
-            f"userName '{username}' is already in use by another user.", attribute="userName"
-        ) from None
+def _username_conflict(username: str) -> Uniqueness | None:
+    """The 409 for a username another account holds (None when free: not the username's fault)."""
+    if user_writes.account_named(username) is None:
+        return None
+    return Uniqueness(f"userName '{username}' is already in use by another user.", attribute="userName")
 
 
 def create_user(body: dict[str, Any], client: str) -> UserRecord:
@@ -137,7 +125,7 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     values = user_values(data, replace=False)
     scim_id = str(uuid.uuid4())
     now = utcnow()
-    with _username_conflicts(username):
+    with unique_conflicts(lambda: _username_conflict(username)):
         written = user_writes.insert_if_new(values, scim_id, client, now)
         action, before = "user.created", _EMPTY
         if written is None:
@@ -174,13 +162,13 @@ def _refuse_takeover(account: user_writes.Account | None, username: str) -> None
 
 
 # What a created user's fields are compared with for the audit trail: nothing was set.
-_EMPTY = UserRecord(0, "", None, None, None, None, None, None, None, None, None, None, None, None, 0)
+_EMPTY = UserRecord(**dict.fromkeys(UserRecord._fields))  # type: ignore[arg-type]
 
 
 def _write(action: str, record: UserRecord, data: dict[str, Any], *, replace: bool) -> UserRecord:
     values = user_values(data, replace=replace)
     changes = user_writes.changes_between(record, values)
-    with _username_conflicts(data["userName"]):
+    with unique_conflicts(lambda: _username_conflict(data["userName"])):
         written = user_writes.update(record, values, utcnow())
         audit.record(action, "User", record.scim_id, target_name=written.username, changes=changes)
         db.session.commit()
