@@ -10,7 +10,6 @@ import re
 
 from flask import Flask, current_app, has_app_context
 
-DEFAULT_CLIENT = "okta"
 BUILTIN_CLIENTS: tuple[str, ...] = (
     "okta",
     "pingfederate",

@@ -106,15 +106,14 @@ def runner(app: Flask):
 def configure_scim(app: Flask, client_name: str = "okta") -> dict[str, str]:
     """Run the reference's set-up through the real functions; return Bearer auth headers."""
     from scimgate import configuration_utils as cu
-    from scimgate.conf import saml as saml_config
 
     with app.app_context():
-        saml_config.configure_saml(
+        cu.configure_saml(
             idp_metadata=(DATA_DIR / "idp-metadata.xml").read_text(),
             sp_entity_id="https://scimgate.test/saml/metadata",
             base_url="http://localhost",
         )
-        saml_config.enable_saml()
+        cu.enable_saml()
         cu.update_scim_client(client_name)
         token = cu.generate_scim_bearer_token(6)
         cu.enable_scim_user_and_group_sync()

@@ -70,9 +70,9 @@ def init_app(app: Flask) -> None:
         ]
         context: dict[str, Any] = {name: getattr(configuration_utils, name) for name in names}
         context.update(
-            configure_saml=saml_config.configure_saml,
-            enable_saml=saml_config.enable_saml,
-            disable_saml=saml_config.disable_saml,
+            configure_saml=configuration_utils.configure_saml,
+            enable_saml=configuration_utils.enable_saml,
+            disable_saml=configuration_utils.disable_saml,
             get_saml_status=saml_config.get_saml_status,
             db=db,
             models=models,
@@ -367,13 +367,13 @@ def saml_configure(
             _fail("--sp-entity-id and --base-url need --idp-metadata FILE too")
         if allow_sha1 is None and idp_initiated is None:
             _fail("nothing to configure: give --idp-metadata FILE, or an option such as --no-idp-initiated")
-        saml_config.set_saml_options(allow_sha1=allow_sha1, idp_initiated=idp_initiated)
+        configuration_utils.set_saml_options(allow_sha1=allow_sha1, idp_initiated=idp_initiated)
     else:
         try:
             xml = Path(metadata_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             _fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
-        saml_config.configure_saml(
+        configuration_utils.configure_saml(
             xml,
             sp_entity_id=sp_entity_id,
             base_url=base_url,
@@ -396,7 +396,7 @@ def saml_configure(
 @_clean_errors
 def saml_enable() -> None:
     """Enable SAML as the authentication method."""
-    saml_config.enable_saml()
+    configuration_utils.enable_saml()
     click.echo("SAML enabled")
 
 
@@ -410,7 +410,7 @@ def saml_disable() -> None:
         admins.require_a_builtin_admin_without_saml("turning SAML off")
     except AccountError as exc:
         _fail(exc.detail)
-    saml_config.disable_saml()
+    configuration_utils.disable_saml()
     click.echo("SAML disabled")
 
 
@@ -451,12 +451,12 @@ def dev_bootstrap(months: int) -> None:
     # The shipped metadata names the development IdP at DEV_IDP_BASE_URL; move it to our base URL.
     shipped = (dev_idp.DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8")
     metadata = shipped.replace(DEV_IDP_BASE_URL, base_url)
-    saml_config.configure_saml(
+    configuration_utils.configure_saml(
         metadata,
         sp_entity_id=f"{base_url}/saml/metadata",
         base_url=base_url,
     )
-    saml_config.enable_saml()
+    configuration_utils.enable_saml()
     if not configuration_utils.is_scim_client_chosen():
         configuration_utils.update_scim_client("okta")
     token = configuration_utils.generate_scim_bearer_token(months)
