@@ -4,6 +4,13 @@ Each function works inside an app context (``scimgate shell`` pre-imports them) 
 input: a bad value raises ``ScimConfigurationError`` whose message says what is wrong and what is
 allowed, and the refusal is written to scim-info.log. Secrets are stored only as hashes and no
 function ever returns one; ``generate_scim_bearer_token`` returns the new token exactly once.
+
+This is the façade: it validates, writes (recording each write in the audit trail, in the write's
+transaction) and runs the preflight, so it sits above ``scimgate.services`` and
+``scimgate.accounts`` and nothing below imports it. The per-request reads live beside their
+storage in ``scimgate.conf.scim`` and are re-exported here under the reference's names
+(``get_scim_client``, ``is_scim_client_chosen``, ``check_if_scim_sync_is_enabled``); the SAML
+reads and the metadata check are in ``scimgate.conf.saml``, the SAML writes here.
 """
 
 from __future__ import annotations
