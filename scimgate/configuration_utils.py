@@ -4,6 +4,13 @@ Each function works inside an app context (``scimgate shell`` pre-imports them) 
 input: a bad value raises ``ScimConfigurationError`` whose message says what is wrong and what is
 allowed, and the refusal is written to scim-info.log. Secrets are stored only as hashes and no
 function ever returns one; ``generate_scim_bearer_token`` returns the new token exactly once.
+
+This is the façade: it validates, writes (recording each write in the audit trail, in the write's
+transaction) and runs the preflight, so it sits above ``scimgate.services`` and
+``scimgate.accounts`` and nothing below imports it. The per-request reads live beside their
+storage in ``scimgate.conf.scim`` and are re-exported here under the reference's names
+(``get_scim_client``, ``is_scim_client_chosen``, ``check_if_scim_sync_is_enabled``); the SAML
+reads and the metadata check are in ``scimgate.conf.saml``, the SAML writes here.
 """
 
 from __future__ import annotations
@@ -13,34 +20,31 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from dateutil.relativedelta import relativedelta
 
+from scimgate.accounts import settings, users
 from scimgate.conf import credentials, token_expiry
 from scimgate.conf import keys as K
+from scimgate.conf import saml as saml_config
 from scimgate.conf import store as conf_store
+from scimgate.conf.credentials import PASSWORD_RULES, password_problems
+from scimgate.conf.errors import ScimConfigurationError
+from scimgate.conf.saml import SamlConfigurationError, parse_idp_metadata
+from scimgate.conf.scim import DEFAULT_CLIENT, check_if_scim_sync_is_enabled, get_scim_client
+from scimgate.conf.scim import is_scim_client_chosen as is_scim_client_chosen
 from scimgate.extensions import db
+from scimgate.logs import audit
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.models import USERNAME_MAX, ScimGroup, ScimUser, utcnow
-from scimgate.plugin_host import DEFAULT_CLIENT, get_host, known_clients
+from scimgate.plugin_host import get_host, known_clients
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-PASSWORD_MIN_LENGTH = 17  # the reference: "longer than 16 characters"
-PASSWORD_MAX_LENGTH = 1024  # bounds argon2 work per request
 TOKEN_MIN_MONTHS = 1
 TOKEN_MAX_MONTHS = 6
-# The reference: "longer than 16 characters. It must contain alphanumeric characters and at
-# least one special character" -- letters or digits (any script), not necessarily both.
-PASSWORD_RULES = (
-    "longer than 16 characters, with alphanumeric characters (letters or digits) and at least one "
-    "special character (not a letter, digit or space)"
-)
-
-
-class ScimConfigurationError(ValueError):
-    """A configuration value was refused; the message says what is wrong and what is allowed."""
 
 
 def _logged(func: Callable[P, R]) -> Callable[P, R]:
@@ -86,18 +90,8 @@ def update_scim_client(name: str) -> None:
             f"{users} user(s) and {groups} group(s) pushed by the previous client still exist; "
             "run `scimgate scim cleanup` first"
         )
-    conf_store.put(K.SCIM_CLIENT, name, audit_action="scim.client_changed")
+    conf_store.put(K.SCIM_CLIENT, name, record=audit.conf_change("scim.client_changed"))
     scim_logging.lifecycle("config.client_set", client=name, previous=current)
-
-
-def get_scim_client() -> str:
-    """Return the configured SCIM client, ``okta`` when none was chosen (cheap per request)."""
-    return conf_store.get_str(K.SCIM_CLIENT) or DEFAULT_CLIENT
-
-
-def is_scim_client_chosen() -> bool:
-    """Tell whether an admin explicitly chose the client (else the default, okta, applies)."""
-    return conf_store.get_str(K.SCIM_CLIENT) is not None
 
 
 # --- basic authentication -----------------------------------------------------------------------
@@ -109,7 +103,7 @@ _USERNAME_FORBIDDEN = re.compile(r"[:\x00-\x1f\x7f]")
 def set_scim_basic_auth_username(username: str) -> None:
     """Set the basic-auth username of the SCIM service account (not an application user)."""
     _refuse_bad_username(username)
-    conf_store.put(K.BASIC_USERNAME, username, audit_action="scim.basic_auth_username_set")
+    conf_store.put(K.BASIC_USERNAME, username, record=audit.conf_change("scim.basic_auth_username_set"))
     scim_logging.lifecycle("config.basic_username_set", username=username)
 
 
@@ -123,22 +117,6 @@ def _refuse_bad_username(username: str) -> None:
         )
     if len(username) > USERNAME_MAX:
         raise ScimConfigurationError(f"the basic auth username must be at most {USERNAME_MAX} characters")
-
-
-def password_problems(password: str) -> list[str]:
-    """Return what ``password`` lacks under the reference's policy (empty when acceptable)."""
-    problems = []
-    if len(password) < PASSWORD_MIN_LENGTH:
-        problems.append(f"it has {len(password)} characters, it must have more than 16")
-    if len(password) > PASSWORD_MAX_LENGTH:
-        problems.append(f"it must have at most {PASSWORD_MAX_LENGTH} characters")
-    if not any(ch.isalnum() for ch in password):
-        problems.append("it has no letter or digit")
-    if not any(not ch.isalnum() and not ch.isspace() for ch in password):
-        problems.append("it has no special character")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
-        problems.append("it contains control characters")
-    return problems
 
 
 def _refuse_bad_password(password: str) -> None:
@@ -162,7 +140,7 @@ def set_scim_basic_auth_password(password: str) -> None:
     """Store the argon2 hash of the basic-auth password after checking the reference's policy."""
     _refuse_bad_password(password)
     hashed = credentials.hash_password(password)
-    conf_store.put(K.BASIC_PASSWORD_HASH, hashed, audit_action="scim.basic_auth_password_set")
+    conf_store.put(K.BASIC_PASSWORD_HASH, hashed, record=audit.conf_change("scim.basic_auth_password_set"))
     scim_logging.lifecycle("config.basic_password_set")
 
 
@@ -174,7 +152,7 @@ def set_scim_basic_auth(username: str, password: str) -> None:
     _refuse_bad_username(username)
     conf_store.put_many(
         {K.BASIC_USERNAME: username, K.BASIC_PASSWORD_HASH: credentials.hash_password(password)},
-        audit_action="scim.basic_auth_set",
+        record=audit.conf_change("scim.basic_auth_set"),
     )
     scim_logging.lifecycle("config.basic_username_set", username=username)
     scim_logging.lifecycle("config.basic_password_set")
@@ -224,14 +202,16 @@ def generate_scim_bearer_token(months: int) -> str:
             K.TOKEN_REVOKED_HASHES: revoked,
         },
         # The fingerprints only: the token is never stored, its hash and the pepper never shown.
-        audit_action="scim.token_generated",
-        audit_target="scim.token",
-        audit_changes={
-            "fingerprint": (previous_fingerprint, fingerprint),
-            "revoked_fingerprint": previous_fingerprint,
-            "months": months,
-            "expires": conf_store.encode_datetime(expires),
-        },
+        record=audit.conf_change(
+            "scim.token_generated",
+            target="scim.token",
+            changes={
+                "fingerprint": (previous_fingerprint, fingerprint),
+                "revoked_fingerprint": previous_fingerprint,
+                "months": months,
+                "expires": conf_store.encode_datetime(expires),
+            },
+        ),
     )
     scim_logging.lifecycle("config.token_generated", fingerprint=fingerprint, months=months)
     return token
@@ -347,8 +327,6 @@ def auth_status() -> AuthStatus:
 
 def sync_preflight_problems() -> list[str]:
     """Return everything that must be fixed before sync can be enabled (empty when ready)."""
-    from scimgate.conf import saml as saml_config
-
     problems = []
     saml = saml_config.get_saml_status()
     if not saml["configured"]:
@@ -368,8 +346,6 @@ def _custom_group_admin_problem() -> str | None:
     """The reference's prerequisite 4: with "Use Custom Groups to Assign User Roles" on, some
     active Server Admin must keep that role through a custom (application-defined) group, or
     nobody could administer the application once SCIM owns the directory."""
-    from scimgate.accounts import settings, users
-
     if not settings.stored("groups_assign_roles"):
         return None
     if users.active_server_admins(through="app_group"):
@@ -387,19 +363,103 @@ def enable_scim_user_and_group_sync() -> None:
     problems = sync_preflight_problems()
     if problems:
         raise ScimConfigurationError("cannot enable SCIM sync: " + "; ".join(problems))
-    conf_store.put(K.SCIM_SYNC_ENABLED, True, audit_action="scim.sync_enabled")
+    conf_store.put(K.SCIM_SYNC_ENABLED, True, record=audit.conf_change("scim.sync_enabled"))
     scim_logging.lifecycle("config.sync_enabled", client=get_scim_client())
-
-
-def check_if_scim_sync_is_enabled() -> bool:
-    """Return whether /scim/v2 currently accepts requests."""
-    return conf_store.get_bool(K.SCIM_SYNC_ENABLED, False)
 
 
 def disable_sync_from_directory_provider() -> None:
     """Turn sync off; synced users and groups are kept unchanged (the reference)."""
-    conf_store.put(K.SCIM_SYNC_ENABLED, False, audit_action="scim.sync_disabled")
+    conf_store.put(K.SCIM_SYNC_ENABLED, False, record=audit.conf_change("scim.sync_disabled"))
     scim_logging.lifecycle("config.sync_disabled")
+
+
+# --- SAML (the reference's prerequisite: "SAML must be configured ... before enabling SCIM") ------
+
+
+def _check_url(value: str, what: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SamlConfigurationError(f"{what} must be an absolute http(s) URL, got {value!r}")
+
+
+def configure_saml(
+    idp_metadata: str,
+    sp_entity_id: str | None = None,
+    base_url: str | None = None,
+    allow_sha1: bool | None = None,
+    idp_initiated: bool | None = None,
+) -> None:
+    """Validate and store the IdP metadata (and optionally our entity id and public base URL).
+
+    ``allow_sha1`` lets responses signed with RSA-SHA1 (or with SHA-1 digests) in, for old IdPs
+    that cannot sign with SHA-2; ``idp_initiated`` accepts sign-ins started on the IdP's dashboard
+    (on unless turned off). ``None`` keeps the current choice of either.
+    """
+    try:
+        info = parse_idp_metadata(idp_metadata)
+        if base_url is not None:
+            _check_url(base_url, "the base URL")
+        if sp_entity_id is not None and not sp_entity_id.strip():
+            raise SamlConfigurationError("the SP entity id must not be empty")
+    except SamlConfigurationError as exc:
+        scim_logging.config_error("configure_saml", str(exc))
+        raise
+    values: dict[str, Any] = {K.SAML_IDP_METADATA: idp_metadata, K.SAML_IDP_ENTITY_ID: info["entity_id"]}
+    if sp_entity_id is not None:
+        values[K.SAML_SP_ENTITY_ID] = sp_entity_id.strip()
+    if base_url is not None:
+        values[K.SAML_BASE_URL] = base_url.rstrip("/")
+    if allow_sha1 is not None:
+        values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
+    if idp_initiated is not None:
+        values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
+    conf_store.put_many(values, record=audit.conf_change("saml.configured"))
+    scim_logging.lifecycle(
+        "config.saml_configured",
+        idp_entity_id=info["entity_id"],
+        allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+        idp_initiated=conf_store.get_bool(K.SAML_IDP_INITIATED, True),
+    )
+
+
+def set_saml_options(allow_sha1: bool | None = None, idp_initiated: bool | None = None) -> None:
+    """Change the options of the configured SAML without giving the metadata again."""
+    if conf_store.get_str(K.SAML_IDP_METADATA) is None:
+        message = "SAML is not configured; run `scimgate saml configure --idp-metadata FILE` first"
+        scim_logging.config_error("configure_saml", message)
+        raise SamlConfigurationError(message)
+    values: dict[str, Any] = {}
+    if allow_sha1 is not None:
+        values[K.SAML_ALLOW_SHA1] = bool(allow_sha1)
+    if idp_initiated is not None:
+        values[K.SAML_IDP_INITIATED] = bool(idp_initiated)
+    if values:
+        conf_store.put_many(values, record=audit.conf_change("saml.configured"))
+    scim_logging.lifecycle(
+        "config.saml_options",
+        allow_sha1=conf_store.get_bool(K.SAML_ALLOW_SHA1, False),
+        idp_initiated=conf_store.get_bool(K.SAML_IDP_INITIATED, True),
+    )
+
+
+def enable_saml() -> None:
+    """Make SAML the enabled authentication method; requires configured metadata."""
+    if conf_store.get_str(K.SAML_IDP_METADATA) is None:
+        message = "SAML is not configured; run `scimgate saml configure --idp-metadata FILE` first"
+        scim_logging.config_error("enable_saml", message)
+        raise SamlConfigurationError(message)
+    conf_store.put(K.SAML_ENABLED, True, record=audit.conf_change("saml.enabled"))
+    scim_logging.lifecycle("config.saml_enabled")
+
+
+def disable_saml() -> None:
+    """Turn SAML off; refused while SCIM sync is on, since SCIM requires SAML."""
+    if check_if_scim_sync_is_enabled():
+        message = "SCIM sync requires SAML; run `scimgate scim disable` before disabling SAML"
+        scim_logging.config_error("disable_saml", message)
+        raise SamlConfigurationError(message)
+    conf_store.put(K.SAML_ENABLED, False, record=audit.conf_change("saml.disabled"))
+    scim_logging.lifecycle("config.saml_disabled")
 
 
 def _iso(value: Any) -> str | None:

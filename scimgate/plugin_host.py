@@ -34,7 +34,6 @@ BUILTIN_PLUGINS = (
     "scimgate_plugins.sailpoint",
 )
 EXTENSION_KEY = "scimgate_plugins"
-DEFAULT_CLIENT = "okta"  # the reference's default while no client was chosen
 CLIENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 

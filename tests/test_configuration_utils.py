@@ -10,7 +10,6 @@ from flask import Flask
 
 from scimgate import configuration_utils as cu
 from scimgate.conf import keys as K
-from scimgate.conf import saml as saml_config
 from scimgate.conf import store as conf_store
 from scimgate.extensions import db
 from scimgate.hookspecs import ClientProfile, hookimpl
@@ -28,8 +27,8 @@ def ctx(app: Flask):
 
 
 def _configure_saml() -> None:
-    saml_config.configure_saml((DATA_DIR / "idp-metadata.xml").read_text(), base_url="http://localhost")
-    saml_config.enable_saml()
+    cu.configure_saml((DATA_DIR / "idp-metadata.xml").read_text(), base_url="http://localhost")
+    cu.enable_saml()
 
 
 # --- client ---------------------------------------------------------------------------------------

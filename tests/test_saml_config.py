@@ -27,27 +27,27 @@ def _without(fragment_start: str, fragment_end: str) -> str:
 
 
 def test_valid_metadata_is_stored_and_reported(ctx: None) -> None:
-    saml_config.configure_saml(METADATA, sp_entity_id="https://sp.test/metadata", base_url="https://sp.test/")
+    cu.configure_saml(METADATA, sp_entity_id="https://sp.test/metadata", base_url="https://sp.test/")
     status = saml_config.get_saml_status()
     assert status["configured"] is True
     assert status["enabled"] is False
     assert status["idp_entity_id"] == IDP_ENTITY_ID
     assert status["sp_entity_id"] == "https://sp.test/metadata"
     assert status["base_url"] == "https://sp.test"
-    saml_config.enable_saml()
+    cu.enable_saml()
     assert saml_config.get_saml_status()["enabled"] is True
-    saml_config.disable_saml()
+    cu.disable_saml()
     assert saml_config.get_saml_status()["enabled"] is False
 
 
 def test_allow_sha1_round_trips_and_is_kept_when_not_given(ctx: None) -> None:
-    saml_config.configure_saml(METADATA)
+    cu.configure_saml(METADATA)
     assert saml_config.get_saml_status()["allow_sha1"] is False
-    saml_config.configure_saml(METADATA, allow_sha1=True)
+    cu.configure_saml(METADATA, allow_sha1=True)
     assert saml_config.get_saml_status()["allow_sha1"] is True
-    saml_config.configure_saml(METADATA, base_url="https://sp.test")  # not given: unchanged
+    cu.configure_saml(METADATA, base_url="https://sp.test")  # not given: unchanged
     assert saml_config.get_saml_status()["allow_sha1"] is True
-    saml_config.configure_saml(METADATA, allow_sha1=False)
+    cu.configure_saml(METADATA, allow_sha1=False)
     assert saml_config.get_saml_status()["allow_sha1"] is False
 
 
@@ -72,10 +72,10 @@ def test_invalid_metadata_is_refused_with_a_clear_message(
     ctx: None, metadata: str, message: str | None
 ) -> None:
     if message is None:  # one SSO binding left: still valid
-        saml_config.configure_saml(metadata)
+        cu.configure_saml(metadata)
         return
     with pytest.raises(saml_config.SamlConfigurationError, match=message):
-        saml_config.configure_saml(metadata)
+        cu.configure_saml(metadata)
     assert saml_config.get_saml_status()["configured"] is False
 
 
@@ -86,27 +86,27 @@ def test_metadata_without_any_sso_endpoint_is_refused(ctx: None) -> None:
         end = metadata.index("/>", start) + 2
         metadata = metadata[:start] + metadata[end:]
     with pytest.raises(saml_config.SamlConfigurationError, match="lacks a SingleSignOnService"):
-        saml_config.configure_saml(metadata)
+        cu.configure_saml(metadata)
 
 
 def test_bad_base_url_is_refused(ctx: None) -> None:
     with pytest.raises(saml_config.SamlConfigurationError, match="absolute http"):
-        saml_config.configure_saml(METADATA, base_url="localhost:5000")
+        cu.configure_saml(METADATA, base_url="localhost:5000")
 
 
 def test_enable_requires_configuration(ctx: None) -> None:
     with pytest.raises(saml_config.SamlConfigurationError, match="scimgate saml configure"):
-        saml_config.enable_saml()
+        cu.enable_saml()
 
 
 def test_saml_cannot_be_disabled_while_scim_sync_is_on(ctx: None) -> None:
-    saml_config.configure_saml(METADATA)
-    saml_config.enable_saml()
+    cu.configure_saml(METADATA)
+    cu.enable_saml()
     cu.update_scim_client("okta")
     cu.generate_scim_bearer_token(1)
     cu.enable_scim_user_and_group_sync()
     with pytest.raises(saml_config.SamlConfigurationError, match="scimgate scim disable"):
-        saml_config.disable_saml()
+        cu.disable_saml()
     assert saml_config.get_saml_status()["enabled"] is True
 
 

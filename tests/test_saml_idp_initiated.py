@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from saml2 import samlp
 
 from scimgate import cli
-from scimgate.conf import saml as saml_config
+from scimgate import configuration_utils as cu
 from scimgate.extensions import db
 from scimgate.models import SamlUsedAssertion, User, utcnow
 from scimgate.web import saml_unsolicited
@@ -346,7 +346,7 @@ def test_turned_off_an_unsolicited_response_is_refused(
 ) -> None:
     configure_dev_saml(app)
     with app.app_context():
-        saml_config.set_saml_options(idp_initiated=False)
+        cu.set_saml_options(idp_initiated=False)
     fields = dashboard_response(client, "alice")
     response = _refused(client, log_dir, fields, "IdP-initiated sign-in", heading="dashboard is turned off")
     assert "turned off" in " ".join(_logged(log_dir, response))
@@ -358,7 +358,7 @@ def test_turned_off_while_the_confirmation_was_open_it_is_refused(app: Flask, cl
     configure_dev_saml(app)
     token = _confirmation(client, dashboard_response(client, "alice"), "alice")
     with app.app_context():
-        saml_config.set_saml_options(idp_initiated=False)
+        cu.set_saml_options(idp_initiated=False)
     refused = client.post("/saml/continue", data={"confirm_token": token})
     assert refused.status_code == 403 and "turned off" in refused.get_data(as_text=True)
     assert _usernames(app) == []
@@ -388,7 +388,7 @@ def test_the_authentication_page_says_whether_it_is_on(app: Flask, client: Flask
     assert password_sign_in(client, "admin").status_code == 302
     assert "sign-in from the IdP dashboard on" in client.get("/admin/authentication").get_data(as_text=True)
     with app.app_context():
-        saml_config.set_saml_options(idp_initiated=False)
+        cu.set_saml_options(idp_initiated=False)
     assert "sign-in from the IdP dashboard off" in client.get("/admin/authentication").get_data(as_text=True)
 
 

@@ -18,6 +18,7 @@ from saml2 import samlp
 from saml2.xmldsig import DIGEST_SHA1, SIG_RSA_SHA1, SIG_RSA_SHA256
 
 from scimgate import cli
+from scimgate import configuration_utils as cu
 from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
@@ -100,7 +101,7 @@ def test_over_https_the_binding_cookie_survives_the_idps_cross_site_post(
 ) -> None:
     configure_dev_saml(app)
     with app.app_context():
-        saml_config.configure_saml(dev_idp.idp_metadata(BASE_URL), base_url="https://scim.example.com")
+        cu.configure_saml(dev_idp.idp_metadata(BASE_URL), base_url="https://scim.example.com")
     cookie = client.get("/saml/login", base_url="https://scim.example.com").headers["Set-Cookie"]
     for attribute in ("SameSite=None", "Secure", "HttpOnly", "Path=/saml/acs"):
         assert attribute in cookie

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scimgate import cli
+from scimgate import configuration_utils as cu
 from scimgate.accounts import settings
-from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import SamlOutstandingRequest, User
 from scimgate.signin import dev_idp, saml_sp
@@ -190,7 +190,7 @@ def test_a_response_meant_for_another_sp_is_refused(app: Flask, client: FlaskCli
     configure_dev_saml(app)
     fields = idp_response(client, "alice")
     with app.app_context():
-        saml_config.configure_saml(dev_idp.idp_metadata(BASE_URL), **change)
+        cu.configure_saml(dev_idp.idp_metadata(BASE_URL), **change)
     _refusal(client.post("/saml/acs", data=fields))
 
 
@@ -208,7 +208,7 @@ def test_a_response_signed_by_another_idp_key_is_refused(app: Flask, client: Fla
         + ours[ours.index("</ds:X509Certificate>") :]
     )
     with app.app_context():
-        saml_config.configure_saml(swapped)
+        cu.configure_saml(swapped)
     _refusal(client.post("/saml/acs", data=fields))
 
 

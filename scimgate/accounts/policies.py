@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scimgate.accounts import admins, settings
-from scimgate.configuration_utils import check_if_scim_sync_is_enabled
+from scimgate.conf.scim import check_if_scim_sync_is_enabled
 
 SCIM_COLUMNS = ("SAML, SCIM disabled", "SAML, SCIM enabled")
 ROLE_COLUMNS = ("Use Groups to Assign Roles disabled", "Use Groups to Assign Roles enabled")

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from scimgate.conf import store as conf_store
-from scimgate.configuration_utils import check_if_scim_sync_is_enabled
+from scimgate.conf.scim import check_if_scim_sync_is_enabled
+from scimgate.logs import audit
 from scimgate.logs import scim_logs as scim_logging
 
 MODERATION = "app.signup_moderation"
@@ -69,7 +70,8 @@ def groups_assign_roles() -> bool:
 def write(values: dict[str, bool]) -> None:
     """Store settings by API name in one transaction (callers have consulted the policies)."""
     conf_store.put_many(
-        {API_NAMES[name]: bool(value) for name, value in values.items()}, audit_action="settings.changed"
+        {API_NAMES[name]: bool(value) for name, value in values.items()},
+        record=audit.conf_change("settings.changed"),
     )
     for name, value in values.items():
         scim_logging.lifecycle("config.setting_changed", setting=name, value=value)

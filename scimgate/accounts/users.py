@@ -27,7 +27,7 @@ from scimgate.accounts import admins, lookalikes, settings
 from scimgate.accounts.errors import AccountError, NotFoundError
 from scimgate.accounts.roles import DEFAULT_ROLE, Role, highest, parse_role
 from scimgate.conf import credentials
-from scimgate.configuration_utils import PASSWORD_RULES, password_problems
+from scimgate.conf.credentials import PASSWORD_RULES, password_problems
 from scimgate.extensions import db
 from scimgate.logs import audit
 from scimgate.logs import scim_logs as scim_logging

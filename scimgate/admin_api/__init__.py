@@ -9,11 +9,13 @@ action, in the reference's words.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from scimgate.accounts.errors import AccountError
 from scimgate.accounts.policies import PolicyRefusal
+from scimgate.admin_api import groups, settings, users
+from scimgate.admin_api.errors import ApiError, error
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
 from scimgate.signin import session as session_auth
 
@@ -22,46 +24,27 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ENDPOINTS = frozenset({"admin_api.signup"})
 
 
-class ApiError(Exception):
-    """An API refusal with its status, code and detail."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-
-
-def error(status: int, code: str, detail: str) -> Response:
-    """Render the one error shape of this API."""
-    response = jsonify({"error": code, "detail": detail})
-    response.status_code = status
-    return response
-
-
-def _authenticate() -> Response | None:
-    """Require a session for every route but sign-up, and the CSRF token for every change."""
+def _authenticate() -> None:
+    """Require a session for every route but sign-up, and the CSRF token for every change
+    (a refusal is raised, and rendered by the blueprint's one ``ApiError`` handler)."""
     if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
+        return
     if session_auth.current_account() is None:
-        return error(401, "unauthenticated", "sign in first (at /login or /saml/login)")
+        raise ApiError(401, "unauthenticated", "sign in first (at /login or /saml/login)")
     if request.method not in SAFE_METHODS:
         token = request.headers.get(session_auth.CSRF_HEADER) or request.headers.get("X-CSRFToken")
         problem = session_auth.csrf_problem(token)
         if problem:
-            return error(
+            raise ApiError(
                 403,
                 "csrf_failed",
                 f"send this session's CSRF token (GET {PREFIX}/session) in the {session_auth.CSRF_HEADER} "
                 f"header: {problem}",
             )
-    return None
 
 
 def make_blueprint() -> Blueprint:
     """Build the API blueprint with its routes, its auth check and its error handlers."""
-    from scimgate.admin_api import groups, settings, users
-
     bp = Blueprint("admin_api", __name__, url_prefix=PREFIX)
     bp.before_request(_authenticate)
     users.register(bp)

@@ -8,7 +8,7 @@ from flask import request
 
 from scimgate.accounts.roles import Role
 from scimgate.accounts.users import AccountView
-from scimgate.admin_api import ApiError
+from scimgate.admin_api.errors import ApiError
 from scimgate.scim import json_input
 from scimgate.scim.errors import ScimError
 from scimgate.signin import session as session_auth

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from scimgate.accounts import policies, settings
-from scimgate.admin_api import ApiError
 from scimgate.admin_api.access import json_body, require_admin
+from scimgate.admin_api.errors import ApiError
 from scimgate.conf import saml as saml_config
 
 ENABLE_ROWS = policies.ENABLE_ROWS

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from scimgate.accounts import policies, users
-from scimgate.admin_api import ApiError
 from scimgate.admin_api.access import is_admin, json_body, me, require_admin
+from scimgate.admin_api.errors import ApiError
 from scimgate.admin_api.serialize import user_json
 from scimgate.signin import session as session_auth
 

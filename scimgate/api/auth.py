@@ -6,16 +6,19 @@ scheme names case-insensitive while ``MultiAuth`` compares them case-sensitively
 
 A refused request gets 401 with ``WWW-Authenticate`` and a SCIM error body that says nothing about
 why; the reason goes to scim-info.log with the remote address. After authentication, a disabled
-sync answers 403 on every route (the data already synced stays as it is).
+sync answers 403 on every route (the data already synced stays as it is). Every refusal is
+*raised* as a ``ScimError`` (``AuthenticationRequired`` for a 401); ``scimgate.api.errors``
+renders it, in the one place that renders every SCIM error.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, current_app, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
 from scimgate import configuration_utils
 from scimgate.api import rate_limit, throttle
+from scimgate.api.hooks import active_hooks
 from scimgate.conf import credentials, token_expiry
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
@@ -28,17 +31,17 @@ SYNC_DISABLED_DETAIL = (
 )
 
 
-def scim_error_response(error: ScimError) -> Response:
-    """Render a SCIM error (RFC 7644 §3.12) through the API's single renderer."""
-    from scimgate.api.errors import render_scim_error  # the API imports this module
+class AuthenticationRequired(Unauthorized):
+    """A refused authentication: 401 with one ``WWW-Authenticate`` challenge per scheme offered
+    (RFC 7235 §4.1: one header line each), and a body that says nothing about why."""
 
-    return render_scim_error(error)
+    def __init__(self, challenges: list[str]) -> None:
+        super().__init__(UNAUTHORIZED_DETAIL)
+        self.challenges = challenges
 
 
 def _allowed_schemes() -> tuple[str, ...]:
     """The schemes the active client's plugin allows (e.g. Entra ID: Bearer only)."""
-    from scimgate.api.hooks import active_hooks  # the API imports this module
-
     return active_hooks().auth_schemes()
 
 
@@ -56,27 +59,22 @@ def _challenges() -> list[str]:
     return challenges
 
 
-def _unauthorized(reason: str, scheme: str | None) -> Response:
+def _unauthorized(reason: str, scheme: str | None) -> ScimError:
     """401 for a failed authentication, or 429 once this address has failed too often."""
     scim_logging.auth_failure(reason, scheme)
     address = request.remote_addr or "unknown"
     blocked_for = throttle.record_failure(address)
     if blocked_for:
         return _throttled(blocked_for)
-    response = scim_error_response(Unauthorized(UNAUTHORIZED_DETAIL))
-    for challenge in _challenges():
-        response.headers.add("WWW-Authenticate", challenge)
-    return response
+    return AuthenticationRequired(_challenges())
 
 
-def _throttled(seconds: int) -> Response:
+def _throttled(seconds: int) -> ScimError:
     scim_logging.info("auth.throttled", remote=request.remote_addr, retry_after=seconds)
-    return scim_error_response(
-        ScimError(
-            f"Too many failed authentication attempts from this address; retry after {seconds} seconds.",
-            status=429,
-            headers={"Retry-After": str(seconds)},
-        )
+    return ScimError(
+        f"Too many failed authentication attempts from this address; retry after {seconds} seconds.",
+        status=429,
+        headers={"Retry-After": str(seconds)},
     )
 
 
@@ -102,52 +100,50 @@ def _verify_bearer(token: str) -> str | None:
     return result.principal
 
 
-def authenticate_request() -> Response | None:
+def authenticate_request() -> None:
     """Authenticate the current SCIM request, then require an enabled sync.
 
-    Returns the 401/403 response to send, or None when the request may proceed. Also used for
-    unknown routes and wrong methods under /scim/v2, so they reveal nothing before authentication.
+    Raises the 401/403/429 ``ScimError`` to send; returns when the request may proceed. Also used
+    for unknown routes and wrong methods under /scim/v2, so they reveal nothing before
+    authentication.
     """
     if g.get("scim_principal"):
-        return None
+        return
     header = request.headers.get("Authorization", "").strip()
     if not header:
-        return _unauthorized("no credentials", None)
+        raise _unauthorized("no credentials", None)
     scheme = header.split(None, 1)[0].lower()
     handler = _SCHEMES.get(scheme)
     if handler is None:
-        return _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
+        raise _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
     if scheme not in _allowed_schemes():
         client = configuration_utils.get_scim_client()
-        return _unauthorized(f"scheme not allowed for client {client}: {scheme}", scheme)
+        raise _unauthorized(f"scheme not allowed for client {client}: {scheme}", scheme)
     parsed = handler.get_auth()
     if parsed is None:
-        return _unauthorized("malformed credentials", scheme)
+        raise _unauthorized("malformed credentials", scheme)
     if scheme == "basic" and not credentials.basic_is_cached(parsed.username or "", parsed.password or ""):
         # The argon2 check is the expensive part of a guess: a blocked address does not get it.
         blocked_for = throttle.retry_after(request.remote_addr or "unknown")
         if blocked_for:
-            return _throttled(blocked_for)
+            raise _throttled(blocked_for)
     g.scim_auth_reason = "malformed credentials"
     principal = handler.authenticate(parsed, None)
     if not principal:
-        return _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
+        raise _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
     g.scim_principal = principal
     wait = rate_limit.check(principal)
     if wait:
         scim_logging.info("rate.limited", principal=principal, retry_after=wait)
-        return scim_error_response(
-            ScimError(
-                f"This credential made more than {rate_limit.limit_per_minute()} requests in a minute; "
-                f"retry after {wait} seconds.",
-                status=429,
-                headers={"Retry-After": str(wait)},
-            )
+        raise ScimError(
+            f"This credential made more than {rate_limit.limit_per_minute()} requests in a minute; "
+            f"retry after {wait} seconds.",
+            status=429,
+            headers={"Retry-After": str(wait)},
         )
     if not configuration_utils.check_if_scim_sync_is_enabled():
         scim_logging.info("sync.refused", reason="SCIM sync is disabled", principal=principal)
-        return scim_error_response(Forbidden(SYNC_DISABLED_DETAIL))
-    return None
+        raise Forbidden(SYNC_DISABLED_DETAIL)
 
 
 def protect(bp: Blueprint) -> None:

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from scimgate.api import SCIM_PREFIX, body_limits, db_faults
+from scimgate.api.auth import AuthenticationRequired, authenticate_request
 from scimgate.api.responses import scim_json
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
 from scimgate.logs import scim_logs as scim_logging
@@ -30,7 +31,11 @@ def render_scim_error(error: ScimError) -> Response:
     """Render a ScimError with its status, ``scimType``, ``detail`` and headers; its reason goes
     to scim-debug.log (every refusal passes here: a 401 of the auth layer as well)."""
     scim_logging.refused(error.status, error.detail, error.scim_type, error.attribute)
-    return scim_json(error.to_body(), error.status, error.headers)
+    response = scim_json(error.to_body(), error.status, error.headers)
+    if isinstance(error, AuthenticationRequired):
+        for challenge in error.challenges:  # one header line per scheme (RFC 7235 §4.1)
+            response.headers.add("WWW-Authenticate", challenge)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -49,11 +54,10 @@ def init_app(app: Flask) -> None:
                     return render(error)
             return error
         if error.code in (404, 405):
-            from scimgate.api.auth import authenticate_request
-
-            refused = authenticate_request()  # routing errors reveal nothing before authentication
-            if refused is not None:
-                return refused
+            try:  # routing errors reveal nothing before authentication
+                authenticate_request()
+            except ScimError as refused:  # a handler's own exception would not be handled again
+                return render_scim_error(refused)
         status = error.code or 500
         template = _HTTP_DETAILS.get(status)
         if status == 413:  # a chunked body cut off at the route's cap (body_limits)

@@ -11,7 +11,6 @@ from flask.cli import with_appcontext
 
 from scimgate import configuration_utils
 from scimgate.cli.common import clean_errors, fail
-from scimgate.conf import saml as saml_config
 from scimgate.signin import dev_idp
 
 DEV_IDP_BASE_URL = "http://localhost:5000"
@@ -38,12 +37,12 @@ def dev_bootstrap(months: int) -> None:
     # The shipped metadata names the development IdP at DEV_IDP_BASE_URL; move it to our base URL.
     shipped = (dev_idp.DEV_DIR / "idp-metadata.xml").read_text(encoding="utf-8")
     metadata = shipped.replace(DEV_IDP_BASE_URL, base_url)
-    saml_config.configure_saml(
+    configuration_utils.configure_saml(
         metadata,
         sp_entity_id=f"{base_url}/saml/metadata",
         base_url=base_url,
     )
-    saml_config.enable_saml()
+    configuration_utils.enable_saml()
     if not configuration_utils.is_scim_client_chosen():
         configuration_utils.update_scim_client("okta")
     token = configuration_utils.generate_scim_bearer_token(months)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from scimgate import configuration_utils
 from scimgate.accounts import admins
 from scimgate.accounts.errors import AccountError
 from scimgate.cli.common import clean_errors, fail
@@ -57,13 +58,13 @@ def saml_configure(
             fail("--sp-entity-id and --base-url need --idp-metadata FILE too")
         if allow_sha1 is None and idp_initiated is None:
             fail("nothing to configure: give --idp-metadata FILE, or an option such as --no-idp-initiated")
-        saml_config.set_saml_options(allow_sha1=allow_sha1, idp_initiated=idp_initiated)
+        configuration_utils.set_saml_options(allow_sha1=allow_sha1, idp_initiated=idp_initiated)
     else:
         try:
             xml = Path(metadata_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"cannot read the IdP metadata file {metadata_file!r}: {exc}")
-        saml_config.configure_saml(
+        configuration_utils.configure_saml(
             xml,
             sp_entity_id=sp_entity_id,
             base_url=base_url,
@@ -86,7 +87,7 @@ def saml_configure(
 @clean_errors
 def saml_enable() -> None:
     """Enable SAML as the authentication method."""
-    saml_config.enable_saml()
+    configuration_utils.enable_saml()
     click.echo("SAML enabled")
 
 
@@ -100,7 +101,7 @@ def saml_disable() -> None:
         admins.require_a_builtin_admin_without_saml("turning SAML off")
     except AccountError as exc:
         fail(exc.detail)
-    saml_config.disable_saml()
+    configuration_utils.disable_saml()
     click.echo("SAML disabled")
 
 

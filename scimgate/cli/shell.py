@@ -29,9 +29,9 @@ def shell_context() -> dict[str, Any]:
     """The names ``scimgate shell`` starts with."""
     context: dict[str, Any] = {name: getattr(configuration_utils, name) for name in REFERENCE_FUNCTIONS}
     context.update(
-        configure_saml=saml_config.configure_saml,
-        enable_saml=saml_config.enable_saml,
-        disable_saml=saml_config.disable_saml,
+        configure_saml=configuration_utils.configure_saml,
+        enable_saml=configuration_utils.enable_saml,
+        disable_saml=configuration_utils.disable_saml,
         get_saml_status=saml_config.get_saml_status,
         db=db,
         models=models,

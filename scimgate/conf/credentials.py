@@ -33,6 +33,15 @@ TOKEN_PREFIX = "scimgate_"  # lets secret scanners recognise a leaked token
 TOKEN_BYTES = 32  # 256 bits of randomness
 REVOKED_KEPT = 10
 
+PASSWORD_MIN_LENGTH = 17  # the reference: "longer than 16 characters"
+PASSWORD_MAX_LENGTH = 1024  # bounds argon2 work per request
+# The reference: "longer than 16 characters. It must contain alphanumeric characters and at
+# least one special character" -- letters or digits (any script), not necessarily both.
+PASSWORD_RULES = (
+    "longer than 16 characters, with alphanumeric characters (letters or digits) and at least one "
+    "special character (not a letter, digit or space)"
+)
+
 _process_key = secrets.token_bytes(32)  # keys the in-memory cache; never leaves this process
 _cache: dict[bytes, float] = {}
 _cache_lock = threading.Lock()
@@ -67,6 +76,23 @@ def password_hasher() -> PasswordHasher:
     return _hasher(
         int(config["ARGON2_TIME_COST"]), int(config["ARGON2_MEMORY_COST"]), int(config["ARGON2_PARALLELISM"])
     )
+
+
+def password_problems(password: str) -> list[str]:
+    """Return what ``password`` lacks under the reference's policy (empty when acceptable); the
+    SCIM service account and the application's own accounts share it."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"it has {len(password)} characters, it must have more than 16")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        problems.append(f"it must have at most {PASSWORD_MAX_LENGTH} characters")
+    if not any(ch.isalnum() for ch in password):
+        problems.append("it has no letter or digit")
+    if not any(not ch.isalnum() and not ch.isspace() for ch in password):
+        problems.append("it has no special character")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
+        problems.append("it contains control characters")
+    return problems
 
 
 def hash_password(password: str) -> str:

@@ -9,21 +9,25 @@ process can serve a stale client, credential or sync flag: the next request anyw
 Within one request the snapshot is kept in the WSGI environ; outside a request (CLI, shell)
 every read goes to the database.
 
-Only ``scimgate.configuration_utils`` and ``scimgate.conf.saml`` write here; they validate.
+Only the validating writers above write here (``scimgate.configuration_utils``, the account
+settings, the SAML username attribute). Storage sits below the audit trail, so it cannot record
+a write itself: each writer passes the recording as ``record`` (``scimgate.logs.audit.conf_change``),
+and it runs in the write's transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
+from scimgate.conf.keys import BY_NAME, KEYS
 from scimgate.db.prepared import Prepared
 from scimgate.db.request_state import current_environ
 from scimgate.extensions import db
@@ -46,19 +50,19 @@ class ConfValue:
     updated_at: dt.datetime | None
 
 
-@functools.cache
-def _large_keys() -> frozenset[str]:
-    """Keys holding documents (IdP metadata): read only when asked for, not on every request."""
-    from scimgate.conf.keys import KEYS
+# Keys holding documents (IdP metadata): read only when asked for, not on every request.
+_LARGE_KEYS = frozenset(info.name for info in KEYS if info.display == "size")
 
-    return frozenset(info.name for info in KEYS if info.display == "size")
+# Called in a write's transaction with each changed key's (before, after), as the audit trail may
+# show them; it records the change (``scimgate.logs.audit.conf_change``).
+Recorder = Callable[[dict[str, tuple[Any, Any]]], None]
 
 
 def _load_all() -> dict[str, ConfValue]:
     """Read every small row in one query (large documents are read on demand by ``get``)."""
     rows = db.session.execute(
         db.select(ConfEntry.key, ConfEntry.value, ConfEntry.updated_at).where(
-            ConfEntry.key.not_in(sorted(_large_keys()))
+            ConfEntry.key.not_in(sorted(_LARGE_KEYS))
         )
     ).all()
     return {key: ConfValue(json.loads(raw), updated) for key, raw, updated in rows}
@@ -132,7 +136,7 @@ def get(key: str, default: Any = None) -> Any:
 
 def get_entry(key: str) -> ConfValue | None:
     """Return the value with its ``updated_at``, or None when never set."""
-    if key in _large_keys():
+    if key in _LARGE_KEYS:
         return _load_one(key)
     return snapshot().get(key)
 
@@ -168,19 +172,14 @@ def put_many(
     values: dict[str, Any],
     *,
     delete: tuple[str, ...] = (),
-    audit_action: str = "setting.changed",
-    audit_changes: dict[str, Any] | None = None,
-    audit_target: str | None = None,
+    record: Recorder | None = None,
 ) -> None:
     """Write several keys (and remove others) in one transaction, so readers never see half.
 
-    The write is recorded in the audit trail in the same transaction, as one ``audit_action``
-    event about the keys written (or ``audit_target``) whose changes are each key's before/after
-    (secrets as ``<set>``, documents as their size), or ``audit_changes`` when the caller words
-    them better (a token's fingerprint). A write that changes nothing records nothing.
+    ``record`` is called in the same transaction with each changed key's before/after (secrets
+    as ``<set>``, documents as their size), so the audit trail cannot disagree with the table;
+    a write that changes nothing calls nothing. Only tests write without it.
     """
-    from scimgate.logs import audit
-
     now = utcnow()
     try:
         changes: dict[str, tuple[Any, Any]] = {}
@@ -200,13 +199,8 @@ def put_many(
             if row is not None:
                 changes[key] = (_audit_view(key, json.loads(row.value)), None)
                 db.session.delete(row)
-        if changes:
-            audit.record(
-                audit_action,
-                "setting",
-                audit_target or ",".join(sorted(changes))[:255],
-                changes=changes if audit_changes is None else audit_changes,
-            )
+        if changes and record is not None:
+            record(changes)
         _replace_token()
         db.session.commit()
     except Exception:
@@ -218,8 +212,6 @@ def put_many(
 
 def _audit_view(key: str, value: Any) -> Any:
     """What the audit trail may show of a value: never a secret, never a whole metadata file."""
-    from scimgate.conf.keys import BY_NAME
-
     if value is None:
         return None
     display = BY_NAME[key].display if key in BY_NAME else "plain"
@@ -230,6 +222,6 @@ def _audit_view(key: str, value: Any) -> Any:
     return value
 
 
-def put(key: str, value: Any, *, audit_action: str = "setting.changed") -> None:
-    """Write one key."""
-    put_many({key: value}, audit_action=audit_action)
+def put(key: str, value: Any, *, record: Recorder | None = None) -> None:
+    """Write one key (``record`` as in ``put_many``)."""
+    put_many({key: value}, record=record)

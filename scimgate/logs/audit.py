@@ -15,15 +15,17 @@ import datetime as dt
 import json
 import os
 import pwd
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scimgate.conf.scim import get_scim_client
 from scimgate.db.prepared import Prepared
 from scimgate.extensions import db
+from scimgate.logs.scim_logs import current_request_id
 from scimgate.models import utcnow
 
 
@@ -92,8 +94,6 @@ def actor() -> str:
     if has_request_context():
         principal = g.get("scim_principal")
         if principal:
-            from scimgate.configuration_utils import get_scim_client
-
             return f"scim:{get_scim_client()}:{principal}"
         return g.get(_SESSION_ACTOR) or "web:anonymous"
     return f"cli:{os_user()}"
@@ -149,8 +149,6 @@ def record(
     ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
     "before" (e.g. the members added).
     """
-    from scimgate.logs.scim_logs import current_request_id
-
     rendered = {
         key: {"before": _plain(v[0]), "after": _plain(v[1])} if isinstance(v, tuple) else _plain(v)
         for key, v in (changes or {}).items()
@@ -169,6 +167,25 @@ def record(
             "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
         }
     )
+
+
+def conf_change(
+    action: str, *, target: str | None = None, changes: dict[str, Any] | None = None
+) -> Callable[[dict[str, tuple[Any, Any]]], None]:
+    """The recording a configuration write runs in its transaction (``conf.store.put_many``'s
+    ``record``): one ``action`` event about the keys written (or ``target``), whose changes are
+    each key's before/after, or ``changes`` when the writer words them better (a token's
+    fingerprint, never the token)."""
+
+    def record_change(written: dict[str, tuple[Any, Any]]) -> None:
+        record(
+            action,
+            "setting",
+            target or ",".join(sorted(written))[:255],
+            changes=written if changes is None else changes,
+        )
+
+    return record_change
 
 
 def prune(now: dt.datetime | None = None) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
+from scimgate.conf.scim import get_scim_client
 from scimgate.db.request_state import current_environ, current_request, current_request_app
 from scimgate.scim.safe_text import escape_keeping_newlines, json_escape
 
@@ -463,8 +464,6 @@ def _direct_handler(logger_name: str, level: int) -> _WatchedLinesHandler | None
 def _active_client() -> str | None:
     """Return the configured client for the request line; a broken DB must not break logging."""
     try:
-        from scimgate.configuration_utils import get_scim_client
-
         return get_scim_client()
     except Exception:  # logging must never turn a response into an error
         return None

@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from scimgate.conf import keys as K
 from scimgate.conf import store as conf_store
 from scimgate.extensions import db
+from scimgate.logs import audit
 from scimgate.models import SamlOutstandingRequest, utcnow
 from scimgate.signin import local_redirect, saml_replay
 
@@ -431,6 +432,10 @@ def set_username_attribute(attribute: str | None) -> None:
     if attribute is not None and not attribute.strip():
         raise ValueError("the attribute name must not be empty")
     if attribute is None:
-        conf_store.put_many({}, delete=(USERNAME_ATTRIBUTE_KEY,), audit_action="saml.username_attribute_set")
+        conf_store.put_many(
+            {}, delete=(USERNAME_ATTRIBUTE_KEY,), record=audit.conf_change("saml.username_attribute_set")
+        )
     else:
-        conf_store.put(USERNAME_ATTRIBUTE_KEY, attribute.strip(), audit_action="saml.username_attribute_set")
+        conf_store.put(
+            USERNAME_ATTRIBUTE_KEY, attribute.strip(), record=audit.conf_change("saml.username_attribute_set")
+        )

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from scimgate import configuration_utils as cu
-from scimgate.conf import saml as saml_config
 from scimgate.signin import dev_idp
 
 SCIM_PREFIX = "/scim/v2"
@@ -31,12 +30,12 @@ def configure_scim(
     """Configure SAML (the development IdP unless ``idp_metadata`` is given), select
     ``client_name``, generate a six-month bearer token and enable sync; return Bearer headers."""
     with app.app_context():
-        saml_config.configure_saml(
+        cu.configure_saml(
             idp_metadata=idp_metadata if idp_metadata is not None else dev_idp.idp_metadata(base_url),
             sp_entity_id=sp_entity_id or f"{base_url}/saml/metadata",
             base_url=base_url,
         )
-        saml_config.enable_saml()
+        cu.enable_saml()
         cu.update_scim_client(client_name)
         token = cu.generate_scim_bearer_token(6)
         cu.enable_scim_user_and_group_sync()

@@ -6,13 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
+from scimgate.signin import dev_idp
+from scimgate.web import admin, nul_input, pages, profile, security, session_interface, signin
 
 
 def init_app(app: Flask) -> None:
     """Register the pages, their security headers, and the development IdP only when allowed."""
-    from scimgate.signin import dev_idp
-    from scimgate.web import admin, nul_input, pages, profile, security, session_interface, signin
-
     session_interface.init_app(app)
     security.init_app(app)
     nul_input.init_app(app)

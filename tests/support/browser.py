@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask
 
 from scimgate import configuration_utils as cu
-from scimgate.conf import saml as saml_config
 from scimgate.signin import dev_idp
 
 
@@ -17,10 +16,10 @@ def configure_live_scim(app: Flask, live_url: str, *, bearer: bool = True) -> st
     """
     token = None
     with app.app_context():
-        saml_config.configure_saml(
+        cu.configure_saml(
             dev_idp.idp_metadata(live_url), sp_entity_id=f"{live_url}/saml/metadata", base_url=live_url
         )
-        saml_config.enable_saml()
+        cu.enable_saml()
         cu.update_scim_client("okta")
         if bearer:
             token = cu.generate_scim_bearer_token(1)

@@ -23,7 +23,6 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from scimgate import configuration_utils as cu
 from scimgate import create_app
-from scimgate.conf import saml as saml_config
 from scimgate.extensions import db
 from scimgate.models import User, UserProfile
 from scimgate.signin import dev_idp
@@ -41,10 +40,10 @@ def configure_dev_saml(app: Flask, *, scim: bool = False) -> dict[str, str]:
     """Point SAML at the development IdP; with ``scim``, also enable sync. Returns SCIM headers."""
     headers: dict[str, str] = {}
     with app.app_context():
-        saml_config.configure_saml(
+        cu.configure_saml(
             dev_idp.idp_metadata(BASE_URL), sp_entity_id=f"{BASE_URL}/saml/metadata", base_url=BASE_URL
         )
-        saml_config.enable_saml()
+        cu.enable_saml()
         if scim:
             cu.update_scim_client("okta")
             headers = {"Authorization": f"Bearer {cu.generate_scim_bearer_token(1)}"}

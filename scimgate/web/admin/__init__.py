@@ -17,6 +17,7 @@ from scimgate.accounts.policies import PolicyRefusal
 from scimgate.admin_api.access import ADMIN_REQUIRED, is_admin
 from scimgate.conf import token_expiry
 from scimgate.signin import session as session_auth
+from scimgate.web.admin import activity, authentication, export, groups, settings, user_detail, users
 from scimgate.web.pages import error_page, http_error_page
 
 PREFIX = "/admin"
@@ -83,8 +84,6 @@ def register_error_pages(bp: Blueprint) -> None:
 
 def make_blueprint() -> Blueprint:
     """Build the admin pages blueprint."""
-    from scimgate.web.admin import activity, authentication, export, groups, settings, user_detail, users
-
     bp = Blueprint("admin_pages", __name__, url_prefix=PREFIX)
     bp.before_request(_guard)
     bp.after_request(_no_store)
