@@ -31,10 +31,9 @@ from scimgate.services.common import (
     load_by_scim_id,
     paginate,
     sort_column,
-    timestamp,
 )
-from scimgate.services.memberships import MemberRef
 from scimgate.services.payloads import GROUP_SCHEMA, load, refuse_unsafe_text
+from scimgate.services.rendering import render_group
 
 
 def _base_group_query() -> sa.Select:
@@ -51,40 +50,6 @@ def get_group(scim_id: str, *, for_update: bool = False) -> DirectoryGroup:
         ScimGroup.group_id,
         for_update=for_update,
     )
-
-
-def render_group(
-    group: DirectoryGroup, members: list[MemberRef] | None, base_url: str, *, member_display: bool = False
-) -> dict[str, Any]:
-    """Render the SCIM representation; ``members`` is None when it was not asked for.
-
-    A member's ``display`` is ``returned: request`` (it is not what the client sent, so echoing
-    it by default would make a PATCH read-back differ from the request).
-    """
-    link = group.scim
-    assert link is not None, "only SCIM-linked groups are rendered"
-    resource: dict[str, Any] = {"schemas": [urns.GROUP], "id": link.scim_group_uuid}
-    if link.external_id:
-        resource["externalId"] = link.external_id
-    resource["displayName"] = group.external_unique_name
-    if members:
-        resource["members"] = [
-            {
-                "value": m.scim_id,
-                "$ref": f"{base_url}/Users/{m.scim_id}",
-                **({"display": m.display} if member_display else {}),
-                "type": "User",
-            }
-            for m in members
-        ]
-    resource["meta"] = {
-        "resourceType": "Group",
-        "created": timestamp(link.created),
-        "lastModified": timestamp(link.last_modified),
-        "location": f"{base_url}/Groups/{link.scim_group_uuid}",
-        "version": f'W/"{link.version}"',
-    }
-    return resource
 
 
 def _group_named(name: str) -> DirectoryGroup | None:
