@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, Request, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from scimgate.api import SCIM_PREFIX
+from scimgate.api.paths import SCIM_PREFIX
 from scimgate.db.request_state import current_request
 from scimgate.scim.errors import PayloadTooLarge
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from scimgate.api import SCIM_PREFIX, body_limits
+from scimgate.api import body_limits
+from scimgate.api.hooks import active_hooks
+from scimgate.api.paths import SCIM_PREFIX
 from scimgate.api.responses import base_url, list_response, scim_json
 from scimgate.scim import schema, urns
 from scimgate.scim.errors import Forbidden, NotFound
@@ -35,8 +37,6 @@ AUTH_SCHEMES = {
 
 def _auth_schemes() -> list[dict[str, Any]]:
     """The schemes the active client may use (e.g. Entra ID: Bearer only)."""
-    from scimgate.api.hooks import active_hooks
-
     allowed = active_hooks().auth_schemes()
     names = {"bearer": "oauthbearertoken", "basic": "httpbasic"}
     limit = current_app.config["SCIM_RATE_LIMIT_PER_MINUTE"]

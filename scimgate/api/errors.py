@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from scimgate.api import SCIM_PREFIX, body_limits, db_faults
+from scimgate.api import body_limits, db_faults
 from scimgate.api.auth import AuthenticationRequired, authenticate_request
+from scimgate.api.paths import SCIM_PREFIX
 from scimgate.api.responses import scim_json
 from scimgate.extensions import ROUTING_ERROR_RENDERERS
 from scimgate.logs import scim_logs as scim_logging

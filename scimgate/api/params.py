@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from scimgate.api.hooks import active_hooks
 from scimgate.scim import json_input, urns
 from scimgate.scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from scimgate.scim.filters import parse_filter
@@ -120,8 +121,6 @@ def list_query(source: Mapping[str, Any], schema: ResourceSchema | None) -> List
     count = max(0, min(count, max_results))
     raw_filter = _string(params.get("filter"), "filter")
     if raw_filter is not None and raw_filter.strip():
-        from scimgate.api.hooks import active_hooks
-
         resource_type = schema.resource_type if schema is not None else "*"
         raw_filter = active_hooks().normalize_filter(resource_type, raw_filter)
     expr = parse_filter(raw_filter) if raw_filter is not None and raw_filter.strip() else None

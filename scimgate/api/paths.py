@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask
 
+SCIM_PREFIX = "/scim/v2"
+
 
 class CanonicalScimPaths:
     """WSGI middleware mapping ``{prefix}/<name in any case>[/rest][/]`` to the canonical path."""
@@ -51,6 +53,6 @@ def endpoint_names(app: Flask, prefix: str) -> set[str]:
     return names
 
 
-def init_app(app: Flask, prefix: str) -> None:
+def init_app(app: Flask, prefix: str = SCIM_PREFIX) -> None:
     """Serve the routes under ``prefix`` whatever the case of their name, with or without a final slash."""
     app.wsgi_app = CanonicalScimPaths(app.wsgi_app, prefix, endpoint_names(app, prefix))  # type: ignore[method-assign]

@@ -1,135 +1,117 @@
-"""Generic routes for a SCIM resource type (Users, Groups): §3.3 create, §3.4 read and list,
-§3.5 replace and patch, §3.6 delete. Each route parses, calls the service and responds."""
+"""What the views of every SCIM resource type share (RFC 7644 §3.3 to §3.6).
+
+``api/users.py`` and ``api/groups.py`` define their views as Flask ``MethodView`` classes, one
+per URL, registered with the literal URL (``"/Groups/<resource_id>"``), each HTTP method a
+method of its own (``patch``). They derive from ``ResourceView``, which knows the resource's
+schema, how to list and render it, and builds the responses: a resource with its ``ETag`` (and
+``Location`` when created), a ListResponse, a 304, a 204 — every one tuned by the active
+client's plugins. Every view runs in ``retry_transaction`` (a PostgreSQL deadlock or
+serialization failure runs the whole view again).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from flask import Blueprint, Response, request
+from flask import Response, request
+from flask.views import MethodView
 
 from scimgate.api import params
 from scimgate.api.hooks import active_hooks, respond
 from scimgate.api.responses import base_url, list_body, resource_headers
-from scimgate.configuration_utils import get_scim_client
 from scimgate.db.transactions import retry_transaction
 from scimgate.hookspecs import ScimResponse
-from scimgate.scim.patch import Operation
 from scimgate.scim.projection import Projection
 from scimgate.scim.schema import ResourceSchema
 from scimgate.services.common import ListQuery, Page, etag, if_none_match_hits
 
 
-@dataclass(frozen=True)
-class ResourceKind:
-    """What the routes need from a resource service."""
+class ResourceView(MethodView):
+    """A view of one SCIM resource type; subclasses name the schema and the service calls.
 
-    schema: ResourceSchema
-    get: Callable[[str, Projection], Any]  # (id, projection): the projection may spare a join
-    create: Callable[[dict[str, Any], str], Any]
-    replace: Callable[[str, dict[str, Any], str | None], Any]
-    patch: Callable[[str, list[Operation], str | None], Any]
-    delete: Callable[[str, str | None], None]
-    list: Callable[[ListQuery], Page]
-    render_many: Callable[..., list[dict[str, Any]]]  # (items, projection, base_url, *, created)
-    version_of: Callable[[Any], int]
-    # Answer a PATCH with 204 instead of the resource (e.g. a huge group's member list).
-    patch_without_body: Callable[[Any, Projection], bool] | None = None
-    # Answer a GET with a streamed body (e.g. a huge group's member list), or None for the usual.
-    stream_get: Callable[[Any, Projection, dict[str, str]], Response | None] | None = None
-
-
-def render_one(
-    kind: ResourceKind, obj: Any, projection: Projection, *, created: bool = False
-) -> dict[str, Any]:
-    """Render one resource with what the projection asks for."""
-    return kind.render_many([obj], projection, base_url(), created=created)[0]
-
-
-def list_resources(kind: ResourceKind, query: ListQuery, action: str) -> Response:
-    """Answer a list or .search request for one resource type."""
-    page = kind.list(query)
-    projection = query.projection or Projection.parse(kind.schema)
-    resources = kind.render_many(page.items, projection, base_url())
-    start_index = None if query.cursor is not None else query.start_index
-    body = list_body(resources, page.total, start_index, page.next_cursor)
-    return respond(kind.schema.resource_type, action, ScimResponse(200, body))
-
-
-def resource_result(
-    kind: ResourceKind, action: str, obj: Any, projection: Projection, status: int = 200
-) -> Response:
-    """A single resource with its ETag (and Location when created), tuned by the client's plugins.
-
-    The headers come from the resource, not its projection: ``attributes=userName`` leaves
-    ``meta`` out of the body but never the ETag or Location (RFC 7644 §3.3, §3.14).
+    One instance serves every request (``init_every_request``): views keep no state.
     """
-    resource = render_one(kind, obj, projection, created=status == 201)
-    location = f"{base_url()}{kind.schema.endpoint}/{resource['id']}"
-    headers = resource_headers(etag(kind.version_of(obj)), location, status)
-    return respond(kind.schema.resource_type, action, ScimResponse(status, resource, headers))
+
+    init_every_request = False
+    decorators: ClassVar[list[Any]] = [retry_transaction]
+    schema: ClassVar[ResourceSchema]
+
+    @staticmethod
+    def list_page(query: ListQuery) -> Page:
+        """One page of resources for a list or search (the service's list)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def render(
+        items: list[Any], projection: Projection, base: str, *, created: bool = False
+    ) -> list[dict[str, Any]]:
+        """The SCIM representation of ``items``, with what the projection asks for."""
+        raise NotImplementedError
+
+    @staticmethod
+    def version_of(resource: Any) -> int:
+        """The resource's version, for its ``ETag``."""
+        raise NotImplementedError
+
+    # Requests
+
+    def request_body(self, action: str, *, require_object: bool = True) -> Any:
+        """Parse the body and let the active client's plugins normalize it before validation."""
+        body = params.read_object() if require_object else params.read_json()
+        active_hooks().normalize_request(self.schema.resource_type, action, body)
+        return body
+
+    def projection(self) -> Projection:
+        """The ``attributes``/``excludedAttributes`` of a single-resource request."""
+        return params.projection_from_args(self.schema)
+
+    # Responses
+
+    def respond(self, action: str, response: ScimResponse) -> Response:
+        """Let the client's plugins tune a successful response, then serialize it."""
+        return respond(self.schema.resource_type, action, response)
+
+    def listing(self, query: ListQuery, action: str) -> Response:
+        """Answer a list (``GET``) or a search (``POST .search``) of this resource type."""
+        page = self.list_page(query)
+        projection = query.projection or Projection.parse(self.schema)
+        resources = self.render(page.items, projection, base_url())
+        start_index = None if query.cursor is not None else query.start_index
+        body = list_body(resources, page.total, start_index, page.next_cursor)
+        return self.respond(action, ScimResponse(200, body))
+
+    def list_response(self) -> Response:
+        """``GET`` on the collection: the query parameters are the query (§3.4.2)."""
+        return self.listing(params.list_query(request.args, self.schema), "list")
+
+    def search_response(self) -> Response:
+        """``POST .search``: the SearchRequest body is the query (§3.4.3)."""
+        return self.listing(params.list_query(self.request_body("search"), self.schema), "search")
+
+    def resource(self, action: str, obj: Any, projection: Projection, status: int = 200) -> Response:
+        """A single resource with its ETag (and Location when created), tuned by the client's plugins.
+
+        The headers come from the resource, not its projection: ``attributes=userName`` leaves
+        ``meta`` out of the body but never the ETag or Location (RFC 7644 §3.3, §3.14).
+        """
+        body = self.render([obj], projection, base_url(), created=status == 201)[0]
+        location = f"{base_url()}{self.schema.endpoint}/{body['id']}"
+        headers = resource_headers(etag(self.version_of(obj)), location, status)
+        return self.respond(action, ScimResponse(status, body, headers))
+
+    def not_modified(self, obj: Any) -> Response | None:
+        """304 when ``If-None-Match`` names the resource's current version (§3.14), else None."""
+        version = self.version_of(obj)
+        if not if_none_match_hits(request.headers.get("If-None-Match"), version):
+            return None
+        return self.respond("get", ScimResponse(304, None, {"ETag": etag(version)}))
+
+    def no_content(self, action: str, obj: Any = None) -> Response:
+        """204: a delete, or a write answered without its resource (with the ETag when one is left)."""
+        headers = {} if obj is None else {"ETag": etag(self.version_of(obj))}
+        return self.respond(action, ScimResponse(204, None, headers))
 
 
-def normalized_body(kind: ResourceKind, action: str, *, require_object: bool = True) -> Any:
-    """Parse the body and let the active client's plugins normalize it before validation."""
-    body = params.read_object() if require_object else params.read_json()
-    active_hooks().normalize_request(kind.schema.resource_type, action, body)
-    return body
-
-
-def register_resource(bp: Blueprint, kind: ResourceKind) -> None:
-    """Register list/create/search on the collection and get/put/patch/delete on an item."""
-    endpoint = kind.schema.endpoint
-    name = kind.schema.name.lower()
-
-    def collection_get() -> Response:
-        return list_resources(kind, params.list_query(request.args, kind.schema), "list")
-
-    def collection_post() -> Response:
-        body = normalized_body(kind, "create")
-        obj = kind.create(body, get_scim_client())
-        return resource_result(kind, "create", obj, params.projection_from_args(kind.schema), 201)
-
-    def search() -> Response:
-        body = normalized_body(kind, "search")
-        return list_resources(kind, params.list_query(body, kind.schema), "search")
-
-    def item_get(resource_id: str) -> Response:
-        projection = params.projection_from_args(kind.schema)
-        obj = kind.get(resource_id, projection)
-        version = kind.version_of(obj)
-        if if_none_match_hits(request.headers.get("If-None-Match"), version):
-            return respond(kind.schema.resource_type, "get", ScimResponse(304, None, {"ETag": etag(version)}))
-        if kind.stream_get is not None:
-            streamed = kind.stream_get(obj, projection, {"ETag": etag(version)})
-            if streamed is not None:
-                return streamed
-        return resource_result(kind, "get", obj, projection)
-
-    def item_put(resource_id: str) -> Response:
-        body = normalized_body(kind, "replace")
-        obj = kind.replace(resource_id, body, request.headers.get("If-Match"))
-        return resource_result(kind, "replace", obj, params.projection_from_args(kind.schema))
-
-    def item_patch(resource_id: str) -> Response:
-        operations = params.patch_operations(normalized_body(kind, "patch", require_object=False))
-        obj = kind.patch(resource_id, operations, request.headers.get("If-Match"))
-        projection = params.projection_from_args(kind.schema)
-        if kind.patch_without_body is not None and kind.patch_without_body(obj, projection):
-            headers = {"ETag": etag(kind.version_of(obj))}
-            return respond(kind.schema.resource_type, "patch", ScimResponse(204, None, headers))
-        return resource_result(kind, "patch", obj, projection)
-
-    def item_delete(resource_id: str) -> Response:
-        kind.delete(resource_id, request.headers.get("If-Match"))
-        return respond(kind.schema.resource_type, "delete", ScimResponse(204, None))
-
-    bp.add_url_rule(endpoint, f"{name}_list", retry_transaction(collection_get), methods=["GET"])
-    bp.add_url_rule(endpoint, f"{name}_create", retry_transaction(collection_post), methods=["POST"])
-    bp.add_url_rule(f"{endpoint}/.search", f"{name}_search", retry_transaction(search), methods=["POST"])
-    item = f"{endpoint}/<resource_id>"
-    bp.add_url_rule(item, f"{name}_get", retry_transaction(item_get), methods=["GET"])
-    bp.add_url_rule(item, f"{name}_put", retry_transaction(item_put), methods=["PUT"])
-    bp.add_url_rule(item, f"{name}_patch", retry_transaction(item_patch), methods=["PATCH"])
-    bp.add_url_rule(item, f"{name}_delete", retry_transaction(item_delete), methods=["DELETE"])
+def if_match() -> str | None:
+    """The request's ``If-Match`` (§3.14): a write to a changed resource is 412."""
+    return request.headers.get("If-Match")

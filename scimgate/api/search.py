@@ -8,20 +8,18 @@ import dataclasses
 from flask import Blueprint, Response
 
 from scimgate.api import params
-from scimgate.api.groups import GROUPS
+from scimgate.api.groups import GroupResource
 from scimgate.api.hooks import active_hooks, respond
-from scimgate.api.resources import ResourceKind
+from scimgate.api.resources import ResourceView
 from scimgate.api.responses import base_url, list_body
+from scimgate.api.users import UserResource
 from scimgate.hookspecs import ScimResponse
 from scimgate.scim.errors import InvalidFilter, ScimError
 from scimgate.scim.projection import Projection
 from scimgate.services.common import ListQuery
 
-
-def _kinds() -> tuple[ResourceKind, ...]:
-    from scimgate.api.users import USERS
-
-    return (USERS, GROUPS)
+# Searched in this order: Users first, then Groups.
+RESOURCES: tuple[type[ResourceView], ...] = (UserResource, GroupResource)
 
 
 def root_search() -> Response:
@@ -30,15 +28,15 @@ def root_search() -> Response:
     body = params.read_object()
     active_hooks().normalize_request("*", "search", body)
     query = params.list_query(body, None)
-    counted: list[tuple[ResourceKind, ListQuery, int]] = []
+    counted: list[tuple[type[ResourceView], ListQuery, int]] = []
     first_error: InvalidFilter | None = None
-    for kind in _kinds():
+    for kind in RESOURCES:
         projection = Projection.parse(
             kind.schema, query.extra.get("attributes"), query.extra.get("excludedAttributes")
         )
         kind_query = dataclasses.replace(query, projection=projection)
         try:
-            total = kind.list(dataclasses.replace(kind_query, count=0)).total
+            total = kind.list_page(dataclasses.replace(kind_query, count=0)).total
         except InvalidFilter as err:
             first_error = first_error or err
             continue
@@ -55,9 +53,9 @@ def root_search() -> Response:
         if offset >= kind_total:
             offset -= kind_total
             continue
-        page = kind.list(dataclasses.replace(kind_query, start_index=offset + 1, count=remaining))
+        page = kind.list_page(dataclasses.replace(kind_query, start_index=offset + 1, count=remaining))
         assert kind_query.projection is not None
-        resources.extend(kind.render_many(page.items, kind_query.projection, base_url()))
+        resources.extend(kind.render(page.items, kind_query.projection, base_url()))
         remaining -= len(page.items)
         offset = 0
     return respond("*", "search", ScimResponse(200, list_body(resources, total, query.start_index)))

@@ -32,12 +32,11 @@ from scimgate.services.common import (
     paginate,
     read_by_scim_id,
     sort_column,
-    timestamp,
     unique_conflicts,
 )
 from scimgate.services.group_records import GroupRecord
-from scimgate.services.memberships import MemberRef
 from scimgate.services.payloads import GROUP_SCHEMA, load, refuse_unsafe_text
+from scimgate.services.rendering import render_group
 
 
 def get_group(scim_id: str, *, for_update: bool = False) -> GroupRecord:
@@ -47,38 +46,6 @@ def get_group(scim_id: str, *, for_update: bool = False) -> GroupRecord:
     """
     lock = group_records.LOCK if for_update else None
     return read_by_scim_id("Group", scim_id, group_records.find_group, lock=lock)
-
-
-def render_group(
-    group: GroupRecord, members: list[MemberRef] | None, base_url: str, *, member_display: bool = False
-) -> dict[str, Any]:
-    """Render the SCIM representation; ``members`` is None when it was not asked for.
-
-    A member's ``display`` is ``returned: request`` (it is not what the client sent, so echoing
-    it by default would make a PATCH read-back differ from the request).
-    """
-    resource: dict[str, Any] = {"schemas": [urns.GROUP], "id": group.scim_id}
-    if group.external_id:
-        resource["externalId"] = group.external_id
-    resource["displayName"] = group.display_name
-    if members:
-        resource["members"] = [
-            {
-                "value": m.scim_id,
-                "$ref": f"{base_url}/Users/{m.scim_id}",
-                **({"display": m.display} if member_display else {}),
-                "type": "User",
-            }
-            for m in members
-        ]
-    resource["meta"] = {
-        "resourceType": "Group",
-        "created": timestamp(group.created),
-        "lastModified": timestamp(group.last_modified),
-        "location": f"{base_url}/Groups/{group.scim_id}",
-        "version": f'W/"{group.version}"',
-    }
-    return resource
 
 
 def _name_conflict(name: str, event: str) -> Uniqueness | None:

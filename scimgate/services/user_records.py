@@ -1,10 +1,10 @@
-"""How SCIM users are read: plain rows from SQL Core into a ``UserRecord``, rendered from there.
+"""How SCIM users are read: plain rows from SQL Core into a ``UserRecord``.
 
 Reads are the bulk of an IdP's traffic (a sync looks every user up before it writes), so they
 skip the ORM: a GET by id is one statement (the user, its profile and SCIM link, and its SCIM
 groups through outer joins), and a page is one statement plus one for the groups of the whole
 page. Writes (``services.user_writes``) read with the same statement and hand back the record as
-written, so every response is rendered by the same function.
+written, so every response is rendered by the same function (``services.rendering``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
 from scimgate.models import DirectoryGroup, GroupMembership, ScimGroup, ScimUser, User, UserProfile
-from scimgate.scim import urns
-from scimgate.services.common import read_by_scim_id, timestamp
+from scimgate.services.common import read_by_scim_id
 
 _user = User.__table__.c
 _profile = UserProfile.__table__.c
@@ -163,39 +162,3 @@ def groups_for_users(user_ids: list[int]) -> dict[int, list[UserGroupRef]]:
     for user_id, scim_id, name in get_connection().execute(_GROUPS_OF_USERS, {"user_ids": user_ids}):
         out.setdefault(user_id, []).append(UserGroupRef(scim_id, name))
     return out
-
-
-def render_user(
-    user: UserRecord, groups: list[UserGroupRef] | tuple[UserGroupRef, ...] | None, base_url: str
-) -> dict[str, Any]:
-    """Render the SCIM representation; unassigned attributes are left out (RFC 7643 §2.5)."""
-    scim_id = user.scim_id
-    resource: dict[str, Any] = {"schemas": [urns.USER], "id": scim_id}
-    if user.external_id:
-        resource["externalId"] = user.external_id
-    resource["userName"] = user.username
-    name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
-    if name:
-        resource["name"] = name
-    if user.display_name:
-        resource["displayName"] = user.display_name
-    if user.email:
-        email: dict[str, Any] = {"value": user.email}
-        if user.email_type:
-            email["type"] = user.email_type
-        if user.email_primary is not None:
-            email["primary"] = user.email_primary
-        resource["emails"] = [email]
-    resource["active"] = bool(user.is_active and not user.is_suspended)
-    if groups:
-        resource["groups"] = [
-            {"value": g.scim_id, "$ref": f"{base_url}/Groups/{g.scim_id}", "display": g.name} for g in groups
-        ]
-    resource["meta"] = {
-        "resourceType": "User",
-        "created": timestamp(user.created),
-        "lastModified": timestamp(user.last_modified),
-        "location": f"{base_url}/Users/{scim_id}",
-        "version": f'W/"{user.version}"',
-    }
-    return resource

@@ -34,12 +34,8 @@ from scimgate.services.common import (
     unique_conflicts,
 )
 from scimgate.services.payloads import USER_SCHEMA, load, refuse_unsafe_text
-from scimgate.services.user_records import (
-    UserRecord,
-    record_from_row,
-    render_user,
-    users_statement,
-)
+from scimgate.services.rendering import render_user
+from scimgate.services.user_records import UserRecord, record_from_row, users_statement
 from scimgate.services.user_writes import Changes
 
 
