@@ -8,19 +8,24 @@ from typing import Any
 
 from flask import Flask
 
+from scimgate.db.request_state import ScimgateRequest
+
 __version__ = "0.1.0"
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
 class ScimgateFlask(Flask):
-    """Flask whose ``ensure_sync`` remembers its answer for each plain function.
+    """Flask whose requests carry scimgate's ``RequestState``, and whose ``ensure_sync``
+    remembers its answer for each plain function.
 
     Flask passes every before-request, after-request and teardown function and the view through
     ``ensure_sync`` on every request, which asks ``inspect.iscoroutinefunction`` each time: ten
     checks and fifty function calls a SCIM request, for an answer that never changes. Coroutine
     functions (scimgate has none) still get Flask's own wrapper on every call.
     """
+
+    request_class = ScimgateRequest
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

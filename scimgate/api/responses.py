@@ -8,10 +8,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from scimgate.db.request_state import current_environ
+from scimgate.db.request_state import current_state
 from scimgate.scim import urns
 
-_ENVIRON_BASE_URL = "scimgate.base_url"
 _ROOTS_KEY = "scimgate.request_roots"
 _ROOTS_MAX = 64
 # URLs that werkzeug's IRI-to-URI conversion of a ``Location`` header returns unchanged: an
@@ -53,15 +52,14 @@ class ScimJsonResponse(Response):
 def base_url() -> str:
     """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request
     (worked out once per request)."""
-    environ = current_environ()
-    if environ is None:
+    state = current_state()
+    if state is None:
         raise RuntimeError("base_url() needs a request")
-    known = environ.get(_ENVIRON_BASE_URL)
-    if known is None:
+    if state.base_url is None:
         configured = current_app.config.get("BASE_URL") or ""
-        root = configured.rstrip("/") if configured else _request_root(environ)
-        known = environ[_ENVIRON_BASE_URL] = f"{root}/scim/v2"
-    return known
+        root = configured.rstrip("/") if configured else _request_root(request.environ)
+        state.base_url = f"{root}/scim/v2"
+    return state.base_url
 
 
 def _request_root(environ: dict[str, Any]) -> str:
