@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+
+from scimgate.db.request_state import ScimgateRequest
 
 __version__ = "0.1.0"
 
@@ -14,28 +15,9 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
 
 class ScimgateFlask(Flask):
-    """Flask whose ``ensure_sync`` remembers its answer for each plain function.
+    """Flask whose requests carry scimgate's ``RequestState`` (see ``scimgate.db.request_state``)."""
 
-    Flask passes every before-request, after-request and teardown function and the view through
-    ``ensure_sync`` on every request, which asks ``inspect.iscoroutinefunction`` each time: ten
-    checks and fifty function calls a SCIM request, for an answer that never changes. Coroutine
-    functions (scimgate has none) still get Flask's own wrapper on every call.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._plain_functions: set[Callable[..., Any]] = set()
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        try:
-            if func in self._plain_functions:
-                return func
-        except TypeError:  # an unhashable callable: nothing to remember
-            return super().ensure_sync(func)
-        synced = super().ensure_sync(func)
-        if synced is func:
-            self._plain_functions.add(func)
-        return synced
+    request_class = ScimgateRequest
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:

@@ -13,13 +13,15 @@ renders it, in the one place that renders every SCIM error.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
 from scimgate import configuration_utils
 from scimgate.api import rate_limit, throttle
 from scimgate.api.hooks import active_hooks
 from scimgate.conf import credentials, token_expiry
+from scimgate.conf.scim import get_scim_client
+from scimgate.db.request_state import RequestState, current_state
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import Forbidden, ScimError, Unauthorized
 
@@ -83,17 +85,25 @@ _bearer = HTTPTokenAuth(scheme="Bearer", realm=REALM)
 _SCHEMES: dict[str, HTTPBasicAuth | HTTPTokenAuth] = {"basic": _basic, "bearer": _bearer}
 
 
+def _state() -> RequestState:
+    """The request's state: every app is a ``ScimgateFlask``, whose requests carry one."""
+    state = current_state()
+    if state is None:
+        raise RuntimeError("SCIM authentication outside a ScimgateFlask request")
+    return state
+
+
 @_basic.verify_password
 def _verify_basic(username: str, password: str) -> str | None:
     result = credentials.verify_basic(username, password)
-    g.scim_auth_reason = result.reason
+    _state().credential_problem = result.reason
     return result.principal
 
 
 @_bearer.verify_token
 def _verify_bearer(token: str) -> str | None:
     result = credentials.verify_token(token)
-    g.scim_auth_reason = result.reason
+    _state().credential_problem = result.reason
     if result.principal:
         # The IdP is using a token about to lapse: say so in scim-info.log (once a day).
         token_expiry.log_if_expiring(current_app, result.principal.removeprefix("token:"))
@@ -107,7 +117,8 @@ def authenticate_request() -> None:
     for unknown routes and wrong methods under /scim/v2, so they reveal nothing before
     authentication.
     """
-    if g.get("scim_principal"):
+    state = _state()
+    if state.principal:
         return
     header = request.headers.get("Authorization", "").strip()
     if not header:
@@ -117,7 +128,7 @@ def authenticate_request() -> None:
     if handler is None:
         raise _unauthorized(f"scheme not allowed: {scheme[:20]!r}", scheme[:20])
     if scheme not in _allowed_schemes():
-        client = configuration_utils.get_scim_client()
+        client = get_scim_client()
         raise _unauthorized(f"scheme not allowed for client {client}: {scheme}", scheme)
     parsed = handler.get_auth()
     if parsed is None:
@@ -127,11 +138,11 @@ def authenticate_request() -> None:
         blocked_for = throttle.retry_after(request.remote_addr or "unknown")
         if blocked_for:
             raise _throttled(blocked_for)
-    g.scim_auth_reason = "malformed credentials"
+    state.credential_problem = "malformed credentials"
     principal = handler.authenticate(parsed, None)
     if not principal:
-        raise _unauthorized(g.scim_auth_reason or "malformed credentials", scheme)
-    g.scim_principal = principal
+        raise _unauthorized(state.credential_problem or "malformed credentials", scheme)
+    state.principal = principal
     wait = rate_limit.check(principal)
     if wait:
         scim_logging.info("rate.limited", principal=principal, retry_after=wait)

@@ -1,26 +1,24 @@
-"""The active client's plugin hooks for the current request."""
+"""The active client's plugin hooks, looked up once per request (the client: ``conf.scim``)."""
 
 from __future__ import annotations
 
 from flask import Response
 
 from scimgate.api.responses import scim_json
-from scimgate.configuration_utils import get_scim_client
-from scimgate.db.request_state import current_environ
+from scimgate.conf.scim import get_scim_client
+from scimgate.db.request_state import current_state
 from scimgate.hookspecs import ScimResponse
 from scimgate.plugin_host import ClientHooks, get_host
-
-_ENVIRON_HOOKS = "scimgate.hooks"
 
 
 def active_hooks() -> ClientHooks:
     """Hooks of the client configured now (read per request, so a switch applies everywhere)."""
-    environ = current_environ()
-    if environ is None:
+    state = current_state()
+    if state is None:
         return get_host().hooks_for(get_scim_client())
-    hooks = environ.get(_ENVIRON_HOOKS)
-    if hooks is None:
-        hooks = environ[_ENVIRON_HOOKS] = get_host().hooks_for(get_scim_client())
+    if state.hooks is None:
+        state.hooks = get_host().hooks_for(get_scim_client())
+    hooks: ClientHooks = state.hooks
     return hooks
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
-from flask import Response, current_app, g
+from flask import Response, current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scimgate.db import transactions as database
+from scimgate.db.request_state import current_state
 from scimgate.extensions import db
 
 WINDOW_SECONDS = 60
@@ -62,13 +63,16 @@ def check(principal: str) -> int:
     with database.write_transaction():
         count = _increment(principal[:128], window)
     reset = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
-    g.scimgate_rate = (limit, max(0, limit - count), reset)
+    state = current_state()
+    if state is not None:
+        state.rate = (limit, max(0, limit - count), reset)
     return 0 if count <= limit else reset
 
 
 def add_headers(response: Response) -> Response:
     """Tell clients their budget (SailPoint and others honour ``X-RateLimit-*``)."""
-    rate = g.get("scimgate_rate")
+    state = current_state()
+    rate = state.rate if state is not None else None
     if rate is not None:
         limit, remaining, reset = rate
         response.headers["X-RateLimit-Limit"] = str(limit)

@@ -3,65 +3,28 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import Response, current_app, request
 
-from scimgate.db.request_state import current_environ
+from scimgate.db.request_state import current_state
 from scimgate.scim import urns
 
-_ENVIRON_BASE_URL = "scimgate.base_url"
 _ROOTS_KEY = "scimgate.request_roots"
 _ROOTS_MAX = 64
-# URLs that werkzeug's IRI-to-URI conversion of a ``Location`` header returns unchanged: an
-# http(s) scheme, a lower-case ASCII host name of valid labels, an optional port, and a path of
-# unreserved characters only (tests/test_responses.py checks that property on generated URLs).
-_PLAIN_URL = re.compile(
-    r"https?://[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*(?::([1-9][0-9]{0,4}))?(?:/[A-Za-z0-9._~/-]*)?"
-)
-
-
-def is_plain_url(url: str) -> bool:
-    """True when ``url`` needs no IRI-to-URI conversion (see ``_PLAIN_URL``)."""
-    match = _PLAIN_URL.fullmatch(url)
-    return match is not None and (match.group(1) is None or int(match.group(1)) <= 65535)
-
-
-class ScimJsonResponse(Response):
-    """A response whose plain ``Location`` is sent as it is.
-
-    werkzeug converts ``Location`` from an IRI to a URI on every response (a URL split, five
-    quotings, an IDNA encoding and a re-join: thirteen functions and twenty calls on each POST).
-    The locations scimgate builds are plain URLs that the conversion returns unchanged, so only
-    other values (a plugin's, an unusual host) go through it.
-    """
-
-    def get_wsgi_headers(self, environ: dict[str, Any]) -> Any:
-        location = self.headers.get("Location")
-        if location is None or not is_plain_url(location):
-            return super().get_wsgi_headers(environ)
-        del self.headers["Location"]
-        try:
-            headers = super().get_wsgi_headers(environ)
-        finally:
-            self.headers["Location"] = location
-        headers["Location"] = location
-        return headers
 
 
 def base_url() -> str:
     """The SCIM base URL for ``Location`` and ``$ref``: configured, else from the request
     (worked out once per request)."""
-    environ = current_environ()
-    if environ is None:
+    state = current_state()
+    if state is None:
         raise RuntimeError("base_url() needs a request")
-    known = environ.get(_ENVIRON_BASE_URL)
-    if known is None:
+    if state.base_url is None:
         configured = current_app.config.get("BASE_URL") or ""
-        root = configured.rstrip("/") if configured else _request_root(environ)
-        known = environ[_ENVIRON_BASE_URL] = f"{root}/scim/v2"
-    return known
+        root = configured.rstrip("/") if configured else _request_root(request.environ)
+        state.base_url = f"{root}/scim/v2"
+    return state.base_url
 
 
 def _request_root(environ: dict[str, Any]) -> str:
@@ -89,7 +52,7 @@ def _request_root(environ: dict[str, Any]) -> str:
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Serialize ``body`` as SCIM JSON; strings stay UTF-8, not ``\\u`` escapes."""
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = ScimJsonResponse(payload, status=status, mimetype=urns.SCIM_MEDIA_TYPE)
+    response = Response(payload, status=status, mimetype=urns.SCIM_MEDIA_TYPE)
     response.headers["Content-Type"] = f"{urns.SCIM_MEDIA_TYPE}; charset=utf-8"
     for key, value in (headers or {}).items():
         response.headers[key] = value

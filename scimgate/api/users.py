@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 
 from scimgate.api import params
 from scimgate.api.resources import ResourceView, if_match
-from scimgate.configuration_utils import get_scim_client
+from scimgate.conf.scim import get_scim_client
 from scimgate.scim import schema
 from scimgate.scim.projection import Projection
 from scimgate.services import rendering, user_records, users

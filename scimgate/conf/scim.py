@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from scimgate.conf import keys as K
 from scimgate.conf import store as conf_store
+from scimgate.db.request_state import current_state
 
 DEFAULT_CLIENT = "okta"  # the reference's client when an admin never chose one
 
 
 def get_scim_client() -> str:
-    """Return the configured SCIM client, ``okta`` when none was chosen (cheap per request)."""
-    return conf_store.get_str(K.SCIM_CLIENT) or DEFAULT_CLIENT
+    """Return the configured SCIM client, ``okta`` when none was chosen.
+
+    The one place the active client is looked up: within a request it is read once and kept in
+    the request's state (``conf.store`` forgets it with the snapshot when the request itself
+    writes configuration), so the route, its plugins' hooks, the log line and the audit row all
+    see the same client.
+    """
+    state = current_state()
+    if state is not None and state.client is not None:
+        return state.client
+    client = conf_store.get_str(K.SCIM_CLIENT) or DEFAULT_CLIENT
+    if state is not None:
+        state.client = client
+    return client
 
 
 def is_scim_client_chosen() -> bool:

@@ -6,7 +6,7 @@ request, so each app keeps the small rows it last read in memory, tagged with th
 ``scimgate_conf_version``; a request reads only that token (one row by primary key) and re-reads
 the table when the token moved. Every write replaces the token in the same transaction, so no
 process can serve a stale client, credential or sync flag: the next request anywhere sees it.
-Within one request the snapshot is kept in the WSGI environ; outside a request (CLI, shell)
+Within one request the snapshot is kept in its ``RequestState``; outside a request (CLI, shell)
 every read goes to the database.
 
 Only the validating writers above write here (``scimgate.configuration_utils``, the account
@@ -29,11 +29,10 @@ from flask import current_app
 
 from scimgate.conf.keys import BY_NAME, KEYS
 from scimgate.db.prepared import Prepared
-from scimgate.db.request_state import current_environ
+from scimgate.db.request_state import current_state
 from scimgate.extensions import db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
 
-_ENVIRON_KEY = "scimgate.conf_snapshot"
 _APP_CACHE_KEY = "scimgate_conf_cache"
 _VERSION_ID = 1
 # Run on every request, so it is a prepared statement (straight to the driver).
@@ -81,13 +80,12 @@ def snapshot() -> dict[str, ConfValue]:
     The returned mapping is shared between requests: callers must not mutate it or its values
     (``get`` of a list is copied by the callers that change it).
     """
-    environ = current_environ()
-    if environ is None:
+    state = current_state()
+    if state is None:
         return _load_all()
-    cached = environ.get(_ENVIRON_KEY)
-    if cached is None:
-        cached = environ[_ENVIRON_KEY] = _current_snapshot()
-    return cached
+    if state.conf_snapshot is None:
+        state.conf_snapshot = _current_snapshot()
+    return state.conf_snapshot
 
 
 def _current_snapshot() -> dict[str, ConfValue]:
@@ -122,10 +120,11 @@ def _replace_token() -> None:
 
 
 def _forget() -> None:
-    """Drop the per-request copy after a write, so the writer reads its own change."""
-    environ = current_environ()
-    if environ is not None:
-        environ.pop(_ENVIRON_KEY, None)
+    """Drop the per-request copy after a write (and the client read from it), so the writer
+    reads its own change."""
+    state = current_state()
+    if state is not None:
+        state.conf_snapshot = state.client = state.hooks = None
 
 
 def get(key: str, default: Any = None) -> Any:

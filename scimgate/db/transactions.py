@@ -14,6 +14,7 @@ client never sees them.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import time
@@ -25,17 +26,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from scimgate.db.request_state import current_environ
+from scimgate.db.request_state import RequestState, ScimgateRequest, current_request, current_state
 from scimgate.extensions import db
-from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import ScimError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_COMMITTED_SCIM_WRITE = "scimgate.scim_write_committed"
-_COMMIT_SENT = "scimgate.commit_sent"
-_WRITE_LOCK = "scimgate.write_lock"
-_SCIM_PATH = scim_logging.SCIM_PATH_PREFIX + "/"
+# scim-info.log's logger: ``scimgate.logs.scim_logs`` routes it to the app's file (logs sits above
+# db, so the retry line goes through ``logging`` by the logger's name).
+RETRY_LOGGER = logging.getLogger("scimgate.scim.info")
 # Ten contenders for one row (an IdP pushing members of one group in parallel) can make a request
 # lose several times in a row under SERIALIZABLE; ten attempts with capped exponential backoff
 # (at most about 8 s of waiting in all) keep that a retry, never a 503.
@@ -98,15 +97,15 @@ def _takes_write_lock() -> bool:
 
     A SCIM write request commits once, in its service; what it reads afterwards (a group's
     members for the response, the 204 decision) runs in a plain read transaction, so it does not
-    queue for the write lock a second time behind the other workers' writes. (The flags live in
-    the WSGI environ: one dict per request, read without Flask's proxies on every ``BEGIN``.)
+    queue for the write lock a second time behind the other workers' writes.
     """
-    environ = current_environ()
-    if environ is None:
+    current = current_request()
+    if current is None:
         return True
-    if environ.get(_WRITE_LOCK):
+    state = current.state if isinstance(current, ScimgateRequest) else None
+    if state is None or state.write_lock:
         return True
-    return environ["REQUEST_METHOD"] in WRITE_METHODS and not environ.get(_COMMITTED_SCIM_WRITE)
+    return current.method in WRITE_METHODS and not state.committed_scim_write
 
 
 def _on_commit(connection: Connection) -> None:
@@ -117,17 +116,17 @@ def _on_commit(connection: Connection) -> None:
     only SQLite's ``BEGIN`` reads that flag, and SQLite transactions are never retried (a lock
     timeout is 503 at once), so a retried view never starts with it set.
     """
-    environ = current_environ()
-    if environ is not None:
-        environ[_COMMIT_SENT] = True
-        if environ.get("PATH_INFO", "").startswith(_SCIM_PATH):
-            environ[_COMMITTED_SCIM_WRITE] = True
+    state = current_state()
+    if state is not None:
+        state.commit_sent = True
+        if state.is_scim:
+            state.committed_scim_write = True
 
 
 def commit_was_sent() -> bool:
     """True when the current request sent a COMMIT (its outcome is unknown if the link then broke)."""
-    environ = current_environ()
-    return bool(environ and environ.get(_COMMIT_SENT))
+    state = current_state()
+    return state is not None and state.commit_sent
 
 
 @contextmanager
@@ -135,16 +134,14 @@ def write_transaction() -> Iterator[None]:
     """Run a block that writes, inside a read-only request (e.g. recording a failed login), in a
     transaction of its own that takes SQLite's write lock up front."""
     db.session.rollback()
-    environ = current_environ()
-    if environ is None:
-        environ = {}
-    previous = environ.get(_WRITE_LOCK, False)
-    environ[_WRITE_LOCK] = True
+    state = current_state() or RequestState(is_scim=False)  # outside a request BEGIN locks anyway
+    previous = state.write_lock
+    state.write_lock = True
     try:
         yield
     finally:
         db.session.rollback()
-        environ[_WRITE_LOCK] = previous
+        state.write_lock = previous
 
 
 def _on_begin(connection: Connection) -> None:
@@ -197,9 +194,8 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
                     ) from error
                 if not is_retryable(error):
                     raise
-                scim_logging.info(
-                    "db.retry", attempt=attempt + 1, sqlstate=getattr(error.orig, "sqlstate", None)
-                )
+                sqlstate = getattr(error.orig, "sqlstate", None)
+                RETRY_LOGGER.info("db.retry attempt=%d sqlstate=%s", attempt + 1, sqlstate or "null")
                 if attempt == RETRY_ATTEMPTS - 1:
                     raise ScimError(
                         "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}

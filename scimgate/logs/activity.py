@@ -41,10 +41,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scimgate.db.request_state import current_request
+from scimgate.db.request_state import current_request, current_state
 from scimgate.db.transactions import WRITE_METHODS
 from scimgate.extensions import db
 from scimgate.logs import scim_logs as scim_logging
@@ -206,7 +206,8 @@ def _record(response: Response) -> Response:
         return response
     try:
         start = scim_logging.request_started_at()
-        principal = g.get("scim_principal")
+        state = current_state()
+        principal = state.principal if state is not None else None
         method = current.environ.get("REQUEST_METHOD", "")
         row = {
             "at": utcnow(),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scimgate.conf.scim import get_scim_client
 from scimgate.db.prepared import Prepared
+from scimgate.db.request_state import current_state
 from scimgate.extensions import db
 from scimgate.logs.scim_logs import current_request_id
 from scimgate.models import utcnow
@@ -92,7 +93,8 @@ def actor() -> str:
     if job is not None:
         return f"system:{job}"
     if has_request_context():
-        principal = g.get("scim_principal")
+        state = current_state()
+        principal = state.principal if state is not None else None
         if principal:
             return f"scim:{get_scim_client()}:{principal}"
         return g.get(_SESSION_ACTOR) or "web:anonymous"

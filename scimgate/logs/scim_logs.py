@@ -34,20 +34,16 @@ from typing import Any
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
 from scimgate.conf.scim import get_scim_client
-from scimgate.db.request_state import current_environ, current_request, current_request_app
+from scimgate.db.request_state import SCIM_PATH_PREFIX as SCIM_PATH_PREFIX  # where web/ and activity read it
+from scimgate.db.request_state import current_request, current_state
 from scimgate.scim.safe_text import escape_keeping_newlines, json_escape
 
 DEBUG_LOGGER = "scimgate.scim.debug"
 INFO_LOGGER = "scimgate.scim.info"
 ERROR_LOGGER = "scimgate.scim.error"
 FILES = {DEBUG_LOGGER: "scim-debug.log", INFO_LOGGER: "scim-info.log", ERROR_LOGGER: "scim-error.log"}
-SCIM_PATH_PREFIX = "/scim/v2"
 REQUEST_ID_HEADER = "X-Request-Id"
 _EXTENSION_KEY = "scimgate_scim_logging"
-_ENVIRON_ID = "scimgate.request_id"
-_ENVIRON_START = "scimgate.request_start"
-_ENVIRON_AUTH_REASON = "scimgate.auth_reason"
-_ENVIRON_REFUSAL = "scimgate.refusal"
 REASON_MAX = 300  # characters of a detail (or path) on a refusal line: request values are bounded
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _SECRET_FIELD = re.compile(r"pass|secret|token(?!_fingerprint)|authorization|credential|pepper|hash", re.I)
@@ -115,19 +111,26 @@ class _WatchedLinesHandler(WatchedFileHandler):
             self._checked_at = now
             super().reopenIfNeeded()
 
-    def _open(self) -> Any:
-        """Open the file, making its directory first: the ``scimgate`` command's app makes
-        neither until a line is written (see ``init_app``)."""
+    def _make_directory(self) -> None:
+        """Make the file's directory before the file is first opened: the ``scimgate`` command's
+        app makes neither until a line is written (see ``init_app``)."""
         os.makedirs(os.path.dirname(os.path.abspath(self.baseFilename)), exist_ok=True)
-        return super()._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None:
+            self._make_directory()
+        super().emit(record)
 
     def write_line(self, text: str) -> None:
         """Write one formatted line as ``emit`` would, without a ``LogRecord`` (the request line)."""
         self.acquire()
         try:
             self.reopenIfNeeded()
-            if self.stream is None:
-                self.stream = self._open()
+            if self.stream is None:  # what FileHandler opens, by its public attributes
+                self._make_directory()
+                self.stream = open(  # noqa: SIM115 (the handler keeps it open)
+                    self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors
+                )
             self.stream.write(text + self.terminator)
             self.flush()
         except Exception:  # as logging does: report on stderr, never fail the request
@@ -153,12 +156,11 @@ class _AppRouter(logging.Handler):
 
 def current_request_id() -> str:
     """Return the id of this request, or of this CLI/shell app context (made on first use)."""
-    environ = current_environ()
-    if environ is not None:
-        rid = environ.get(_ENVIRON_ID)
-        if rid is None:
-            rid = environ[_ENVIRON_ID] = _choose_request_id()
-        return rid
+    state = current_state()
+    if state is not None:
+        if state.request_id is None:
+            state.request_id = _choose_request_id()
+        return state.request_id
     if has_app_context():
         if "scimgate_request_id" not in g:
             g.scimgate_request_id = "cli-" + uuid.uuid4().hex[:16]
@@ -220,23 +222,23 @@ def init_app(app: Flask) -> None:
 
 
 def _start_request() -> None:
-    environ = current_environ()
-    if environ is not None:
-        environ[_ENVIRON_START] = time.perf_counter()
+    state = current_state()
+    if state is not None:
+        state.started_at = time.perf_counter()
     current_request_id()
 
 
 def request_started_at() -> float:
     """When this request began (``time.perf_counter``), for durations in the logs and activity."""
-    environ = current_environ()
-    started = environ.get(_ENVIRON_START) if environ is not None else None
+    state = current_state()
+    started = state.started_at if state is not None else None
     return started or time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = current_request_id()
-    path = request.path
-    if path == SCIM_PATH_PREFIX or path.startswith(SCIM_PATH_PREFIX + "/"):
+    state = current_state()
+    if state is not None and state.is_scim:
         log_request(response.status_code, (time.perf_counter() - request_started_at()) * 1000)
     return response
 
@@ -310,8 +312,15 @@ def _emit(logger_name: str, level: int, message: str) -> None:
     left it, else through ``logging`` (a handler a deployment added, a level it changed).
 
     Every SCIM request writes a line or two, and the logging module's work per record (a
-    ``LogRecord``, the filters, the routing handler) cost as much as writing it: the direct path
-    uses the same handler, lock, formatter and file, so the lines are the same either way.
+    ``LogRecord``, the caller lookup, the filters, the routing handler, ``Formatter``'s
+    ``strftime`` per line) cost as much as writing it: the direct path uses the same handler,
+    lock, formatter and file, so the lines are the same either way (``tests/test_logs.py``).
+
+    Measured for issue 18 (``bench/inproc.py``, CPU per request, two runs each, this path and its
+    helpers ``_no_caller``, ``_LOGGERS``, ``_direct_handler``, ``_LineFormatter.line``,
+    ``write_line`` against plain ``logging``): GET 0.33 vs 0.37 ms (+14 % without it), filter
+    0.42 vs 0.47 ms (+13 %), PATCH 0.73 vs 0.81 ms (+12 %), POST 0.72 vs 0.75 ms (+4 %); kept,
+    since it pays more than 3 % of a request. Only public ``logging`` API is used.
     """
     handler = _direct_handler(logger_name, level) if "\n" not in message else None
     if handler is None:
@@ -332,9 +341,9 @@ def config_error(function: str, message: str) -> None:
 
 def auth_failure(reason: str, scheme: str | None) -> None:
     """Record why a SCIM request was refused, with the remote address (never sent to the client)."""
-    environ = current_environ()
-    if environ is not None:
-        environ[_ENVIRON_AUTH_REASON] = reason  # for the refusal line in scim-debug.log
+    state = current_state()
+    if state is not None:
+        state.auth_reason = reason  # for the refusal line in scim-debug.log
     logging.getLogger(INFO_LOGGER).warning(
         "auth.failed %s",
         format_fields(
@@ -387,14 +396,13 @@ def refused(status: int, detail: str, scim_type: str | None = None, attribute: s
     same reason is kept for the request's activity row (``current_refusal``).
     """
     current = current_request()
-    if current is None or not (
-        current.path == SCIM_PATH_PREFIX or current.path.startswith(SCIM_PATH_PREFIX + "/")
-    ):
+    state = current_state()
+    if current is None or state is None or not state.is_scim:
         return
     detail = _one_line(_without_credentials(detail))
-    auth_reason = current.environ.get(_ENVIRON_AUTH_REASON)
+    auth_reason = state.auth_reason
     fields = {
-        "method": current.environ.get("REQUEST_METHOD"),
+        "method": current.method,
         "path": _one_line(current.path),
         "status": status,
         "scimType": scim_type,
@@ -408,14 +416,14 @@ def refused(status: int, detail: str, scim_type: str | None = None, attribute: s
         "request.refused " + format_fields({k: v for k, v in fields.items() if v is not None}),
     )
     summary = f"{status}{' ' + scim_type if scim_type else ''}: {detail}"
-    current.environ[_ENVIRON_REFUSAL] = summary + (f" ({fields['reason']})" if auth_reason else "")
+    state.refusal = summary + (f" ({fields['reason']})" if auth_reason else "")
 
 
 def current_refusal() -> str | None:
     """Why the current request was refused (``"409 uniqueness: userName 'x' is ..."``), or None:
     what the activity row keeps so the admin's page can show it."""
-    environ = current_environ()
-    return None if environ is None else environ.get(_ENVIRON_REFUSAL)
+    state = current_state()
+    return None if state is None else state.refusal
 
 
 def log_request(status: int, duration_ms: float) -> None:
@@ -427,6 +435,7 @@ def log_request(status: int, duration_ms: float) -> None:
     if current is None:
         raise RuntimeError("log_request() needs a request")
     environ = current.environ
+    state = current_state()
     message = "request " + format_fields(
         {
             "method": environ.get("REQUEST_METHOD"),
@@ -434,7 +443,7 @@ def log_request(status: int, duration_ms: float) -> None:
             "status": status,
             "duration_ms": round(duration_ms, 1),
             "client": _active_client(),
-            "principal": g.get("scim_principal"),
+            "principal": state.principal if state is not None else None,
             "remote": environ.get("REMOTE_ADDR"),
         }
     )
@@ -449,11 +458,9 @@ def _direct_handler(logger_name: str, level: int) -> _WatchedLinesHandler | None
         return None
     if not logger.isEnabledFor(level):
         return None
-    app = current_request_app()
-    if app is None:
-        if not has_app_context():
-            return None
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not has_app_context():
+        return None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     handlers: dict[str, logging.Handler] | None = app.extensions.get(_EXTENSION_KEY)
     handler = handlers.get(logger_name) if handlers else None
     if not isinstance(handler, _WatchedLinesHandler) or handler.level > level or len(handler.filters) != 1:
