@@ -1,53 +1,27 @@
-"""The application class: ``ensure_sync`` remembers plain functions, and only those."""
+"""The application class: its requests carry the request state; production freezes start-up objects."""
 
 from __future__ import annotations
 
-import re
-
-import flask
-import pytest
-
 from scimgate import ScimgateFlask
+from scimgate.db.request_state import ScimgateRequest, current_state
 
 
 def test_the_app_is_a_scimgate_flask(app):
     assert isinstance(app, ScimgateFlask)
 
 
-def test_plain_functions_are_returned_as_they_are_and_remembered(app):
-    def plain() -> str:
-        return "ok"
-
-    assert app.ensure_sync(plain) is plain
-    assert plain in app._plain_functions
-    assert app.ensure_sync(plain) is plain
-
-
-def test_an_unhashable_callable_is_still_handled():
-    class Unhashable:
-        __hash__ = None  # type: ignore[assignment]
-
-        def __call__(self) -> str:
-            return "ok"
-
-    app = ScimgateFlask(__name__)
-    target = Unhashable()
-    assert app.ensure_sync(target) is target
-
-
-def test_coroutine_functions_get_flasks_own_treatment_every_time():
-    async def coroutine() -> str:
-        return "ok"
-
-    ours, flasks = ScimgateFlask(__name__), flask.Flask(__name__)
-    try:
-        expected = flasks.ensure_sync(coroutine)
-    except RuntimeError as error:  # Flask without its "async" extra refuses the same way
-        with pytest.raises(RuntimeError, match=re.escape(str(error))):
-            ours.ensure_sync(coroutine)
-    else:
-        assert type(ours.ensure_sync(coroutine)) is type(expected)
-    assert coroutine not in ours._plain_functions
+def test_its_requests_carry_scimgates_request_state(app):
+    """``ScimgateFlask.request_class`` gives every request its ``RequestState`` (the per-request
+    state of db/request_state.py); Flask's own ``ensure_sync`` is used as it is."""
+    assert app.request_class is ScimgateRequest
+    assert "ensure_sync" not in vars(ScimgateFlask)
+    with app.test_request_context("/scim/v2/Users"):
+        state = current_state()
+        assert state is not None and state.is_scim
+    with app.test_request_context("/login"):
+        state = current_state()
+        assert state is not None and not state.is_scim
+    assert current_state() is None
 
 
 def test_the_production_entry_point_freezes_its_start_up_objects(tmp_path):
