@@ -4,6 +4,10 @@ link scimgate writes stays canonical."""
 
 from __future__ import annotations
 
+import inspect
+import re
+from pathlib import Path
+
 from flask.testing import FlaskClient
 
 from scimgate.scim import urns
@@ -73,3 +77,27 @@ def test_other_paths_are_still_refused(scim: ScimClient, client: FlaskClient) ->
     assert scim.get("/scim/v2/Nowhere/").status_code == 404
     assert scim.get("/scim/v2/Users//").status_code == 404
     assert scim.client.put("/scim/v2/serviceproviderconfig/", headers=scim.headers).status_code == 405
+
+
+def test_every_scim_url_is_written_out_where_its_view_is_registered(app) -> None:
+    """Searching the source for a URL finds its view: each ``/scim/v2`` rule appears literally,
+    quoted, in the ``add_url_rule`` of the one module of ``scimgate/api`` that registers it, and
+    every method it serves is a method of that module's view (``PATCH /Groups/<id>`` is
+    ``GroupView.patch`` beside ``"/Groups/<resource_id>"``)."""
+
+    api_dir = Path(__file__).resolve().parent.parent / "scimgate" / "api"
+    sources = {path.name: path.read_text() for path in api_dir.glob("*.py")}
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/scim/v2/")]
+    assert {"/scim/v2/Users/<resource_id>", "/scim/v2/Groups/<resource_id>"} <= {r.rule for r in rules}
+    for rule in rules:
+        url = rule.rule.removeprefix("/scim/v2")
+        registered = re.compile(r"add_url_rule\(\s*" + re.escape(f'"{url}"'))
+        holders = [name for name, text in sources.items() if registered.search(text)]
+        assert len(holders) == 1, f"{url} is written in {holders or 'no module'} of scimgate/api"
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        if view_class is None:
+            continue
+        assert inspect.getsourcefile(view_class).endswith(holders[0])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert callable(getattr(view_class, method.lower(), None)), f"{method} {url}"
