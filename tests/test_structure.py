@@ -236,3 +236,15 @@ def test_no_private_name_of_a_library_is_used() -> None:
 def test_at_most_ten_modules_sit_directly_in_the_package() -> None:
     top = sorted(path.name for path in PACKAGE.glob("*.py") if path.name != "__init__.py")
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def test_one_module_renders_users_and_groups() -> None:
+    """A resource's ``meta`` (what makes a dict a rendered SCIM User or Group) is built in
+    ``services/rendering.py`` only, streamed big groups included; nothing else renders one."""
+    marks = ('"resourceType": "User"', '"resourceType": "Group"')
+    builders = sorted(
+        _module_name(path)
+        for path in MODULES.values()
+        if any(mark in path.read_text(encoding="utf-8") for mark in marks)
+    )
+    assert builders == ["scimgate.services.rendering"], builders
