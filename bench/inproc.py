@@ -12,7 +12,7 @@ less between runs. Optionally it profiles one scenario with cProfile.
     bench/.venv/bin/python bench/inproc.py      # the same, with the peer's scenarios and ratios
 
 With ``--profile``, ``SCIMGATE_PROFILE_CALLERS=<function>`` (e.g. ``local.py:310``) also prints
-who calls that function and how often.
+who calls that function and how often, ``SCIMGATE_PROFILE_CALLEES=<function>`` what it calls.
 """
 
 from __future__ import annotations
@@ -242,6 +242,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         if callers_of:  # e.g. "local.py:310": who calls it, how often
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_callers(callers_of)
+            print(out.getvalue())
+        callees_of = os.environ.get("SCIMGATE_PROFILE_CALLEES")
+        if callees_of:  # e.g. "auth.py:113": what it calls, how often, at what cost
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(callees_of)
             print(out.getvalue())
     return 0
 
