@@ -16,7 +16,12 @@ from flask.testing import FlaskClient
 
 from scimgate import create_app
 from scimgate.extensions import db
+from tests.support.pgbouncer import pgbouncer, private_database
 from tests.support.scim import ScimClient, configure_scim
+
+# The PostgreSQL server PgBouncer fronts when SCIMGATE_TEST_DATABASE_URL names none: the shared
+# cluster (each run gets a database of its own there).
+SHARED_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _engine_options_for(url: str) -> tuple[dict[str, Any], str | None]:
@@ -34,6 +39,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'scimgate.db'}"
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url() -> Iterator[str]:
+    """A PgBouncer in transaction pooling mode in front of a new database of this session's own
+    on the server under test (the shared cluster in the SQLite pass), for ``-m pgbouncer``.
+
+    A database, not a schema: PgBouncer 1.18 does not pass the ``options`` startup parameter
+    that gives the other PostgreSQL runs their schema."""
+    url = os.environ.get("SCIMGATE_TEST_DATABASE_URL", "")
+    server = (
+        sa.engine.make_url(url).set(database="postgres").render_as_string(hide_password=False)
+        if (url.startswith("postgresql"))
+        else SHARED_POSTGRES
+    )
+    with private_database(server) as database, pgbouncer(database) as bouncer:
+        yield bouncer.url
 
 
 @pytest.fixture(scope="session")
