@@ -122,7 +122,7 @@ def test_users_written_patched_filtered_and_paged(scim: ScimClient) -> None:
         assert scim.get(f"/Users/{scim_id}").status_code == 404
 
 
-def test_groups_and_their_members(scim: ScimClient) -> None:
+def test_groups_and_their_members(app: Flask, scim: ScimClient) -> None:
     users = [_user(scim, f"member{i}")["id"] for i in range(REPEAT)]
     group = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Staff"}).get_json()
     for scim_id in users:
@@ -133,6 +133,12 @@ def test_groups_and_their_members(scim: ScimClient) -> None:
         assert added.status_code in (200, 204)
     members = scim.get(f"/Groups/{group['id']}").get_json()["members"]
     assert sorted(m["value"] for m in members) == sorted(users)
+    app.config["SCIM_STREAM_MEMBERS_ABOVE"] = 3  # streamed: a server-side cursor in its transaction
+    try:
+        streamed = scim.get(f"/Groups/{group['id']}", buffered=True).get_json()["members"]
+    finally:
+        app.config["SCIM_STREAM_MEMBERS_ABOVE"] = 5000
+    assert streamed == members
     removed = scim.patch(
         f"/Groups/{group['id']}", json=_patch({"op": "remove", "path": f'members[value eq "{users[0]}"]'})
     )
