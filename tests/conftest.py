@@ -16,12 +16,8 @@ from flask.testing import FlaskClient
 
 from scimgate import create_app
 from scimgate.extensions import db
-from tests.support.pgbouncer import pgbouncer, private_database
+from tests.support.pgbouncer import SHARED_POSTGRES, pgbouncer, private_database
 from tests.support.scim import ScimClient, configure_scim
-
-# The PostgreSQL server PgBouncer fronts when SCIMGATE_TEST_DATABASE_URL names none: the shared
-# cluster (each run gets a database of its own there).
-SHARED_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _engine_options_for(url: str) -> tuple[dict[str, Any], str | None]:

@@ -34,11 +34,12 @@ from scimgate import create_app
 from scimgate.extensions import db
 from scimgate.logs import activity as scim_activity
 from scimgate.scim import urns
+from scimgate_config import load_config
 from scimgate_config.production import ProductionConfig
 from tests.support.audit import last_id, one_event_after
 from tests.support.gunicorn_server import gunicorn
 from tests.support.pg_private import private_postgres
-from tests.support.pgbouncer import pgbouncer, private_database
+from tests.support.pgbouncer import SHARED_POSTGRES, pgbouncer, private_database
 from tests.support.round_trips import RoundTripRelay
 from tests.support.scim import DATA_DIR, ScimClient, configure_scim
 from tests.support.signin import Api, add_admin, password_sign_in
@@ -95,6 +96,12 @@ def _patch(*operations: dict) -> dict:
 def test_prepared_statements_are_off_behind_the_pooler(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as conn:
         assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]
+
+
+def test_the_setting_comes_from_the_environment() -> None:
+    environ = {"SCIMGATE_DATABASE_PREPARED_STATEMENTS": "false"}
+    assert load_config("production", environ)["DATABASE_PREPARED_STATEMENTS"] is False
+    assert load_config("production", {})["DATABASE_PREPARED_STATEMENTS"] is True
 
 
 def test_users_written_patched_filtered_and_paged(scim: ScimClient) -> None:
@@ -201,7 +208,7 @@ def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_ea
     """On PostgreSQL directly, production's engine options: one round trip per statement (the
     configuration version check and the read); none for pool liveness, BEGIN or ROLLBACK."""
     with (
-        private_database("postgresql+psycopg://postgres@127.0.0.1:5432/postgres") as url,
+        private_database(SHARED_POSTGRES) as url,
         RoundTripRelay("127.0.0.1", 5432) as relay,
     ):
         application = _behind_pooler_app(relay.url_for(url), Path(tempfile.mkdtemp(prefix="scimgate-rt-")))
@@ -221,7 +228,7 @@ def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_ea
 @pytest.mark.slow
 def test_a_restarted_pgbouncer_costs_one_503_then_requests_succeed(tmp_path: Path) -> None:
     with (
-        private_database("postgresql+psycopg://postgres@127.0.0.1:5432/postgres") as url,
+        private_database(SHARED_POSTGRES) as url,
         pgbouncer(url) as bouncer,
     ):
         application = _behind_pooler_app(bouncer.url, tmp_path)
@@ -262,7 +269,7 @@ def test_serialization_failures_are_retried_behind_the_pooler(tmp_path: Path) ->
 
     The isolation level is the database's default (``ALTER DATABASE``): the ``options`` startup
     parameter does not pass through PgBouncer 1.18."""
-    with private_database("postgresql+psycopg://postgres@127.0.0.1:5432/postgres") as url:
+    with private_database(SHARED_POSTGRES) as url:
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             name = sa.engine.make_url(url).database

@@ -32,6 +32,8 @@ import sqlalchemy as sa
 
 from tests.support.pg_private import spare_port
 
+# The shared PostgreSQL cluster these tests put their own databases on (never stopped).
+SHARED_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 RUN_AS = "postgres"  # the system user pgbouncer switches to when the tests run as root
 START_TIMEOUT_SECONDS = 20
 POOL_SIZE = 20  # server connections per database/user pair: enough for a 4-worker gunicorn
