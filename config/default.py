@@ -9,6 +9,11 @@ class DefaultConfig:
     SECRET_KEY = ""  # generated and kept in site/secret_key when empty (see scimgate.conf.secret_key)
     SQLALCHEMY_DATABASE_URI = "sqlite:///site/scimgate.db"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # psycopg prepares a statement on the server after its fifth run on a connection. A pooler in
+    # transaction mode (PgBouncer before 1.21) hands the next transaction another server
+    # connection, where that statement does not exist: set false behind such a pooler
+    # (SCIMGATE_DATABASE_PREPARED_STATEMENTS=false; docs/deployment.md, PgBouncer).
+    DATABASE_PREPARED_STATEMENTS = True
     LOG_DIR = "site/logs"
     # Create the secret key file, the log directory and its three files when the app is built (a
     # server). The `scimgate` command builds its app with False: `--help` and read-only commands

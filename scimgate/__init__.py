@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -46,11 +47,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlite_in_working_dir(
         app.config["SQLALCHEMY_DATABASE_URI"], create_dir=app.config.get("CREATE_FILES_AT_START", True)
     )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A local file needs no liveness ping before each checkout (PostgreSQL keeps it).
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.pop("pool_pre_ping", None)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     _trust_proxies(app)
     url_ids.init_app(app)  # before any route: `<int:id>` stops at the database's integers
 
@@ -72,6 +69,23 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     plugins_cli.init_app(app)
     shell_cli.init_app(app)
     return app
+
+
+def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine options for the configured database.
+
+    A local SQLite file needs no liveness ping before each checkout. On PostgreSQL,
+    ``DATABASE_PREPARED_STATEMENTS = False`` stops psycopg preparing statements on the server
+    (``prepare_threshold=None``), which a pooler in transaction mode would route to a server
+    connection that never saw the PREPARE.
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        options.pop("pool_pre_ping", None)
+    elif url.startswith("postgresql") and not config.get("DATABASE_PREPARED_STATEMENTS", True):
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    return options
 
 
 def _trust_proxies(app: Flask) -> None:

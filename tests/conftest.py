@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from scimgate import create_app
 from scimgate.extensions import db
+from tests.support.pgbouncer import SHARED_POSTGRES, pgbouncer, private_database
 from tests.support.scim import ScimClient, configure_scim
 
 
@@ -34,6 +35,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'scimgate.db'}"
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url() -> Iterator[str]:
+    """A PgBouncer in transaction pooling mode in front of a new database of this session's own
+    on the server under test (the shared cluster in the SQLite pass), for ``-m pgbouncer``.
+
+    A database, not a schema: PgBouncer 1.18 does not pass the ``options`` startup parameter
+    that gives the other PostgreSQL runs their schema."""
+    url = os.environ.get("SCIMGATE_TEST_DATABASE_URL", "")
+    server = (
+        sa.engine.make_url(url).set(database="postgres").render_as_string(hide_password=False)
+        if (url.startswith("postgresql"))
+        else SHARED_POSTGRES
+    )
+    with private_database(server) as database, pgbouncer(database) as bouncer:
+        yield bouncer.url
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,13 @@ waiting) when another process wrote in between, which would surface as an error 
 After a SCIM write request's one commit, its remaining reads use a plain ``BEGIN``.
 
 On PostgreSQL, deadlocks and serialization failures are retried by ``retry_transaction`` so a
-client never sees them.
+client never sees them. A SCIM request's reads that are not part of a write (a GET, a search, the
+reads after a write's commit) run without a transaction (psycopg's autocommit): psycopg sends
+``BEGIN`` as a round trip of its own and the request's end a ``ROLLBACK``, two of the four round
+trips of a GET by id (measured through ``tests/support/round_trips.py``: 4 -> 2). Under
+PostgreSQL's READ COMMITTED each statement takes its own snapshot inside a transaction too, so
+nothing a read sees changes; a statement that needs a transaction (a server-side cursor) gets one
+(``_before_execute``), and every write keeps its transaction.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ RETRY_LOGGER = logging.getLogger("scimgate.scim.info")
 RETRY_ATTEMPTS = 10
 RETRY_BACKOFF_DOUBLINGS = 5
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
+# Set in a pooled connection's ``info`` while scimgate runs its reads in autocommit (module docstring).
+READS_IN_AUTOCOMMIT = "scimgate_reads_in_autocommit"
 _installed = False
 
 P = ParamSpec("P")
@@ -144,14 +153,42 @@ def write_transaction() -> Iterator[None]:
         state.write_lock = previous
 
 
+def _reads_without_transaction() -> bool:
+    """A SCIM request's reads outside any write run in autocommit on PostgreSQL (module docstring)."""
+    current = current_request()
+    state = current.state if isinstance(current, ScimgateRequest) else None
+    return state is not None and state.is_scim and not _takes_write_lock()
+
+
 def _on_begin(connection: Connection) -> None:
+    # Straight to the driver: this runs at the start of every request's transaction.
+    driver: Any = connection.connection.dbapi_connection
     if connection.dialect.name == "sqlite":
-        # Straight to the driver: this runs at the start of every request's transaction.
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE" if _takes_write_lock() else "BEGIN")
         finally:
             cursor.close()
+    elif connection.dialect.driver == "psycopg" and driver.info.transaction_status == IDLE:
+        # No round trip: psycopg reads the flag when it would send BEGIN before a statement. Only
+        # a flag set here is cleared here (an engine made with AUTOCOMMIT keeps its own).
+        info = connection.connection.info
+        if _reads_without_transaction():
+            if not driver.autocommit:
+                driver.autocommit = info[READS_IN_AUTOCOMMIT] = True
+        elif info.pop(READS_IN_AUTOCOMMIT, False):
+            driver.autocommit = False
+
+
+def _before_execute(connection: Connection, cursor: Any, statement: Any, *args: Any) -> None:
+    """A streamed read (a server-side cursor) needs a transaction: psycopg sends BEGIN first."""
+    context = args[-2]
+    if (
+        context is not None
+        and context.execution_options.get("stream_results")
+        and connection.connection.info.pop(READS_IN_AUTOCOMMIT, False)
+    ):
+        connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
 
 
 def install() -> None:
@@ -161,6 +198,7 @@ def install() -> None:
         sa.event.listen(Engine, "connect", _on_connect)
         sa.event.listen(Engine, "begin", _on_begin)
         sa.event.listen(Engine, "commit", _on_commit)
+        sa.event.listen(Engine, "before_cursor_execute", _before_execute)
         _installed = True
 
 

@@ -83,10 +83,17 @@ def server_env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, tmp_path: Path, workers: int = 4, migrate: bool = True) -> Iterator[Served]:
+def gunicorn(
+    database_url: str,
+    tmp_path: Path,
+    workers: int = 4,
+    migrate: bool = True,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Served]:
     """Migrate the database with ``scimgate init-db`` (unless ``migrate`` is false: e.g. a
-    database that is down on purpose), then serve it with gunicorn."""
-    env = server_env(database_url, tmp_path)
+    database that is down on purpose), then serve it with gunicorn; ``settings`` are more
+    environment variables (``SCIMGATE_*``) for the server and its commands."""
+    env = {**server_env(database_url, tmp_path), **(settings or {})}
     if migrate:
         init = subprocess.run(
             [str(BIN / "scimgate"), "init-db"],
