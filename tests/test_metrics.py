@@ -12,13 +12,16 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from scimgate import configuration_utils, create_app
 from scimgate.conf import token_expiry
+from scimgate.db.transactions import retry_transaction
 from scimgate.scim import urns
+from scimgate.scim.errors import ScimError
 from tests.support.scim import ScimClient
 
 OUTSIDE = "203.0.113.5"  # TEST-NET-3: an address that is not loopback
@@ -143,6 +146,36 @@ def test_database_errors_are_counted_and_metrics_still_answer(tmp_path: Path) ->
     assert (
         delta(before, after, "scimgate_scim_requests_total", **requests("Users", "GET", 503, "unknown")) == 1
     )
+
+
+class SerializationFailure(Exception):
+    """What psycopg raises for SQLSTATE 40001 (the attribute ``retry_transaction`` reads)."""
+
+    sqlstate = "40001"
+
+
+def test_serialization_retries_and_lock_timeouts_are_counted(app: Flask, client: FlaskClient) -> None:
+    attempts: list[int] = []
+
+    @retry_transaction
+    def view() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise sa.exc.OperationalError("UPDATE scim_user ...", {}, SerializationFailure())
+        return "done"
+
+    @retry_transaction
+    def locked() -> str:
+        raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    before = scrape(client)
+    with app.test_request_context("/scim/v2/Users", method="PATCH"):
+        assert view() == "done"
+        with pytest.raises(ScimError):
+            locked()
+    after = scrape(client)
+    assert delta(before, after, "scimgate_db_serialization_retries_total", sqlstate="40001") == 2
+    assert delta(before, after, "scimgate_db_errors_total", kind="database_busy") == 1
 
 
 def test_loopback_reads_metrics_and_other_addresses_are_refused(client: FlaskClient) -> None:
