@@ -44,6 +44,7 @@ _ACCESS_KEY = "scimgate_metrics_access"
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 _SEPARATORS = re.compile(r"[\s,]+")
 METRICS_REALM = "scimgate metrics"
+METRICS_TOKEN_MIN_LENGTH = 24  # anyone who can reach the port may guess: no short passwords
 # The text format every Prometheus reads (names here are plain ASCII, so 1.0.0 would add nothing).
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FORBIDDEN_DETAIL = (
@@ -90,7 +91,7 @@ class MetricsAccess:
 
     @classmethod
     def from_config(cls, allow: str, token: str) -> MetricsAccess:
-        """Parse ``METRICS_ALLOW``; a wrong entry stops the app at start-up, naming it."""
+        """Parse ``METRICS_ALLOW``; a wrong entry or a short token stops the app at start-up."""
         networks = list(LOOPBACK)
         for entry in filter(None, _SEPARATORS.split(allow.strip())):
             try:
@@ -99,6 +100,11 @@ class MetricsAccess:
                 raise ValueError(
                     f"SCIMGATE_METRICS_ALLOW: {entry!r} is neither an address nor a network"
                 ) from None
+        if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"SCIMGATE_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
+                "(a random secret of its own, e.g. secrets.token_urlsafe(32))"
+            )
         return cls(tuple(networks), _digest(token) if token else None)
 
     def allows_address(self, address: str | None) -> bool:

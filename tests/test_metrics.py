@@ -221,6 +221,11 @@ def test_a_wrong_allow_list_stops_the_app(database_url: str, log_dir: Path) -> N
         other_app(database_url, log_dir, METRICS_ALLOW="10.0.0.1, not-an-address")
 
 
+def test_a_short_metrics_token_stops_the_app(database_url: str, log_dir: Path) -> None:
+    with pytest.raises(ValueError, match="SCIMGATE_METRICS_TOKEN must be at least 24 characters"):
+        other_app(database_url, log_dir, METRICS_TOKEN="password123")
+
+
 def test_the_metrics_token_admits_a_scraper_elsewhere_and_a_scim_token_does_not(
     app: Flask, database_url: str, log_dir: Path, scim_headers: dict[str, str]
 ) -> None:
