@@ -52,11 +52,10 @@ def requests(resource: str, method: str, status: int, client: str = "okta") -> d
     return {"client": client, "resource": resource, "method": method, "status": str(status)}
 
 
-def other_app(database_url: str, log_dir: Path, **overrides: object) -> Flask:
-    """A second app on the suite's database with its own /metrics settings."""
-    return create_app(
-        "testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url, "LOG_DIR": str(log_dir), **overrides}
-    )
+def other_app(app: Flask, log_dir: Path, **overrides: object) -> Flask:
+    """A second app on the suite's database (and PostgreSQL schema) with its own /metrics settings."""
+    database = {key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS")}
+    return create_app("testing", overrides={**database, "LOG_DIR": str(log_dir), **overrides})
 
 
 def assert_refused(response, status: int) -> None:  # type: ignore[no-untyped-def]
@@ -187,15 +186,15 @@ def test_loopback_reads_metrics_and_other_addresses_are_refused(client: FlaskCli
         assert_refused(client.get("/metrics", environ_base={"REMOTE_ADDR": address}), 403)
 
 
-def test_a_forwarded_for_header_cannot_claim_loopback(database_url: str, log_dir: Path) -> None:
+def test_a_forwarded_for_header_cannot_claim_loopback(app: Flask, log_dir: Path) -> None:
     # No trusted proxy: X-Forwarded-For is the client's own text and is ignored.
-    direct = other_app(database_url, log_dir).test_client()
+    direct = other_app(app, log_dir).test_client()
     refused = direct.get(
         "/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, environ_base={"REMOTE_ADDR": OUTSIDE}
     )
     assert_refused(refused, 403)
     # One trusted proxy on loopback: the address it appended is the client's, whatever came before.
-    proxied = other_app(database_url, log_dir, PROXY_FIX_X_FOR=1).test_client()
+    proxied = other_app(app, log_dir, PROXY_FIX_X_FOR=1).test_client()
     spoofed = proxied.get(
         "/metrics",
         headers={"X-Forwarded-For": f"127.0.0.1, {OUTSIDE}"},
@@ -206,30 +205,28 @@ def test_a_forwarded_for_header_cannot_claim_loopback(database_url: str, log_dir
     assert proxied.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
 
 
-def test_the_allow_list_widens_who_may_scrape(database_url: str, log_dir: Path) -> None:
-    client = other_app(
-        database_url, log_dir, METRICS_ALLOW="198.51.100.7, 203.0.113.0/24 2001:db8::/32"
-    ).test_client()
+def test_the_allow_list_widens_who_may_scrape(app: Flask, log_dir: Path) -> None:
+    client = other_app(app, log_dir, METRICS_ALLOW="198.51.100.7, 203.0.113.0/24 2001:db8::/32").test_client()
     for address in ("198.51.100.7", OUTSIDE, "203.0.113.200", "2001:db8::5", "127.0.0.1"):
         assert client.get("/metrics", environ_base={"REMOTE_ADDR": address}).status_code == 200, address
     for address in ("198.51.100.8", "192.0.2.1", "2001:db9::5"):
         assert_refused(client.get("/metrics", environ_base={"REMOTE_ADDR": address}), 403)
 
 
-def test_a_wrong_allow_list_stops_the_app(database_url: str, log_dir: Path) -> None:
+def test_a_wrong_allow_list_stops_the_app(app: Flask, log_dir: Path) -> None:
     with pytest.raises(ValueError, match="SCIMGATE_METRICS_ALLOW: 'not-an-address'"):
-        other_app(database_url, log_dir, METRICS_ALLOW="10.0.0.1, not-an-address")
+        other_app(app, log_dir, METRICS_ALLOW="10.0.0.1, not-an-address")
 
 
-def test_a_short_metrics_token_stops_the_app(database_url: str, log_dir: Path) -> None:
+def test_a_short_metrics_token_stops_the_app(app: Flask, log_dir: Path) -> None:
     with pytest.raises(ValueError, match="SCIMGATE_METRICS_TOKEN must be at least 24 characters"):
-        other_app(database_url, log_dir, METRICS_TOKEN="password123")
+        other_app(app, log_dir, METRICS_TOKEN="password123")
 
 
 def test_the_metrics_token_admits_a_scraper_elsewhere_and_a_scim_token_does_not(
-    app: Flask, database_url: str, log_dir: Path, scim_headers: dict[str, str]
+    app: Flask, log_dir: Path, scim_headers: dict[str, str]
 ) -> None:
-    client = other_app(database_url, log_dir, METRICS_TOKEN=METRICS_TOKEN).test_client()
+    client = other_app(app, log_dir, METRICS_TOKEN=METRICS_TOKEN).test_client()
     outside = {"REMOTE_ADDR": OUTSIDE}
     scrape(client, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, environ_base=outside)
     scrape(client, headers={"Authorization": f"bearer  {METRICS_TOKEN} "}, environ_base=outside)
@@ -252,9 +249,9 @@ def test_the_metrics_token_admits_a_scraper_elsewhere_and_a_scim_token_does_not(
 
 
 def test_the_metrics_token_is_never_logged(
-    database_url: str, log_dir: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    app: Flask, log_dir: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    client = other_app(database_url, tmp_path, METRICS_TOKEN=METRICS_TOKEN).test_client()
+    client = other_app(app, tmp_path, METRICS_TOKEN=METRICS_TOKEN).test_client()
     with caplog.at_level("DEBUG"):
         client.get(
             "/metrics",
