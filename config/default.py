@@ -59,6 +59,12 @@ class DefaultConfig:
     AUDIT_RETENTION_DAYS = 365
     # Number of reverse proxies in front of scimgate whose X-Forwarded-* headers are trusted.
     PROXY_FIX_X_FOR = 0
+    # Who may read /metrics (scimgate.health): loopback always; SCIMGATE_METRICS_ALLOW adds
+    # addresses and networks (comma or space separated, e.g. "10.0.5.7, 10.1.0.0/16") as the app
+    # sees them after PROXY_FIX_X_FOR; SCIMGATE_METRICS_TOKEN lets a scraper elsewhere in with
+    # "Authorization: Bearer <token>" (its own secret, never a SCIM credential). Empty: neither.
+    METRICS_ALLOW = ""
+    METRICS_TOKEN = ""
     # How long a verified password is remembered (by digest) so argon2 does not run on every request.
     SCIM_AUTH_CACHE_SECONDS = 300
     # Cost of the argon2id password hashes (the SCIM basic-auth password, built-in accounts):

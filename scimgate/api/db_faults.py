@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Response, g, jsonify, render_template, request
 
+from scimgate.db import metrics
 from scimgate.db.transactions import commit_was_sent
 from scimgate.logs import scim_logs as scim_logging
 from scimgate.scim.errors import ScimError
@@ -143,7 +144,9 @@ def classify(error: BaseException) -> Fault | None:
 
 
 def log(fault: Fault, error: BaseException) -> None:
-    """One line in scim-error.log: what failed and what the client was told (no traceback)."""
+    """One line in scim-error.log: what failed and what the client was told (no traceback); counted
+    in ``scimgate_db_errors_total``."""
+    metrics.count_db_error(fault.code)
     where = f"{request.method} {request.path}"
     first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
     logging.getLogger(scim_logging.ERROR_LOGGER).error(

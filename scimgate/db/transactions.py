@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from scimgate.db import metrics
 from scimgate.db.request_state import RequestState, ScimgateRequest, current_request, current_state
 from scimgate.extensions import db
 from scimgate.scim.errors import ScimError
@@ -227,6 +228,7 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
             except DBAPIError as error:
                 db.session.rollback()
                 if is_lock_timeout(error):
+                    metrics.count_db_error("database_busy")
                     raise ScimError(
                         "The database is busy; retry the request.", status=503, headers={"Retry-After": "2"}
                     ) from error
@@ -235,9 +237,11 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
                 sqlstate = getattr(error.orig, "sqlstate", None)
                 RETRY_LOGGER.info("db.retry attempt=%d sqlstate=%s", attempt + 1, sqlstate or "null")
                 if attempt == RETRY_ATTEMPTS - 1:
+                    metrics.count_db_error("database_busy")
                     raise ScimError(
                         "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}
                     ) from error
+                metrics.count_serialization_retry(sqlstate or "null")
                 time.sleep(random.uniform(0.01, 0.05) * (2 ** min(attempt, RETRY_BACKOFF_DOUBLINGS)))
         raise AssertionError("unreachable")  # pragma: no cover
 
