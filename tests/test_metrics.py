@@ -267,3 +267,11 @@ def test_the_metrics_token_is_never_logged(
     assert METRICS_TOKEN not in caplog.text
     for path in tmp_path.rglob("*.log"):
         assert METRICS_TOKEN not in path.read_text()
+
+
+def test_a_scrape_opens_no_cookie_session(client: FlaskClient) -> None:
+    """A scraper is not a browser: /metrics, like /healthz, never sets a session cookie."""
+    for path in ("/metrics", "/healthz"):
+        response = client.get(path, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path

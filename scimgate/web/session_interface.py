@@ -15,7 +15,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from scimgate_config import ConfigError
 
-SESSIONLESS_PREFIXES = ("/scim/", "/healthz", "/readyz")
+SESSIONLESS_PREFIXES = ("/scim/", "/healthz", "/readyz", "/metrics")
 
 
 def is_sessionless(path: str) -> bool:
