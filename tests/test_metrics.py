@@ -22,6 +22,7 @@ from scimgate.conf import token_expiry
 from scimgate.db.transactions import retry_transaction
 from scimgate.scim import urns
 from scimgate.scim.errors import ScimError
+from scimgate.web.session_interface import is_sessionless
 from tests.support.scim import ScimClient
 
 OUTSIDE = "203.0.113.5"  # TEST-NET-3: an address that is not loopback
@@ -270,8 +271,10 @@ def test_the_metrics_token_is_never_logged(
 
 
 def test_a_scrape_opens_no_cookie_session(client: FlaskClient) -> None:
-    """A scraper is not a browser: /metrics, like /healthz, never sets a session cookie."""
+    """A scraper is not a browser: /metrics, like /healthz, skips the cookie session entirely
+    (nothing is loaded or saved for it) and never sets a cookie."""
     for path in ("/metrics", "/healthz"):
+        assert is_sessionless(path), path
         response = client.get(path, environ_base={"REMOTE_ADDR": "127.0.0.1"})
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers, path
