@@ -245,6 +245,8 @@ def pg_comparison(normal: dict[str, list[ScenarioResult]]) -> tuple[str, str, li
                 name,
                 fmt(extra(lite, name, "statements"), 1),
                 fmt(extra(pg, name, "statements"), 1),
+                fmt(extra(pg, name, "checkouts"), 1),
+                "/".join(fmt(extra(pg, name, k), 1) for k in ("commits", "rollbacks", "resets")),
                 fmt(trips_p, 1),
                 fmt(extra(pgb, name, "statements"), 1),
                 fmt(trips_b, 1),
@@ -286,7 +288,17 @@ def pg_comparison(normal: dict[str, list[ScenarioResult]]) -> tuple[str, str, li
         rows,
     )
     count_table = table(
-        ["scenario", "stmts SQLite", "stmts PG", "round trips PG", "stmts PgB", "round trips PgB", "target"],
+        [
+            "scenario",
+            "stmts SQLite",
+            "stmts PG",
+            "checkouts PG",
+            "commit/rollback/reset PG",
+            "round trips PG",
+            "stmts PgB",
+            "round trips PgB",
+            "round-trip target",
+        ],
         counts,
     )
     return cpu_table, count_table, data
@@ -547,7 +559,7 @@ def start_scimgate(
         env, token = servers.prepare_scimgate(home)
         running = stack.enter_context(servers.serve_scimgate(home, args.workers, env, token, name))
         probe = driver.ServerProbe(running.master_pid)
-        probe.meters["statements"] = pgtargets.statement_meter(running.info["sqlcount"])  # type: ignore[arg-type]
+        probe.meters.update(pgtargets.count_meters(running.info["sqlcount"]))  # type: ignore[arg-type]
         return running, probe
     database = stack.enter_context(pgtargets.private_database(DATABASES[name]))
     env, token = servers.prepare_scimgate(home, pgtargets.sqlalchemy_url(database))
@@ -564,13 +576,8 @@ def start_scimgate(
     probe = driver.ServerProbe(running.master_pid)
     backends = pgtargets.BackendCpu(database)
     stack.callback(backends.close)
-    probe.meters.update(
-        {
-            "statements": pgtargets.statement_meter(running.info["sqlcount"]),  # type: ignore[arg-type]
-            "round_trips": pgtargets.RoundTrips(probe, port),
-            "db_cpu_ms": backends,
-        }
-    )
+    probe.meters.update(pgtargets.count_meters(running.info["sqlcount"]))  # type: ignore[arg-type]
+    probe.meters.update({"round_trips": pgtargets.RoundTrips(probe, port), "db_cpu_ms": backends})
     if bouncer_pid is not None:
         probe.meters["pgbouncer_cpu_ms"] = pgtargets.process_cpu_ms(bouncer_pid)
     return running, probe

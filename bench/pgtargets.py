@@ -16,7 +16,9 @@ Meters (cumulative counters read before and after each scenario, see ``driver.Se
 - ``round_trips``: data segments the app's workers sent on their sockets to the database port
   (``ss -tinp``'s ``data_segs_out``): one per request-response exchange of the PostgreSQL protocol
   over loopback (a message batch fits one 64 KiB segment), counted by the kernel, no cost to the app.
-- ``statements``: SQL statements the workers executed (bench/scimgate_app.py's counters).
+- ``statements``, ``checkouts``, ``commits``, ``rollbacks``, ``resets``: what the workers asked of
+  SQLAlchemy (bench/scimgate_app.py's counts); a checkout is one liveness ping with
+  ``pool_pre_ping``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-COUNTER = struct.Struct("<q")  # bench/scimgate_app.py's per-worker statement counter
+# bench/scimgate_app.py's per-worker counts, in this order (it imports the app: not imported here)
+COUNTS = ("statements", "checkouts", "commits", "rollbacks", "resets")
+COUNTER = struct.Struct(f"<{len(COUNTS)}q")
 # Behind PgBouncer in transaction mode a server-side prepared statement may land on another server
 # connection: psycopg must not prepare (the same setting scimgate documents for PgBouncer).
 NO_PREPARE = {"connect_args": {"prepare_threshold": None}}
@@ -226,15 +230,19 @@ class RoundTrips:
         return float(self.total)
 
 
-def statement_meter(folder: Path) -> Callable[[], float]:
-    """The statements the workers counted (bench/scimgate_app.py) into ``folder``."""
+def count_meters(folder: Path) -> dict[str, Callable[[], float]]:
+    """One meter per count of bench/scimgate_app.py (statements, checkouts, ...), summed over the
+    workers that wrote into ``folder``."""
 
-    def read() -> float:
-        total = 0
-        for path in folder.iterdir():
-            data = path.read_bytes()
-            if len(data) == COUNTER.size:
-                total += COUNTER.unpack(data)[0]
-        return float(total)
+    def reader(slot: int) -> Callable[[], float]:
+        def read() -> float:
+            total = 0
+            for path in folder.iterdir():
+                data = path.read_bytes()
+                if len(data) == COUNTER.size:
+                    total += COUNTER.unpack(data)[slot]
+            return float(total)
 
-    return read
+        return read
+
+    return {name: reader(slot) for slot, name in enumerate(COUNTS)}

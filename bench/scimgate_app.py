@@ -4,10 +4,12 @@
    ``SQLALCHEMY_ENGINE_OPTIONS``: ``SCIMGATE_*`` variables only carry strings and numbers, and behind
    PgBouncer in transaction mode psycopg must not prepare statements server-side
    (``{"connect_args": {"prepare_threshold": null}}``).
-2. A count of the SQL statements the worker sends (a SQLAlchemy ``before_cursor_execute`` listener),
-   kept in an 8-byte memory-mapped file per worker under ``BENCH_SQLCOUNT_DIR`` (one per pid), so the
-   orchestrator reads it from outside without a request of its own. It costs well under a
-   microsecond per statement, and every scimgate target (SQLite, PostgreSQL, PgBouncer) carries it.
+2. Counts of what the worker asks of its database, kept in a small memory-mapped file per worker
+   under ``BENCH_SQLCOUNT_DIR`` (one per pid) so the orchestrator reads them from outside without a
+   request of its own: SQL statements (``before_cursor_execute``), pool checkouts (each one a
+   liveness ping where ``pool_pre_ping`` is on), commits and rollbacks through SQLAlchemy, and the
+   pool's resets of returned connections. Each costs well under a microsecond, and every scimgate
+   target (SQLite, PostgreSQL, PgBouncer) carries them.
 
 Served as ``gunicorn -c config/gunicorn.conf.py scimgate_app:app`` with bench/ on ``PYTHONPATH``.
 """
@@ -19,16 +21,20 @@ import json
 import mmap
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from scimgate import create_app
 from scimgate_config import load_config
 
-COUNTER = struct.Struct("<q")
+COUNTS = ("statements", "checkouts", "commits", "rollbacks", "resets")
+COUNTER = struct.Struct(f"<{len(COUNTS)}q")
+SLOT = struct.Struct("<q")
 _maps: dict[int, mmap.mmap] = {}
 
 
@@ -47,11 +53,16 @@ def counter_map() -> mmap.mmap | None:
     return found
 
 
-def count_statement(*_args: Any) -> None:
-    """Add one to this worker's statement counter."""
-    counter = counter_map()
-    if counter is not None:
-        COUNTER.pack_into(counter, 0, COUNTER.unpack_from(counter, 0)[0] + 1)
+def counter(slot: int) -> Callable[..., None]:
+    """A listener adding one to this worker's count number ``slot`` (see ``COUNTS``)."""
+    offset = slot * 8
+
+    def count(*_args: Any) -> None:
+        found = counter_map()
+        if found is not None:
+            SLOT.pack_into(found, offset, SLOT.unpack_from(found, offset)[0] + 1)
+
+    return count
 
 
 def engine_options() -> dict[str, Any]:
@@ -66,7 +77,11 @@ def engine_options() -> dict[str, Any]:
 
 
 if os.environ.get("BENCH_SQLCOUNT_DIR"):
-    event.listen(Engine, "before_cursor_execute", count_statement)
+    event.listen(Engine, "before_cursor_execute", counter(0))
+    event.listen(Pool, "checkout", counter(1))
+    event.listen(Engine, "commit", counter(2))
+    event.listen(Engine, "rollback", counter(3))
+    event.listen(Pool, "reset", counter(4))
 
 app = create_app(overrides={"SQLALCHEMY_ENGINE_OPTIONS": engine_options()})
 gc.freeze()  # as wsgi.py does
