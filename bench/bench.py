@@ -1,9 +1,11 @@
-"""Benchmark orchestrator: scimgate vs the peer scim2-server vs a bare Flask+SQLAlchemy floor.
+"""Benchmark orchestrator: scimgate (SQLite, PostgreSQL, PostgreSQL through PgBouncer) vs the peer
+scim2-server vs a bare Flask+SQLAlchemy floor.
 
-Run through ``bench/run`` (which prepares bench/.venv). Each target is started alone under the
-same gunicorn settings (see bench/servers.py), warmed up, measured by bench/driver.py, stopped.
-It prints the tables and the ratios against issue 8's targets, and writes
-``bench/results/<timestamp>.json`` (and the same tables as ``.md``).
+Run through ``bench/run`` (which prepares bench/.venv). The targets are started side by side under
+the same gunicorn settings (see bench/servers.py), warmed up, driven by bench/driver.py in turns,
+stopped. It prints the tables with issue 8's and issue 19's targets, and writes
+``bench/results/<timestamp>.json`` (and the same tables as ``.md``). The PostgreSQL targets and
+their meters (backends' CPU, statements, round trips) are in bench/pgtargets.py.
 """
 
 from __future__ import annotations
