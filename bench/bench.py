@@ -1,9 +1,11 @@
-"""Benchmark orchestrator: scimgate vs the peer scim2-server vs a bare Flask+SQLAlchemy floor.
+"""Benchmark orchestrator: scimgate (SQLite, PostgreSQL, PostgreSQL through PgBouncer) vs the peer
+scim2-server vs a bare Flask+SQLAlchemy floor.
 
-Run through ``bench/run`` (which prepares bench/.venv). Each target is started alone under the
-same gunicorn settings (see bench/servers.py), warmed up, measured by bench/driver.py, stopped.
-It prints the tables and the ratios against issue 8's targets, and writes
-``bench/results/<timestamp>.json`` (and the same tables as ``.md``).
+Run through ``bench/run`` (which prepares bench/.venv). The targets are started side by side under
+the same gunicorn settings (see bench/servers.py), warmed up, driven by bench/driver.py in turns,
+stopped. It prints the tables with issue 8's and issue 19's targets, and writes
+``bench/results/<timestamp>.json`` (and the same tables as ``.md``). The PostgreSQL targets and
+their meters (backends' CPU, statements, round trips) are in bench/pgtargets.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import driver
+import pgtargets
 import servers
 from driver import ScenarioResult
 
@@ -179,6 +182,182 @@ def comparison(normal: dict[str, list[ScenarioResult]]) -> tuple[str, list[dict[
         "scimgate/floor",
         "target",
         "result",
+        "note",
+    ]
+    return table(headers, rows), data
+
+
+PG_SCENARIOS = ("users.create", "users.get", "users.filter_userName", "users.patch_active")
+PG_APP_LIMIT = 1.25  # app CPU on PostgreSQL at most 1.25x its CPU on SQLite
+PG_TOTAL_LIMIT = 1.6  # app + database at most 1.6x
+BOUNCER_LIMIT = 1.1  # behind PgBouncer at most 1.1x direct
+ROUND_TRIP_LIMIT = 3.0  # a GET by id or a filter, token check included
+
+
+def extra(results: list[ScenarioResult], scenario: str, key: str) -> float | None:
+    """A per-op meter figure (``<meter>_per_op``) of a scenario, None when absent or failed."""
+    found = by_name(results).get(scenario)
+    if found is None or found.errors:
+        return None
+    value = found.extra.get(f"{key}_per_op")
+    return None if value is None else float(value)
+
+
+def pg_comparison(normal: dict[str, list[ScenarioResult]]) -> tuple[str, str, list[dict[str, Any]]]:
+    """Issue 19's PostgreSQL tables: CPU per op per database with the ratio targets, and the
+    statements and round trips per request."""
+    lite = normal.get("scimgate", [])
+    pg = normal.get("scimgate-pg", [])
+    pgb = normal.get("scimgate-pgbouncer", [])
+    names = [r.name for r in (pg or pgb)]
+    rows, counts, data = [], [], []
+    for name in names:
+        app_l, app_p, app_b = cpu(lite, name), cpu(pg, name), cpu(pgb, name)
+        db_p, db_b = extra(pg, name, "db_cpu_ms"), extra(pgb, name, "db_cpu_ms")
+        bouncer = extra(pgb, name, "pgbouncer_cpu_ms")
+        total_p = app_p + db_p if app_p is not None and db_p is not None else None
+        total_b = app_b + db_b + (bouncer or 0.0) if app_b is not None and db_b is not None else None
+        app_ratio = app_p / app_l if app_p is not None and app_l else None
+        total_ratio = total_p / app_l if total_p is not None and app_l else None
+        bouncer_ratio = total_b / total_p if total_b is not None and total_p else None
+        targeted = name in PG_SCENARIOS
+        app_ok = None if app_ratio is None else app_ratio <= PG_APP_LIMIT
+        total_ok = None if total_ratio is None else total_ratio <= PG_TOTAL_LIMIT
+        bouncer_ok = None if bouncer_ratio is None else bouncer_ratio <= BOUNCER_LIMIT
+        rows.append(
+            [
+                name,
+                fmt(app_l, 3),
+                fmt(app_p, 3),
+                fmt(db_p, 3),
+                fmt(app_b, 3),
+                fmt(db_b, 3),
+                fmt(bouncer, 3),
+                fmt(app_ratio) + (f" {verdict(app_ok)}" if targeted else ""),
+                fmt(total_ratio) + (f" {verdict(total_ok)}" if targeted else ""),
+                fmt(bouncer_ratio) + f" {verdict(bouncer_ok)}",
+            ]
+        )
+        trips_p, trips_b = extra(pg, name, "round_trips"), extra(pgb, name, "round_trips")
+        trips_ok = None
+        if name in ("users.get", "users.filter_userName"):
+            trips_ok = None if trips_p is None else trips_p <= ROUND_TRIP_LIMIT
+        counts.append(
+            [
+                name,
+                fmt(extra(lite, name, "statements"), 1),
+                fmt(extra(pg, name, "statements"), 1),
+                fmt(extra(pg, name, "checkouts"), 1),
+                "/".join(fmt(extra(pg, name, k), 1) for k in ("commits", "rollbacks", "resets")),
+                fmt(trips_p, 1),
+                fmt(extra(pgb, name, "statements"), 1),
+                fmt(trips_b, 1),
+                f"<= {ROUND_TRIP_LIMIT:g} {verdict(trips_ok)}"
+                if name in ("users.get", "users.filter_userName")
+                else "",
+            ]
+        )
+        data.append(
+            {
+                "scenario": name,
+                "app_cpu_ms": {"sqlite": app_l, "postgresql": app_p, "pgbouncer": app_b},
+                "db_cpu_ms": {"postgresql": db_p, "pgbouncer": db_b},
+                "pgbouncer_cpu_ms": bouncer,
+                "pg_over_sqlite_app": app_ratio,
+                "pg_over_sqlite_app_plus_db": total_ratio,
+                "pgbouncer_over_direct": bouncer_ratio,
+                "statements": {
+                    "sqlite": extra(lite, name, "statements"),
+                    "postgresql": extra(pg, name, "statements"),
+                    "pgbouncer": extra(pgb, name, "statements"),
+                },
+                "round_trips": {"postgresql": trips_p, "pgbouncer": trips_b},
+            }
+        )
+    cpu_table = table(
+        [
+            "scenario",
+            "app SQLite",
+            "app PG",
+            "PG backends",
+            "app PgB",
+            "PG backends (PgB)",
+            "PgBouncer",
+            f"app PG/SQLite (<= {PG_APP_LIMIT})",
+            f"app+db PG/SQLite (<= {PG_TOTAL_LIMIT})",
+            f"all PgB/direct (<= {BOUNCER_LIMIT})",
+        ],
+        rows,
+    )
+    count_table = table(
+        [
+            "scenario",
+            "stmts SQLite",
+            "stmts PG",
+            "checkouts PG",
+            "commit/rollback/reset PG",
+            "round trips PG",
+            "stmts PgB",
+            "round trips PgB",
+            "round-trip target",
+        ],
+        counts,
+    )
+    return cpu_table, count_table, data
+
+
+def sync_table(results: dict[str, list[ScenarioResult]]) -> tuple[str, list[dict[str, Any]]]:
+    """Initial sync per phase and target: wall time, app CPU, database CPU, statements, round trips."""
+    rows, data = [], []
+    for target, items in results.items():
+        wall = cpu_total = db_total = 0.0
+        for r in items:
+            db = r.extra.get("db_cpu_ms_per_op")
+            app_ms = (r.cpu_ns or 0) / 1e6
+            db_ms = db * r.ops if db is not None else None
+            wall += r.extra.get("wall_s", 0.0)
+            cpu_total += app_ms
+            db_total += db_ms or 0.0
+            note = f"{r.errors} errors: {(r.first_error or '')[:70]}" if r.errors else ""
+            rows.append(
+                [
+                    target,
+                    r.name,
+                    str(r.ops),
+                    fmt(r.extra.get("wall_s"), 1),
+                    fmt(app_ms / 1000, 2),
+                    fmt(r.cpu_ms_per_op, 2),
+                    fmt(db, 2),
+                    fmt(r.extra.get("statements_per_op"), 1),
+                    fmt(r.extra.get("round_trips_per_op"), 1),
+                    note,
+                ]
+            )
+            data.append({"target": target, **r.as_dict()})
+        rows.append(
+            [
+                target,
+                "**total**",
+                "",
+                fmt(wall, 1),
+                fmt(cpu_total / 1000, 2),
+                "",
+                f"{db_total / 1000:.2f} s",
+                "",
+                "",
+                "",
+            ]
+        )
+    headers = [
+        "target",
+        "phase",
+        "ops",
+        "wall s",
+        "app CPU s",
+        "app ms/op",
+        "PG ms/op",
+        "stmts/op",
+        "round trips/op",
         "note",
     ]
     return table(headers, rows), data
@@ -363,49 +542,103 @@ def measure(
         client.close()
 
 
-def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[ScenarioResult]]:
-    """Normal mode: the three targets run side by side, driven in turn one scenario at a time.
+SCIMGATE_TARGETS = ("scimgate", "scimgate-pg", "scimgate-pgbouncer")
+DATABASES = {"scimgate-pg": "wt_pgbench_direct", "scimgate-pgbouncer": "wt_pgbench_pgbouncer"}
 
-    All servers are up together (an idle sync worker uses no CPU) and each scenario runs on the
-    floor, the peer and scimgate back to back; the four with a target against the peer or the
-    floor (create, GET, filter, PATCH) run in ``driver.INTERLEAVE_PARTS`` parts taken in turns. So a
-    change of load on a shared machine hits all three alike instead of whichever target ran then.
+
+def start_scimgate(
+    stack: ExitStack, name: str, args: argparse.Namespace, workdir: Path
+) -> tuple[servers.Running, driver.ServerProbe]:
+    """Start one scimgate target with its probe and meters; ``stack`` stops and drops it all.
+
+    ``scimgate`` is SQLite (as issue 8 measured it); ``scimgate-pg`` a private PostgreSQL database
+    on the shared cluster; ``scimgate-pgbouncer`` another one, served through PgBouncer in
+    transaction mode with psycopg's server-side prepared statements off. Each is configured through
+    the CLI directly on its database, then served by the same gunicorn command.
     """
-    w = driver.Workload(users=args.users, groups=args.groups)
+    home = workdir / name
+    if name == "scimgate":
+        env, token = servers.prepare_scimgate(home)
+        running = stack.enter_context(servers.serve_scimgate(home, args.workers, env, token, name))
+        probe = driver.ServerProbe(running.master_pid)
+        probe.meters.update(pgtargets.count_meters(running.info["sqlcount"]))  # type: ignore[arg-type]
+        return running, probe
+    database = stack.enter_context(pgtargets.private_database(DATABASES[name]))
+    env, token = servers.prepare_scimgate(home, pgtargets.sqlalchemy_url(database))
+    port, bouncer_pid = pgtargets.PG_PORT, None
+    url, options = None, None
+    if name == "scimgate-pgbouncer":
+        port, bouncer_pid = stack.enter_context(
+            pgtargets.pgbouncer(home / "pgbouncer", [database], pool_size=max(4, 2 * args.workers))
+        )
+        url, options = pgtargets.sqlalchemy_url(database, "127.0.0.1", port), pgtargets.NO_PREPARE
+    running = stack.enter_context(
+        servers.serve_scimgate(home, args.workers, env, token, name, database_url=url, engine_options=options)
+    )
+    probe = driver.ServerProbe(running.master_pid)
+    backends = pgtargets.BackendCpu(database)
+    stack.callback(backends.close)
+    probe.meters.update(pgtargets.count_meters(running.info["sqlcount"]))  # type: ignore[arg-type]
+    probe.meters.update({"round_trips": pgtargets.RoundTrips(probe, port), "db_cpu_ms": backends})
+    if bouncer_pid is not None:
+        probe.meters["pgbouncer_cpu_ms"] = pgtargets.process_cpu_ms(bouncer_pid)
+    return running, probe
+
+
+StepsFactory = Callable[
+    [str, driver.ScimClient, driver.ServerProbe, servers.Running], Iterator[list[ScenarioResult]]
+]
+
+
+def run_targets(
+    args: argparse.Namespace, workdir: Path, clients: int, make_steps: StepsFactory, floor: bool = True
+) -> dict[str, list[ScenarioResult]]:
+    """Start the targets asked for side by side and drive them one step at a time, in turns.
+
+    All servers are up together (an idle sync worker uses no CPU) and each scenario runs on every
+    target back to back; the ones sent in parts (``driver.in_parts``) take turns every part. So a
+    change of load on a shared machine hits all targets alike instead of whichever ran then.
+    ``clients`` connections per target send each concurrent scenario at once.
+    """
     steps: dict[str, Iterator[list[ScenarioResult]]] = {}
     out: dict[str, list[ScenarioResult]] = {}
     with ExitStack() as stack:
 
-        def connect(running: servers.Running, warm: bool) -> tuple[driver.ScimClient, driver.ServerProbe]:
-            client = driver.ScimClient(running.base_url, running.headers)
+        def connect(running: servers.Running, warm: bool) -> driver.ScimClient:
+            client = driver.ScimClient(running.base_url, running.headers).with_clients(clients)
             stack.callback(client.close)
             if warm:
                 driver.warm_up(client, f"warm-{running.name}")
-            return client, driver.ServerProbe(running.master_pid)
+            return client
 
-        if "floor" in args.targets:
-            print(f"[floor] seeding {args.users} rows, serving ...", flush=True)
-            floor = stack.enter_context(servers.serve_floor(workdir / "floor", args.workers, args.users))
-            client, probe = connect(floor, warm=False)
-            ids = list(floor.info["ids"])  # type: ignore[call-overload]
-            steps["floor"] = driver.floor_steps(client, probe, ids, w.get_rounds)
-        if "peer" in args.targets:
-            print("[peer] serving scim2-server ...", flush=True)
-            peer = stack.enter_context(servers.serve_peer(workdir / "peer", args.workers))
-            steps["peer"] = driver.standard_steps(*connect(peer, warm=True), w)
-        if "scimgate" in args.targets:
-            print("[scimgate] fresh SQLite database, configuring through the CLI, serving ...", flush=True)
-            env, token = servers.prepare_scimgate(workdir / "scimgate")
-            mine = stack.enter_context(servers.serve_scimgate(workdir / "scimgate", args.workers, env, token))
-            client, probe = connect(mine, warm=True)
-            profile = RESULTS / f"{args.stamp}-scimgate-normal.folded" if args.profile else None
-            stack.enter_context(profiled(mine, profile))
-            steps["scimgate"] = driver.standard_steps(client, probe, w)
-        print(f"running the workload on {', '.join(steps)}, taking turns ...", flush=True)
+        for name in args.targets:
+            if name == "floor" and floor:
+                print(f"[floor] seeding {args.users} rows, serving ...", flush=True)
+                running = stack.enter_context(
+                    servers.serve_floor(workdir / "floor", args.workers, args.users)
+                )
+                probe = driver.ServerProbe(running.master_pid)
+                steps["floor"] = make_steps("floor", connect(running, warm=False), probe, running)
+            elif name == "peer":
+                print("[peer] serving scim2-server ...", flush=True)
+                running = stack.enter_context(servers.serve_peer(workdir / "peer", args.workers))
+                probe = driver.ServerProbe(running.master_pid)
+                steps["peer"] = make_steps("peer", connect(running, warm=True), probe, running)
+            elif name in SCIMGATE_TARGETS:
+                print(f"[{name}] fresh database, configuring through the CLI, serving ...", flush=True)
+                running, probe = start_scimgate(stack, name, args, workdir)
+                client = connect(running, warm=True)
+                if name == "scimgate" and args.profile:
+                    stack.enter_context(profiled(running, RESULTS / f"{args.stamp}-scimgate-normal.folded"))
+                steps[name] = make_steps(name, client, probe, running)
+        print(
+            f"running the workload on {', '.join(steps)} with {clients} client(s) each, taking turns ...",
+            flush=True,
+        )
         for name in steps:
             out[name] = []
         active = dict(steps)
-        for _round in range(100):  # bounded: the workload has 13 steps
+        for _round in range(1000):  # bounded: a workload has a few dozen steps
             if not active:
                 break
             for name, generator in list(active.items()):
@@ -414,6 +647,34 @@ def run_normal(args: argparse.Namespace, workdir: Path) -> dict[str, list[Scenar
                 except StopIteration:
                     del active[name]
     return out
+
+
+def run_normal(args: argparse.Namespace, workdir: Path, clients: int = 1) -> dict[str, list[ScenarioResult]]:
+    """Normal mode: issue 8's workload on every target (the floor: its GET by id only)."""
+    w = driver.Workload(users=args.users, groups=args.groups)
+
+    def make_steps(
+        name: str, client: driver.ScimClient, probe: driver.ServerProbe, running: servers.Running
+    ) -> Iterator[list[ScenarioResult]]:
+        if name == "floor":
+            return driver.floor_steps(client, probe, list(running.info["ids"]), w.get_rounds)  # type: ignore[call-overload]
+        return driver.standard_steps(client, probe, w)
+
+    return run_targets(args, workdir, clients, make_steps)
+
+
+def run_initial_sync(
+    args: argparse.Namespace, workdir: Path, clients: int
+) -> dict[str, list[ScenarioResult]]:
+    """Initial-sync mode: every target but the floor runs ``driver.initial_sync_steps``, in turns."""
+    s = driver.InitialSync(users=args.sync_users, groups=args.sync_groups, group_size=args.sync_group_size)
+
+    def make_steps(
+        _name: str, client: driver.ScimClient, probe: driver.ServerProbe, _running: servers.Running
+    ) -> Iterator[list[ScenarioResult]]:
+        return driver.initial_sync_steps(client, probe, s)
+
+    return run_targets(args, workdir, clients, make_steps, floor=False)
 
 
 def run_scale(args: argparse.Namespace, workdir: Path) -> tuple[list[ScenarioResult], dict[str, Any]]:
@@ -480,10 +741,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--mode", choices=["normal", "scale", "all"], default="normal")
+    parser.add_argument("--mode", choices=["normal", "scale", "all", "initial-sync"], default="normal")
     parser.add_argument("--users", type=int, default=1000, help="users in normal mode (default 1000)")
     parser.add_argument("--groups", type=int, default=20, help="groups in normal mode (default 20)")
-    parser.add_argument("--targets", default="scimgate,peer,floor", help="normal-mode targets to run")
+    parser.add_argument(
+        "--targets",
+        default="scimgate,peer,floor",
+        help="targets to run, in turns: scimgate (SQLite), scimgate-pg (PostgreSQL direct), "
+        "scimgate-pgbouncer (PostgreSQL through PgBouncer, transaction mode), peer, floor",
+    )
+    parser.add_argument(
+        "--clients",
+        default="1",
+        help="concurrent clients per target, a list runs the whole mode once per value (e.g. 1,4)",
+    )
+    parser.add_argument("--sync-users", type=int, default=10_000, help="initial-sync: users created")
+    parser.add_argument("--sync-groups", type=int, default=200, help="initial-sync: groups created")
+    parser.add_argument(
+        "--sync-group-size", type=int, default=500, help="initial-sync: members per group (PATCHes of 100)"
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="gunicorn sync workers for every target (default 1)"
     )
@@ -504,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    clients = [int(c) for c in args.clients.split(",") if c.strip()]
     if args.source:
         servers.set_source(args.source)
     if args.workers != 1 and "peer" in args.targets:
@@ -530,19 +807,48 @@ def main(argv: list[str] | None = None) -> int:
             "users": args.users,
             "groups": args.groups,
             "mode": args.mode,
+            "clients": clients,
+            "targets": args.targets,
         },
     }
     text: list[str] = []
     try:
         if args.mode in ("normal", "all"):
-            normal = run_normal(args, workdir)
-            report["normal"] = {k: [r.as_dict() for r in v] for k, v in normal.items()}
-            for name, results in normal.items():
-                text += [f"\n## {name} ({args.users} users, {args.groups} groups)\n", results_table(results)]
-            if "scimgate" in normal:
-                rendered, data = comparison(normal)
-                report["comparison"] = data
-                text += ["\n## Server CPU per operation: ratios and issue 8 targets\n", rendered]
+            for count in clients:
+                normal = run_normal(args, workdir / f"normal-{count}", count)
+                key = "normal" if count == 1 else f"normal_clients_{count}"
+                report[key] = {k: [r.as_dict() for r in v] for k, v in normal.items()}
+                where = f"{args.users} users, {args.groups} groups, {count} client(s)"
+                for name, results in normal.items():
+                    text += [f"\n## {name} ({where})\n", results_table(results)]
+                if "scimgate" in normal and ("peer" in normal or "floor" in normal):
+                    rendered, data = comparison(normal)
+                    report[f"comparison_clients_{count}"] = data
+                    text += [
+                        f"\n## Server CPU per operation: ratios and issue 8 targets ({count} client(s))\n",
+                        rendered,
+                    ]
+                if "scimgate-pg" in normal or "scimgate-pgbouncer" in normal:
+                    cpu_table, count_table, data = pg_comparison(normal)
+                    report[f"postgresql_clients_{count}"] = data
+                    text += [
+                        "\n## PostgreSQL and PgBouncer: CPU ms per operation, issue 19 targets "
+                        f"({count} client(s))\n",
+                        cpu_table,
+                        f"\n## Statements and round trips per request ({count} client(s))\n",
+                        count_table,
+                    ]
+        if args.mode == "initial-sync":
+            for count in clients:
+                synced = run_initial_sync(args, workdir / f"sync-{count}", count)
+                rendered, data = sync_table(synced)
+                report[f"initial_sync_clients_{count}"] = data
+                text += [
+                    f"\n## Initial sync: {args.sync_users} users, {args.sync_groups} groups of "
+                    f"{args.sync_group_size} members in PATCHes of 100, re-read in pages "
+                    f"({count} client(s))\n",
+                    rendered,
+                ]
         if args.mode in ("scale", "all"):
             scale, info = run_scale(args, workdir)
             report["scale"] = {"info": info, "results": [r.as_dict() for r in scale]}

@@ -32,6 +32,7 @@ import os
 import socket
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -78,7 +79,7 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
-def _process_cpu_ns(pid: int) -> int:
+def process_cpu_ns(pid: int) -> int:
     """CPU time of every thread of ``pid`` in ns: schedstat's precise run time, else stat's ticks.
 
     A vanished thread or process counts 0 (its time left with it, as a worker restart would).
@@ -114,12 +115,20 @@ def _status_kb(pid: int, key: str) -> int:
 class ServerProbe:
     """Reads the CPU time and memory of a server's worker processes.
 
-    ``master_pid`` None disables the probe (CPU figures are then reported as None).
+    ``master_pid`` None disables the probe (CPU figures are then reported as None). ``meters``
+    (name -> a function returning a cumulative figure: the database's CPU, statements, round
+    trips; see bench/pgtargets.py) are read when a stream of requests starts and ends, and their
+    change is reported per operation in the result's ``extra`` as ``<name>_per_op``.
     """
 
-    def __init__(self, master_pid: int | None) -> None:
+    def __init__(self, master_pid: int | None, meters: dict[str, Callable[[], float]] | None = None) -> None:
         self.master_pid = master_pid
+        self.meters = dict(meters or {})
         self._workers: list[int] = []
+
+    def read_meters(self) -> dict[str, float]:
+        """Every meter's cumulative figure now."""
+        return {name: meter() for name, meter in self.meters.items()}
 
     def workers(self) -> list[int]:
         """The worker pids (the master itself when it has no children, e.g. a single process)."""
@@ -134,7 +143,7 @@ class ServerProbe:
         pids = self.workers()
         if not pids:
             return None
-        return sum(_process_cpu_ns(pid) for pid in pids)
+        return sum(process_cpu_ns(pid) for pid in pids)
 
     def settle(self, quiet_s: float = SETTLE_QUIET_S, max_s: float = SETTLE_MAX_S) -> int | None:
         """Wait until the workers' CPU stops moving for ``quiet_s`` (at most ``max_s``); return it."""
@@ -211,6 +220,15 @@ class ScimClient:
         self.prefix = parts.path.rstrip("/")
         self.headers = {"Accept": "application/scim+json", **headers}
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        # More connections to the same server, for concurrent clients (see ``with_clients``).
+        self.siblings: list[ScimClient] = []
+
+    def with_clients(self, count: int) -> ScimClient:
+        """Give this client ``count - 1`` sibling connections (``count`` concurrent clients in all)."""
+        base = dict(self.headers)
+        base.pop("Accept", None)
+        self.siblings = [ScimClient(self.base_url, base) for _ in range(count - 1)]
+        return self
 
     def request(
         self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
@@ -237,8 +255,10 @@ class ScimClient:
         return Reply(response.status, payload, elapsed)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and the siblings')."""
         self.connection.close()
+        for sibling in self.siblings:
+            sibling.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,6 +308,7 @@ class _Accumulator:
     first_error: str | None = None
     cpu_ns: int = 0
     seconds: float = 0.0
+    meters: dict[str, float] = field(default_factory=dict)
 
 
 def _percentile(sorted_ms: list[float], q: float) -> float:
@@ -303,6 +324,7 @@ def run(
     on_reply: Callable[[Request, Reply], None] | None = None,
     max_seconds: float = 900,
     buckets: dict[str, _Accumulator] | None = None,
+    concurrent: bool = False,
 ) -> dict[str, ScenarioResult]:
     """Send ``requests`` one after the other; return one result per bucket, in first-seen order.
 
@@ -316,27 +338,102 @@ def run(
     ``requests`` may be a generator that reads what ``on_reply`` stored (e.g. a next cursor).
     Past ``max_seconds`` it stops before the next request of the stream's first bucket, so the
     operation counts are bounded in time as well.
+
+    ``concurrent`` with ``client.siblings`` sends the requests over all the client's connections
+    at once (see :func:`run_concurrent`).
     """
     buckets = {} if buckets is None else buckets
+    if concurrent and client.siblings:
+        return run_concurrent(client, probe, list(requests), on_reply, buckets)
     deadline = time.monotonic() + max_seconds
     first_bucket: str | None = None
     pending: _Accumulator | None = None  # the previous request's bucket, charged until now
     mark = probe.settle()
+    before = probe.read_meters()
+    sent: dict[str, int] = {}
     for req in requests:
         first_bucket = first_bucket or req.bucket
         if req.bucket == first_bucket and time.monotonic() > deadline:
             break  # only at the start of a cycle, so a remove is always followed by its add
         acc = buckets.setdefault(req.bucket, _Accumulator())
+        sent[req.bucket] = sent.get(req.bucket, 0) + 1
         now = probe.cpu_ns()
         if pending is not None and mark is not None and now is not None:
             pending.cpu_ns += now - mark
         mark, pending = now, acc
-        start = time.perf_counter()
-        try:
-            reply = client.request(req.method, req.path, req.body, req.params)
-        except (http.client.HTTPException, OSError) as error:
-            reply = Reply(0, str(error).encode(), time.perf_counter() - start)
-        wall = time.perf_counter() - start
+        _send(client, req, acc, on_reply)
+    end = probe.settle()
+    if pending is not None and mark is not None and end is not None:
+        pending.cpu_ns += end - mark
+    _charge_meters(buckets, sent, before, probe.read_meters())
+    return _results(buckets, probe)
+
+
+def run_concurrent(
+    client: ScimClient,
+    probe: ServerProbe,
+    requests: list[Request],
+    on_reply: Callable[[Request, Reply], None] | None,
+    buckets: dict[str, _Accumulator],
+) -> dict[str, ScenarioResult]:
+    """Send ``requests`` over ``client`` and its siblings at once, one thread per connection.
+
+    Each connection takes the next request when its previous one is answered, so the server always
+    has as many requests in hand as there are connections. The workers' CPU (and the meters) from
+    the start until they are idle again is shared among the buckets by their operation counts:
+    with requests overlapping, one request's CPU cannot be told from another's.
+    """
+    lock = threading.Lock()
+    queue = iter(requests)
+    sent: dict[str, int] = {}
+
+    def worker(conn: ScimClient) -> None:
+        while True:
+            with lock:
+                req = next(queue, None)
+                if req is None:
+                    return
+                acc = buckets.setdefault(req.bucket, _Accumulator())
+                sent[req.bucket] = sent.get(req.bucket, 0) + 1
+            _send(conn, req, acc, on_reply, lock)
+
+    start = probe.settle()
+    before = probe.read_meters()
+    threads = [threading.Thread(target=worker, args=(c,)) for c in (client, *client.siblings)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    end = probe.settle()
+    after = probe.read_meters()
+    total = sum(sent.values())
+    if start is not None and end is not None and total:
+        for name, ops in sent.items():
+            buckets[name].cpu_ns += (end - start) * ops // total
+    _charge_meters(buckets, sent, before, after)
+    results = _results(buckets, probe)
+    for result in results.values():
+        result.extra["clients"] = 1 + len(client.siblings)
+    return results
+
+
+def _send(
+    client: ScimClient,
+    req: Request,
+    acc: _Accumulator,
+    on_reply: Callable[[Request, Reply], None] | None,
+    lock: threading.Lock | None = None,
+) -> None:
+    """Send one request and record its latency and outcome in ``acc`` (under ``lock`` if given)."""
+    start = time.perf_counter()
+    try:
+        reply = client.request(req.method, req.path, req.body, req.params)
+    except (http.client.HTTPException, OSError) as error:
+        reply = Reply(0, str(error).encode(), time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    if lock is not None:
+        lock.acquire()
+    try:
         acc.seconds += wall
         acc.latencies.append(reply.seconds * 1000)
         if reply.status not in req.expect:
@@ -345,13 +442,34 @@ def run(
                 acc.first_error = f"{req.method} {req.path} -> {reply.status}: {reply.body[:300]!r}"
         if on_reply is not None:
             on_reply(req, reply)
-    end = probe.settle()
-    if pending is not None and mark is not None and end is not None:
-        pending.cpu_ns += end - mark
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _charge_meters(
+    buckets: dict[str, _Accumulator], sent: dict[str, int], before: dict[str, float], after: dict[str, float]
+) -> None:
+    """Share each meter's change over a stream among its buckets by their operation counts."""
+    total = sum(sent.values())
+    if not total:
+        return
+    for name, value in after.items():
+        delta = value - before.get(name, 0.0)
+        for bucket, ops in sent.items():
+            acc = buckets[bucket]
+            acc.meters[name] = acc.meters.get(name, 0.0) + delta * ops / total
+
+
+def _results(buckets: dict[str, _Accumulator], probe: ServerProbe) -> dict[str, ScenarioResult]:
+    """One result per bucket from what the accumulators hold."""
     results = {}
     for name, acc in buckets.items():
         ordered = sorted(acc.latencies)
         ops = len(ordered)
+        extra: dict[str, Any] = {"loadavg_1m": round(os.getloadavg()[0], 2)}
+        for meter, value in acc.meters.items():
+            extra[f"{meter}_per_op"] = round(value / ops, 4) if ops else None
         results[name] = ScenarioResult(
             name=name,
             ops=ops,
@@ -365,7 +483,7 @@ def run(
             cpu_ms_per_op=round(acc.cpu_ns / 1e6 / ops, 3) if ops and probe.master_pid is not None else None,
             cpu_ns=acc.cpu_ns if probe.master_pid is not None else None,
             first_error=acc.first_error,
-            extra={"loadavg_1m": round(os.getloadavg()[0], 2)},
+            extra=extra,
         )
     return results
 
@@ -464,9 +582,11 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
         return store
 
     def step(
-        requests: Iterable[Request], on_reply: Callable[[Request, Reply], None] | None = None
+        requests: Iterable[Request],
+        on_reply: Callable[[Request, Reply], None] | None = None,
+        concurrent: bool = True,
     ) -> list[ScenarioResult]:
-        results = list(run(client, probe, requests, on_reply).values())
+        results = list(run(client, probe, requests, on_reply, concurrent=concurrent).values())
         out.extend(results)
         return results
 
@@ -542,12 +662,15 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
     yield step(adds)
     singles = user_ids[: w.single_member_ops]
     yield step(
-        Request(bucket, "PATCH", f"/Groups/{big}", body, expect=PATCH_OK)
-        for uid in singles
-        for bucket, body in (
-            ("group.remove_one_member", remove_member(uid)),
-            ("group.add_one_member", add_members([uid])),
-        )
+        (
+            Request(bucket, "PATCH", f"/Groups/{big}", body, expect=PATCH_OK)
+            for uid in singles
+            for bucket, body in (
+                ("group.remove_one_member", remove_member(uid)),
+                ("group.add_one_member", add_members([uid])),
+            )
+        ),
+        concurrent=False,  # each remove is followed by its add, and measured apart from it
     )
     yield step(Request("group.get_full", "GET", f"/Groups/{big}") for _ in range(w.full_group_reads))
     yield step(
@@ -602,11 +725,122 @@ def in_parts(
     size = max(1, -(-len(requests) // INTERLEAVE_PARTS))
     results: list[ScenarioResult] = []
     for first in range(0, max(len(requests), 1), size):
-        results = list(run(client, probe, requests[first : first + size], on_reply, buckets=buckets).values())
+        results = list(
+            run(
+                client, probe, requests[first : first + size], on_reply, buckets=buckets, concurrent=True
+            ).values()
+        )
         if first + size < len(requests):
             yield []
     yield results
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# Initial sync
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InitialSync:
+    """The first sync of a directory as Entra ID and Okta run it: create every user, create the
+    groups and fill them in batches of 100 members with PATCH, then read everything back in pages."""
+
+    users: int = 10_000
+    groups: int = 200
+    group_size: int = 500  # members per group, added in PATCHes of ``batch`` members
+    batch: int = 100
+    user_page: int = 100
+    group_page: int = 20
+    prefix: str = "sync"
+
+
+def initial_sync_steps(
+    client: ScimClient, probe: ServerProbe, s: InitialSync
+) -> Iterator[list[ScenarioResult]]:
+    """The initial sync's phases as steps (one per ``next()``) so several targets take turns.
+
+    Each phase is one scenario (sent over every connection of ``client`` at once, see
+    :func:`run_concurrent`); its ``extra["wall_s"]`` is the phase's wall time.
+    """
+    user_ids: list[str] = []
+    group_ids: list[str] = []
+
+    def keep(target: list[str]) -> Callable[[Request, Reply], None]:
+        def store(_req: Request, reply: Reply) -> None:
+            if reply.status == 201:
+                target.append(reply.json()["id"])
+
+        return store
+
+    def phase(
+        requests: list[Request], on_reply: Callable[[Request, Reply], None] | None = None
+    ) -> list[ScenarioResult]:
+        started = time.monotonic()
+        results = list(run(client, probe, requests, on_reply, max_seconds=3600, concurrent=True).values())
+        for result in results:
+            result.extra["wall_s"] = round(time.monotonic() - started, 2)
+        return results
+
+    yield phase(
+        [
+            Request("sync.create_users", "POST", "/Users", user_body(s.prefix, i), expect=(201,))
+            for i in range(s.users)
+        ],
+        keep(user_ids),
+    )
+    yield phase(
+        [
+            Request(
+                "sync.create_groups",
+                "POST",
+                "/Groups",
+                {"schemas": [GROUP], "displayName": f"{s.prefix}-group-{g:04d}"},
+                expect=(201,),
+            )
+            for g in range(s.groups)
+        ],
+        keep(group_ids),
+    )
+    if not user_ids or not group_ids:
+        return
+    adds = []
+    for g, gid in enumerate(group_ids):
+        first = (g * s.group_size) % len(user_ids)
+        members = [user_ids[(first + k) % len(user_ids)] for k in range(min(s.group_size, len(user_ids)))]
+        adds += [
+            Request(
+                "sync.add_members_100",
+                "PATCH",
+                f"/Groups/{gid}",
+                add_members(members[i : i + s.batch]),
+                expect=PATCH_OK,
+            )
+            for i in range(0, len(members), s.batch)
+        ]
+    # Batch k of every group before batch k+1 of any: concurrent clients then work on different groups.
+    per_group = -(-min(s.group_size, len(user_ids)) // s.batch)
+    adds = [adds[g * per_group + k] for k in range(per_group) for g in range(len(group_ids))]
+    yield phase(adds)
+    yield phase(
+        [
+            Request(
+                "sync.read_users_paged", "GET", "/Users", params={"startIndex": start, "count": s.user_page}
+            )
+            for start in range(1, len(user_ids) + 1, s.user_page)
+        ]
+    )
+    yield phase(
+        [
+            Request(
+                "sync.read_groups_paged",
+                "GET",
+                "/Groups",
+                params={"startIndex": start, "count": s.group_page},
+            )
+            for start in range(1, len(group_ids) + 1, s.group_page)
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ class for all three, bound to loopback, access log off (its cost would be the sa
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -146,13 +148,14 @@ def _clean_env() -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def scimgate_env(workdir: Path) -> dict[str, str]:
-    """The environment tests/support/gunicorn_server.py gives scimgate: production config, fresh SQLite."""
+def scimgate_env(workdir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment tests/support/gunicorn_server.py gives scimgate: production config, and a
+    fresh SQLite file unless ``database_url`` names another database."""
     env = _clean_env()
     env.update(
         {
             "SCIMGATE_CONFIG": "production",
-            "SCIMGATE_DATABASE_URL": f"sqlite:///{workdir / 'scimgate.db'}",
+            "SCIMGATE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'scimgate.db'}",
             "SCIMGATE_LOG_DIR": str(workdir / "logs"),
             "SCIMGATE_SECRET_KEY": secrets.token_hex(16),
             "PYTHONPATH": str(SOURCE),
@@ -171,10 +174,11 @@ def scimgate_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
     return result.stdout
 
 
-def prepare_scimgate(workdir: Path) -> tuple[dict[str, str], str]:
-    """A fresh database configured through the CLI exactly as tests/support/gunicorn_server.py does."""
+def prepare_scimgate(workdir: Path, database_url: str | None = None) -> tuple[dict[str, str], str]:
+    """A fresh database configured through the CLI exactly as tests/support/gunicorn_server.py does
+    (SQLite in ``workdir`` unless ``database_url`` names an empty PostgreSQL database)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = scimgate_env(workdir)
+    env = scimgate_env(workdir, database_url)
     scimgate_cli(env, workdir, "init-db")
     metadata = SOURCE / "tests" / "data" / "idp-metadata.xml"
     scimgate_cli(env, workdir, "saml", "configure", "--idp-metadata", str(metadata))
@@ -186,11 +190,37 @@ def prepare_scimgate(workdir: Path) -> tuple[dict[str, str], str]:
 
 
 @contextmanager
-def serve_scimgate(workdir: Path, workers: int, env: dict[str, str], token: str) -> Iterator[Running]:
-    """scimgate as production serves it: ``gunicorn -c config/gunicorn.conf.py wsgi:app``."""
-    with gunicorn("scimgate", SOURCE, "wsgi:app", env, workdir, workers, "/healthz") as (process, port, log):
+def serve_scimgate(
+    workdir: Path,
+    workers: int,
+    env: dict[str, str],
+    token: str,
+    name: str = "scimgate",
+    database_url: str | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> Iterator[Running]:
+    """scimgate as production serves it (``gunicorn -c config/gunicorn.conf.py``), as
+    bench/scimgate_app.py wraps ``wsgi:app``: engine options from the bench, statements counted
+    into ``<workdir>/sqlcount`` (``Running.info["sqlcount"]``). ``database_url`` replaces the one the
+    database was prepared with (e.g. PgBouncer's address for a database prepared directly).
+    """
+    env = dict(env)
+    counts = workdir / "sqlcount"
+    counts.mkdir(parents=True, exist_ok=True)
+    env["PYTHONPATH"] = f"{SOURCE}{os.pathsep}{BENCH}"
+    env["BENCH_SQLCOUNT_DIR"] = str(counts)
+    env["BENCH_ENGINE_OPTIONS"] = json.dumps(engine_options or {})
+    if database_url:
+        env["SCIMGATE_DATABASE_URL"] = database_url
+    app = "scimgate_app:app"
+    with gunicorn(name, SOURCE, app, env, workdir, workers, "/healthz") as (process, port, log):
         yield Running(
-            "scimgate", f"http://127.0.0.1:{port}/scim/v2", {"Authorization": f"Bearer {token}"}, process, log
+            name,
+            f"http://127.0.0.1:{port}/scim/v2",
+            {"Authorization": f"Bearer {token}"},
+            process,
+            log,
+            {"sqlcount": counts},
         )
 
 
