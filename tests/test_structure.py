@@ -241,7 +241,7 @@ def test_at_most_ten_modules_sit_directly_in_the_package() -> None:
 def test_one_module_renders_users_and_groups() -> None:
     """A resource's ``meta`` (what makes a dict a rendered SCIM User or Group) is built in
     ``services/rendering.py`` only, streamed big groups included; nothing else renders one."""
-    marks = ('"resourceType": "User"', '"resourceType": "Group"')
+    marks = ('"lastModified": timestamp(', '"resourceType": "User"', '"resourceType": "Group"')
     builders = sorted(
         _module_name(path)
         for path in MODULES.values()

@@ -23,6 +23,17 @@ from scimgate.services.memberships import MemberRef
 from scimgate.services.user_records import UserGroupRef, UserRecord
 
 
+def _meta(resource_type: str, location: str, record: UserRecord | GroupRecord) -> dict[str, Any]:
+    """A resource's ``meta`` (RFC 7643 §3.1): the same four fields for users and groups."""
+    return {
+        "resourceType": resource_type,
+        "created": timestamp(record.created),
+        "lastModified": timestamp(record.last_modified),
+        "location": location,
+        "version": f'W/"{record.version}"',
+    }
+
+
 def render_user(
     user: UserRecord, groups: list[UserGroupRef] | tuple[UserGroupRef, ...] | None, base_url: str
 ) -> dict[str, Any]:
@@ -49,13 +60,7 @@ def render_user(
         resource["groups"] = [
             {"value": g.scim_id, "$ref": f"{base_url}/Groups/{g.scim_id}", "display": g.name} for g in groups
         ]
-    resource["meta"] = {
-        "resourceType": "User",
-        "created": timestamp(user.created),
-        "lastModified": timestamp(user.last_modified),
-        "location": f"{base_url}/Users/{scim_id}",
-        "version": f'W/"{user.version}"',
-    }
+    resource["meta"] = _meta("User", f"{base_url}/Users/{scim_id}", user)
     return resource
 
 
@@ -96,13 +101,7 @@ def render_group(
     resource["displayName"] = group.display_name
     if members:
         resource["members"] = [_member(m, base_url, member_display) for m in members]
-    resource["meta"] = {
-        "resourceType": "Group",
-        "created": timestamp(group.created),
-        "lastModified": timestamp(group.last_modified),
-        "location": f"{base_url}/Groups/{group.scim_id}",
-        "version": f'W/"{group.version}"',
-    }
+    resource["meta"] = _meta("Group", f"{base_url}/Groups/{group.scim_id}", group)
     return resource
 
 
