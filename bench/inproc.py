@@ -10,8 +10,10 @@ less between runs. Optionally it profiles one scenario with cProfile.
 
     .venv/bin/python bench/inproc.py [--users 1000] [--repeat 2000] [--profile users.get]
     bench/.venv/bin/python bench/inproc.py      # the same, with the peer's scenarios and ratios
+    bench/.venv/bin/python bench/inproc.py --postgresql   # scimgate on a private PostgreSQL database
 
-With ``--profile``, ``SCIMGATE_PROFILE_CALLERS=<function>`` (e.g. ``local.py:310``) also prints
+With ``--profile``, ``SCIMGATE_PROFILE_TIMER=cpu`` counts CPU time instead of wall time,
+``SCIMGATE_PROFILE_CALLERS=<function>`` (e.g. ``local.py:310``) also prints
 who calls that function and how often, ``SCIMGATE_PROFILE_CALLEES=<function>`` what it calls.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import pgtargets  # noqa: E402
 import servers  # noqa: E402
 
 BATCH = 50
@@ -113,18 +116,29 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2000, help="requests per read scenario")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
     parser.add_argument("--profile", help="profile this scenario with cProfile and print the top entries")
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="serve scimgate from a private database on the bench's PostgreSQL (pgtargets.py), dropped after",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scimgate-inproc-"))
     try:
-        return run(args, workdir)
+        if not args.postgresql:
+            return run(args, workdir, None)
+        with pgtargets.private_database("wt_pgbench_inproc") as database:
+            try:
+                return run(args, workdir, pgtargets.sqlalchemy_url(database))
+            finally:
+                _flush_activity()  # before the database is dropped
     finally:
         _flush_activity()  # the activity rows still queued, before their database goes
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, workdir: Path) -> int:
-    """Prepare scimgate and the floor in ``workdir`` and measure."""
-    env, token = servers.prepare_scimgate(workdir / "scimgate")
+def run(args: argparse.Namespace, workdir: Path, database_url: str | None) -> int:
+    """Prepare scimgate (on SQLite in ``workdir`` or ``database_url``) and the floor, and measure."""
+    env, token = servers.prepare_scimgate(workdir / "scimgate", database_url)
     os.environ.update(env)
     os.chdir(workdir / "scimgate")
     sys.path.insert(0, str(servers.SOURCE))
@@ -197,7 +211,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         # the peer answers a PATCH with 204 (RFC 7644 §3.5.2 allows either)
         scenarios.update(user_scenarios("peer", peer, token, "/v2", peer_ids, reps, (200, 204)))
     creates = reps // 4
-    profiler = cProfile.Profile() if args.profile else None
+    # SCIMGATE_PROFILE_TIMER=cpu: attribute CPU time (process_time), not wall time, e.g. to tell
+    # time spent waiting on PostgreSQL from CPU spent in the driver.
+    timer = time.process_time if os.environ.get("SCIMGATE_PROFILE_TIMER") == "cpu" else time.perf_counter
+    profiler = cProfile.Profile(timer) if args.profile else None
     best: dict[str, float] = {}
     for round_number in range(args.rounds):
         # Every round creates users of its own, so each scenario can run again.
@@ -223,6 +240,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             if profiling:
                 profiler.disable()
             best[name] = min(best.get(name, ms), ms)
+    if os.environ.get("SCIMGATE_PROFILE_THREADS"):
+        print_thread_cpu()
     for name, ms in best.items():
         print(f"{name:24s} {ms:7.3f} ms CPU/request  (cheapest batch of {BATCH}, {args.rounds} rounds)")
     floor_ms = best["floor.get"]
@@ -249,6 +268,16 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(callees_of)
             print(out.getvalue())
     return 0
+
+
+def print_thread_cpu() -> None:
+    """Each thread's CPU so far (``SCIMGATE_PROFILE_THREADS=1``): time.process_time, which the
+    figures use, counts every thread of the process, the background ones included."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for task in sorted(Path("/proc/self/task").iterdir()):
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        name = (task / "comm").read_text().strip()
+        print(f"thread {task.name} {name:16s} {(int(fields[11]) + int(fields[12])) / ticks:8.2f} s CPU")
 
 
 def peer_app(token: str) -> WSGIApp | None:

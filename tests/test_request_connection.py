@@ -10,7 +10,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from scimgate.db import session as request_session
 from scimgate.db.connection import get_connection
+from scimgate.db.liveness import idle_connection_is_closed
 from scimgate.db.prepared import Prepared
 from scimgate.extensions import db
 from scimgate.logs.audit import AuditEvent
@@ -89,12 +91,16 @@ def test_after_a_commit_the_next_statement_begins_a_new_transaction_on_the_same_
     assert _committed_actions(app) == ["second.transaction"]
 
 
-def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
-    """An uncommitted write is rolled back. A SQLite connection stays with its thread for the
-    next request (no new checkout); on other databases it goes back to the pool."""
+def _driver_in_transaction(driver) -> bool:
+    status = getattr(getattr(driver, "info", None), "transaction_status", None)
+    return bool(driver.in_transaction) if status is None else int(status) != 0
+
+
+def test_the_end_of_the_context_rolls_back_and_keeps_the_connection_for_the_thread(app):
+    """An uncommitted write is rolled back, and the connection stays with its thread for the
+    next request (no new checkout), on SQLite and on PostgreSQL."""
     with app.app_context():
         pool = db.engine.pool
-        sqlite = db.engine.dialect.name == "sqlite"
     with app.test_request_context():
         get_connection()
     checked_out = pool.checkedout()
@@ -106,10 +112,83 @@ def test_the_end_of_the_context_rolls_back_and_lets_the_connection_go(app):
     with app.test_request_context():
         again = get_connection().connection.dbapi_connection
         db.session.rollback()
-    if sqlite:
-        assert checked_out >= 1 and again is driver and not driver.in_transaction
-    else:
-        assert checked_out == 0
+    assert checked_out >= 1 and again is driver and not _driver_in_transaction(driver)
+
+
+def _count_checkouts(engine) -> list[int]:
+    checkouts: list[int] = []
+    sa.event.listen(engine.pool, "checkout", lambda *args: checkouts.append(1))
+    return checkouts
+
+
+def test_a_kept_connection_goes_back_to_the_pool_after_keep_seconds(app, monkeypatch):
+    """So the pool's ``pool_recycle`` and its checkout's liveness look still reach it."""
+    with app.app_context():
+        engine = db.engine
+    checkouts = _count_checkouts(engine)
+    for _ in range(3):
+        with app.test_request_context():
+            get_connection()
+    assert len(checkouts) <= 1  # at most the first request's
+    checkouts.clear()
+    monkeypatch.setattr(request_session, "KEEP_SECONDS", 0.0)
+    for _ in range(3):
+        with app.test_request_context():
+            get_connection()
+    assert len(checkouts) == 3
+
+
+def _backend_pid() -> int:
+    return int(get_connection().exec_driver_sql("SELECT pg_backend_pid()").scalar())
+
+
+def _terminate(engine, backend: int) -> None:
+    """End ``backend`` from a connection of its own (not the pool's) and wait until it is gone."""
+    other_engine = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    try:
+        with other_engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({backend}, 5000)")
+    finally:
+        other_engine.dispose()
+
+
+def test_a_kept_postgresql_connection_the_server_ended_is_replaced_before_the_next_request(app, scim):
+    """No 503 and no round trip: the ended connection's socket says so (``scimgate.db.liveness``)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a server that can end a connection")
+    assert scim.get("/Users").status_code == 200
+    with app.test_request_context():
+        backend = _backend_pid()
+    _terminate(engine, backend)
+    for _ in range(3):
+        response = scim.get("/Users")
+        assert response.status_code == 200, response.get_data(as_text=True)
+    with app.test_request_context():
+        assert _backend_pid() != backend
+
+
+def test_a_pooled_postgresql_connection_the_server_ended_is_never_checked_out(app):
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a server that can end a connection")
+    with engine.connect() as first:
+        backend = int(first.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        driver = first.connection.dbapi_connection
+        assert not idle_connection_is_closed(driver)
+    _terminate(engine, backend)  # now idle in the pool
+    assert idle_connection_is_closed(driver)
+    with engine.connect() as second:
+        assert int(second.exec_driver_sql("SELECT pg_backend_pid()").scalar()) != backend
+
+
+def test_liveness_never_closes_a_sqlite_or_an_open_idle_connection(app):
+    with app.test_request_context():
+        driver = get_connection().connection.dbapi_connection
+        db.session.rollback()
+        assert not idle_connection_is_closed(driver)
 
 
 def test_a_kept_connection_ends_with_its_thread(app):
@@ -232,15 +311,15 @@ def test_a_connection_that_cannot_be_reset_is_dropped_and_the_next_request_gets_
 def test_a_kept_connection_never_keeps_a_transaction_begun_behind_sqlalchemys_back(app):
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite connections are kept between requests")
+    sqlite = engine.dialect.name == "sqlite"
     with app.test_request_context():
         connection = get_connection()
         db.session.commit()
         driver = connection.connection.dbapi_connection
-        driver.execute("BEGIN IMMEDIATE")  # SQLAlchemy does not know: it holds SQLite's write lock
-        assert driver.in_transaction and not connection.in_transaction()
-    assert not driver.in_transaction
+        # SQLAlchemy does not know: on SQLite it holds the write lock
+        driver.execute("BEGIN IMMEDIATE" if sqlite else "BEGIN")
+        assert _driver_in_transaction(driver) and not connection.in_transaction()
+    assert not _driver_in_transaction(driver)
     with engine.begin() as other:  # another connection can write at once
         other.execute(sa.delete(_AUDIT))
 

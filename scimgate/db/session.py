@@ -13,10 +13,13 @@ same machine, runs alternated with the code before):
   transaction (``join_transaction_mode="control_fully"``). There is exactly one connection and
   one transaction per request, and ``commit``/``rollback``/``close`` of the session end it
   whichever side began it, so every caller keeps writing ``db.session.commit()``.
-- A SQLite connection stays with its thread between requests (``_IdleConnection``) instead of
-  going back to the pool: a checkout and check-in per request cost users.get 0.30 -> 0.37-0.39 ms
-  (+20-25 %), users.create 0.64 -> 0.74 ms (a LIFO pool did not help: 0.36 ms). Other databases'
-  connections go back to the pool, whose checkout pings them.
+- A connection stays with its thread between requests (``_IdleConnection``) instead of going
+  back to the pool: a checkout and check-in per request cost users.get 0.30 -> 0.37-0.39 ms
+  (+20-25 %), users.create 0.64 -> 0.74 ms on SQLite (a LIFO pool did not help: 0.36 ms), and on
+  PostgreSQL users.get 0.59-0.65 -> 0.55 ms, users.patch_active 1.54-1.60 -> 1.29-1.49 ms (issue
+  19). A kept PostgreSQL connection is looked at before each request without a round trip
+  (``scimgate.db.liveness``: one the server ended is dropped, and the request gets a new one), and
+  goes back to the pool after ``KEEP_SECONDS`` so the pool's ``pool_recycle`` still applies.
 
 When the session closes (Flask-SQLAlchemy closes it when the app context ends) an open
 transaction is rolled back.
@@ -24,26 +27,34 @@ transaction is rolled back.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from scimgate.db.liveness import idle_connection_is_closed
+
 _LOG = logging.getLogger(__name__)
+# A kept connection goes back to the pool this often, where ``pool_recycle`` and the checkout's
+# liveness look (``scimgate.db.liveness.check_out``) apply to it.
+KEEP_SECONDS = 60.0
+_CHECKED_OUT_AT = "scimgate_checked_out_at"  # in Connection.info: when it last left the pool
 
 
 class _IdleConnection:
-    """A thread's SQLite connection between two requests (see the module docstring).
+    """A thread's database connection between two requests (see the module docstring).
 
-    It goes back to the pool when another engine's connection replaces it or when its thread
-    ends (this object is dropped with the thread's locals), never left for the garbage collector.
-    It is not used again after ``Engine.dispose()`` (a new pool) or in a forked child process
-    (SQLite forbids carrying a connection across ``fork``).
+    It goes back to the pool when another engine's connection replaces it, when it has been kept
+    ``KEEP_SECONDS``, or when its thread ends (this object is dropped with the thread's locals),
+    never left for the garbage collector. It is not used again after ``Engine.dispose()`` (a new
+    pool) or in a forked child process (no driver may carry a connection across ``fork``).
     """
 
     connection: Connection | None = None
@@ -62,8 +73,12 @@ class _IdleConnection:
             and self.pool is engine.pool
             and not connection.closed
             and not connection.invalidated
+            and time.monotonic() - connection.info.get(_CHECKED_OUT_AT, 0.0) < KEEP_SECONDS
         ):
-            return connection
+            if not idle_connection_is_closed(connection.connection.dbapi_connection):
+                return connection
+            _LOG.info("a kept database connection was ended by the server: replaced")
+            connection.invalidate()
         connection.close()
         return None
 
@@ -89,10 +104,34 @@ class _PerThread(threading.local):
 _THREAD = _PerThread()
 
 
+def release_kept_connection() -> None:
+    """Give this thread's kept connection back to the pool now.
+
+    Run at interpreter exit for the main thread: left to the garbage collector, a PostgreSQL
+    connection would be reset after psycopg's modules are already torn down.
+    """
+    idle = _THREAD.idle
+    connection, idle.connection = idle.connection, None
+    if connection is not None and idle.pid == os.getpid():
+        with contextlib.suppress(Exception):  # nothing more can be done at exit
+            connection.close()
+
+
+atexit.register(release_kept_connection)
+
+
 def _keeps_between_requests(connection: Connection) -> bool:
-    """SQLite connections stay with their thread between requests: a local file needs no
-    liveness check. Other databases go back to the pool, whose checkout pings them first."""
-    return connection.dialect.name == "sqlite" and not connection.invalidated and not connection.closed
+    """A usable connection stays with its thread between requests (see the module docstring)."""
+    return not connection.invalidated and not connection.closed
+
+
+def _driver_in_transaction(driver: Any) -> bool:
+    """True when the driver connection has a transaction open (sqlite3 and psycopg say it differently)."""
+    info = getattr(driver, "info", None)
+    status = getattr(info, "transaction_status", None)
+    if status is not None:
+        return int(status) != 0  # psycopg.pq.TransactionStatus.IDLE
+    return bool(getattr(driver, "in_transaction", False))
 
 
 def roll_back(connection: Connection) -> None:
@@ -124,7 +163,10 @@ class RequestSession(FlaskSession):
             engine = super().get_bind()
             if not isinstance(engine, Engine):  # pragma: no cover - a session bound to a Connection
                 raise TypeError("RequestSession needs an Engine bind")
-            held = _THREAD.idle.take(engine) or engine.connect()
+            held = _THREAD.idle.take(engine)
+            if held is None:
+                held = engine.connect()
+                held.info[_CHECKED_OUT_AT] = time.monotonic()
             self._held = held
         return held
 
@@ -202,7 +244,7 @@ class RequestSession(FlaskSession):
                 # What the pool's reset on return would guarantee: no transaction left open, down
                 # to the driver (one begun behind SQLAlchemy's back would hold SQLite's lock).
                 driver = held.connection.dbapi_connection
-                if getattr(driver, "in_transaction", False):
+                if _driver_in_transaction(driver):
                     driver.rollback()  # type: ignore[union-attr]
                 _THREAD.idle.keep(held)
                 return

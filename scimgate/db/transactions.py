@@ -31,8 +31,9 @@ from typing import Any, ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool
 
-from scimgate.db import metrics
+from scimgate.db import liveness, metrics
 from scimgate.db.request_state import RequestState, ScimgateRequest, current_request, current_state
 from scimgate.extensions import db
 from scimgate.scim.errors import ScimError
@@ -200,6 +201,7 @@ def install() -> None:
         sa.event.listen(Engine, "begin", _on_begin)
         sa.event.listen(Engine, "commit", _on_commit)
         sa.event.listen(Engine, "before_cursor_execute", _before_execute)
+        sa.event.listen(Pool, "checkout", liveness.check_out)
         _installed = True
 
 

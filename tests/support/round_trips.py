@@ -27,6 +27,7 @@ from types import TracebackType
 import sqlalchemy as sa
 
 READY_FOR_QUERY = ord("Z")
+COMMAND_COMPLETE = ord("C")
 
 
 class RoundTripRelay:
@@ -37,6 +38,7 @@ class RoundTripRelay:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._count = 0
+        self._commands = 0
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
@@ -46,6 +48,13 @@ class RoundTripRelay:
         """Round trips completed through the relay so far (all connections)."""
         with self._lock:
             return self._count
+
+    @property
+    def commands(self) -> int:
+        """Commands the server completed so far (``CommandComplete``): one per statement executed,
+        so an ``executemany`` of 100 rows counts 100 even when psycopg pipelines it in one round trip."""
+        with self._lock:
+            return self._commands
 
     def url_for(self, url: str) -> str:
         """``url`` (host and port of this relay's server) rewritten to go through the relay."""
@@ -96,16 +105,18 @@ class RoundTripRelay:
         try:
             while data := server.recv(65536):
                 pending += data
-                ready = 0
+                ready = commands = 0
                 while len(pending) >= 5:
                     kind, length = pending[0], struct.unpack("!i", pending[1:5])[0]
                     if len(pending) < 1 + length:
                         break
                     ready += kind == READY_FOR_QUERY
+                    commands += kind == COMMAND_COMPLETE
                     pending = pending[1 + length :]
-                if ready:  # counted before the client can see the reply: no race with a reader
+                if ready or commands:  # counted before the client can see the reply: no race with a reader
                     with self._lock:
                         self._count += ready
+                        self._commands += commands
                 client.sendall(data)
         except OSError:
             pass
