@@ -542,8 +542,12 @@ def measure(
         client.close()
 
 
-SCIMGATE_TARGETS = ("scimgate", "scimgate-pg", "scimgate-pgbouncer")
-DATABASES = {"scimgate-pg": "wt_pgbench_direct", "scimgate-pgbouncer": "wt_pgbench_pgbouncer"}
+SCIMGATE_TARGETS = ("scimgate", "scimgate-pg", "scimgate-pgbouncer", "scimgate-pg-noprepare")
+DATABASES = {
+    "scimgate-pg": "wt_pgbench_direct",
+    "scimgate-pgbouncer": "wt_pgbench_pgbouncer",
+    "scimgate-pg-noprepare": "wt_pgbench_noprepare",
+}
 
 
 def start_scimgate(
@@ -553,7 +557,9 @@ def start_scimgate(
 
     ``scimgate`` is SQLite (as issue 8 measured it); ``scimgate-pg`` a private PostgreSQL database
     on the shared cluster; ``scimgate-pgbouncer`` another one, served through PgBouncer in
-    transaction mode with psycopg's server-side prepared statements off. Each is configured through
+    transaction mode with psycopg's server-side prepared statements off; ``scimgate-pg-noprepare``
+    PostgreSQL direct with prepared statements off too, which tells PgBouncer's own cost from the
+    cost of planning every statement. Each is configured through
     the CLI directly on its database, then served by the same gunicorn command.
     """
     home = workdir / name
@@ -572,6 +578,8 @@ def start_scimgate(
             pgtargets.pgbouncer(home / "pgbouncer", [database], pool_size=max(4, 2 * args.workers))
         )
         url, options = pgtargets.sqlalchemy_url(database, "127.0.0.1", port), pgtargets.NO_PREPARE
+    elif name == "scimgate-pg-noprepare":
+        options = pgtargets.NO_PREPARE
     running = stack.enter_context(
         servers.serve_scimgate(home, args.workers, env, token, name, database_url=url, engine_options=options)
     )
@@ -642,6 +650,8 @@ def run_targets(
             if not active:
                 break
             for name, generator in list(active.items()):
+                if name in DATABASES:
+                    pgtargets.analyze(DATABASES[name])  # what autovacuum does (pgtargets.analyze)
                 try:
                     out[name].extend(next(generator))
                 except StopIteration:
@@ -748,7 +758,8 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         default="scimgate,peer,floor",
         help="targets to run, in turns: scimgate (SQLite), scimgate-pg (PostgreSQL direct), "
-        "scimgate-pgbouncer (PostgreSQL through PgBouncer, transaction mode), peer, floor",
+        "scimgate-pgbouncer (PostgreSQL through PgBouncer, transaction mode), scimgate-pg-noprepare "
+        "(PostgreSQL direct without server-side prepared statements), peer, floor",
     )
     parser.add_argument(
         "--clients",
