@@ -501,6 +501,11 @@ def user_body(prefix: str, i: int) -> dict[str, Any]:
     }
 
 
+def group_body(prefix: str, g: int) -> dict[str, Any]:
+    """A group as an IdP pushes it first: a name, members added later by PATCH."""
+    return {"schemas": [GROUP], "displayName": f"{prefix}-group-{g:04d}"}
+
+
 def patch(*operations: dict[str, Any]) -> dict[str, Any]:
     """A PatchOp body."""
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
@@ -567,19 +572,22 @@ def standard_workload(client: ScimClient, probe: ServerProbe, w: Workload) -> li
     return [result for step in standard_steps(client, probe, w) for result in step]
 
 
+def keep_id(target: list[str]) -> Callable[[Request, Reply], None]:
+    """An ``on_reply`` that appends the id of each created (201) resource to ``target``."""
+
+    def store(_req: Request, reply: Reply) -> None:
+        if reply.status == 201:
+            target.append(reply.json()["id"])
+
+    return store
+
+
 def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Iterator[list[ScenarioResult]]:
     """The normal-mode scenarios as steps: each ``next()`` runs one scenario (or a pair) and
     yields its results, so several targets can be driven in turn, step by step."""
     user_ids: list[str] = []
     group_ids: list[str] = []
     out: list[ScenarioResult] = []
-
-    def keep_id(target: list[str]) -> Callable[[Request, Reply], None]:
-        def store(_req: Request, reply: Reply) -> None:
-            if reply.status == 201:
-                target.append(reply.json()["id"])
-
-        return store
 
     def step(
         requests: Iterable[Request],
@@ -630,13 +638,7 @@ def standard_steps(client: ScimClient, probe: ServerProbe, w: Workload) -> Itera
     )
     yield step(
         (
-            Request(
-                "groups.create",
-                "POST",
-                "/Groups",
-                {"schemas": [GROUP], "displayName": f"{w.prefix}-group-{g:04d}"},
-                expect=(201,),
-            )
+            Request("groups.create", "POST", "/Groups", group_body(w.prefix, g), expect=(201,))
             for g in range(w.groups)
         ),
         keep_id(group_ids),
@@ -766,13 +768,6 @@ def initial_sync_steps(
     user_ids: list[str] = []
     group_ids: list[str] = []
 
-    def keep(target: list[str]) -> Callable[[Request, Reply], None]:
-        def store(_req: Request, reply: Reply) -> None:
-            if reply.status == 201:
-                target.append(reply.json()["id"])
-
-        return store
-
     def phase(
         requests: list[Request], on_reply: Callable[[Request, Reply], None] | None = None
     ) -> list[ScenarioResult]:
@@ -787,20 +782,14 @@ def initial_sync_steps(
             Request("sync.create_users", "POST", "/Users", user_body(s.prefix, i), expect=(201,))
             for i in range(s.users)
         ],
-        keep(user_ids),
+        keep_id(user_ids),
     )
     yield phase(
         [
-            Request(
-                "sync.create_groups",
-                "POST",
-                "/Groups",
-                {"schemas": [GROUP], "displayName": f"{s.prefix}-group-{g:04d}"},
-                expect=(201,),
-            )
+            Request("sync.create_groups", "POST", "/Groups", group_body(s.prefix, g), expect=(201,))
             for g in range(s.groups)
         ],
-        keep(group_ids),
+        keep_id(group_ids),
     )
     if not user_ids or not group_ids:
         return

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import struct
 import subprocess
 import tempfile
 import time
@@ -37,14 +36,12 @@ from pathlib import Path
 import driver
 import psycopg
 import servers
+from counters import COUNTER, COUNTS
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-# bench/scimgate_app.py's per-worker counts, in this order (it imports the app: not imported here)
-COUNTS = ("statements", "checkouts", "commits", "rollbacks", "resets")
-COUNTER = struct.Struct(f"<{len(COUNTS)}q")
 # Behind PgBouncer in transaction mode a server-side prepared statement may land on another server
 # connection: psycopg must not prepare (the same setting scimgate documents for PgBouncer).
 NO_PREPARE = {"connect_args": {"prepare_threshold": None}}

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from counters import COUNTER
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
@@ -32,8 +33,6 @@ from sqlalchemy.pool import Pool
 from scimgate import create_app
 from scimgate_config import load_config
 
-COUNTS = ("statements", "checkouts", "commits", "rollbacks", "resets")
-COUNTER = struct.Struct(f"<{len(COUNTS)}q")
 SLOT = struct.Struct("<q")
 _maps: dict[int, mmap.mmap] = {}
 

@@ -163,13 +163,16 @@ class ConfigurationCollector(Collector):
             expiry = token_expiry.current()
         except sa.exc.SQLAlchemyError:  # the counters are most wanted when the database is down
             db.session.rollback()
-            yield GaugeMetricFamily(
-                "scimgate_configuration_readable", "1 when /metrics could read the configuration.", value=0
-            )
-            return
+            readable = False
+        else:
+            readable = True
         yield GaugeMetricFamily(
-            "scimgate_configuration_readable", "1 when /metrics could read the configuration.", value=1
+            "scimgate_configuration_readable",
+            "1 when /metrics could read the configuration.",
+            value=1 if readable else 0,
         )
+        if not readable:
+            return
         sync = GaugeMetricFamily(
             "scimgate_scim_sync_enabled",
             "1 when /scim/v2 accepts requests, for the active client.",

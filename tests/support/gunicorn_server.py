@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.support.processes import stop, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -126,22 +125,8 @@ def gunicorn(
         stderr=open(tmp_path / "gunicorn.err", "w"),  # noqa: SIM115 - closed with the process
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError((tmp_path / "gunicorn.err").read_text()) from None
-            time.sleep(0.2)
     try:
+        wait_until_answers(f"{url}/healthz", process, tmp_path / "gunicorn.err")
         yield Served(url, process, env)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)

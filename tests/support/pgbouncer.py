@@ -30,6 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.support import processes
 from tests.support.pg_private import spare_port
 
 # The shared PostgreSQL cluster these tests put their own databases on (never stopped).
@@ -120,12 +121,7 @@ class PgBouncer:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        processes.stop(process, timeout=10)
         if process.stderr:
             process.stderr.close()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.gunicorn_server import free_port
+from tests.support.processes import stop, wait_until_answers
 
 SCRAPE_INTERVAL = "1s"
 
@@ -90,22 +91,9 @@ scrape_configs:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "prometheus.log").read_text()) from None
-                time.sleep(0.2)
+        wait_until_answers(f"{url}/-/ready", process, tmp_path / "prometheus.log")
         yield Prometheus(url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         log.close()
