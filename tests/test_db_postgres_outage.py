@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,40 +254,71 @@ def _autocommit(engine: sa.Engine, *statements: str) -> None:
             conn.exec_driver_sql(statement)
 
 
+def _lost_while_auth_user_is_locked(
+    pg: PrivatePostgres, engine: sa.Engine, pool: ThreadPoolExecutor, request: Callable[[], httpx2.Response]
+) -> httpx2.Response:
+    """Send ``request`` while another session holds ``auth_user`` locked, stop PostgreSQL while
+    the request waits for the lock, start it again; the request's answer, a 503."""
+    holder = engine.connect()
+    holder.begin()
+    holder.exec_driver_sql("LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE")
+    pending = pool.submit(request)
+    _wait_for(lambda: _backends_waiting(engine, "relation") >= 1, 30, "the write waiting for the lock")
+    pg.stop()
+    holder.invalidate()
+    holder.close()
+    lost = pending.result(timeout=60)
+    assert_scim_error(lost, (503,))
+    pg.start()
+    engine.dispose()
+    return lost
+
+
 def test_a_connection_lost_inside_a_write_is_503_and_says_whether_the_write_may_have_been_saved(
     pg: PrivatePostgres, database: str, tmp_path: Path
 ) -> None:
-    """Lost while waiting inside the transaction: nothing was saved, and the 503 says so. Lost
-    while the COMMIT was on its way (held here by a synchronous standby that never answers): the
-    change may have been saved, the 503 says that instead, and here it was (a retry gets 409)."""
+    """Lost while waiting inside the transaction (a PATCH): nothing was saved, and the 503 says
+    so. Lost while a create's one statement waited (a create is its own transaction on
+    PostgreSQL, ``db.transactions.one_statement_write``): the server cannot tell that wait from
+    its commit, so the 503 says the change may have been saved; here it was not, and a retry
+    creates it. Lost while the COMMIT was on its way (held here by a synchronous standby that
+    never answers): the change may have been saved, the 503 says that, and here it was (a retry
+    gets 409)."""
     with (
         gunicorn(database, tmp_path, workers=2) as served,
         scim_http(served.url, set_up_scim(served)) as http,
     ):
         engine = sa.create_engine(database, pool_pre_ping=True)
+        patched = http.post("/Users", json=user_body("patched-before-commit"))
+        assert patched.status_code == 201, patched.text
+        deactivate = {
+            "schemas": [urns.PATCH_OP],
+            "Operations": [{"op": "replace", "value": {"active": False}}],
+        }
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
-                # 1. Inside the transaction, before COMMIT: the insert waits for a table lock.
-                holder = engine.connect()
-                holder.begin()
-                holder.exec_driver_sql("LOCK TABLE auth_user IN ACCESS EXCLUSIVE MODE")
-                pending = pool.submit(http.post, "/Users", json=user_body("lost-before-commit"))
-                _wait_for(
-                    lambda: _backends_waiting(engine, "relation") >= 1, 30, "the write waiting for the lock"
+                # 1. Inside the transaction, before COMMIT: the PATCH waits for a table lock.
+                lost = _lost_while_auth_user_is_locked(
+                    pg, engine, pool, lambda: http.patch(f"/Users/{patched.json()['id']}", json=deactivate)
                 )
-                pg.stop()
-                holder.invalidate()
-                holder.close()
-                lost = pending.result(timeout=60)
-                assert_scim_error(lost, (503,))
                 assert "nothing was changed" in lost.json()["detail"], lost.text
-                pg.start()
-                engine.dispose()
+                _wait_for(
+                    lambda: http.get("/Users").status_code == 200, RECOVERY_SECONDS, "SCIM 200 after start"
+                )
+                kept = http.get(f"/Users/{patched.json()['id']}")
+                assert kept.status_code == 200 and kept.json()["active"] is True, kept.text
+
+                # 1b. A create's one statement waits for the lock: an honest "may or may not".
+                lost = _lost_while_auth_user_is_locked(
+                    pg, engine, pool, lambda: http.post("/Users", json=user_body("lost-before-commit"))
+                )
+                assert "may or may not have been saved" in lost.json()["detail"], lost.text
                 _wait_for(
                     lambda: http.get("/Users").status_code == 200, RECOVERY_SECONDS, "SCIM 200 after start"
                 )
                 absent = http.get("/Users", params={"filter": 'userName eq "lost-before-commit"'})
                 assert absent.json()["totalResults"] == 0, absent.text
+                assert http.post("/Users", json=user_body("lost-before-commit")).status_code == 201
 
                 # 2. During COMMIT: the commit waits for a synchronous standby that does not exist.
                 _autocommit(

@@ -102,7 +102,9 @@ def test_lifecycle_events_go_to_debug_log_with_request_id(
 
 def test_lifecycle_redacts_secret_looking_fields(app: Flask, log_dir: Path) -> None:
     with app.test_request_context("/scim/v2/Users"):
-        scim_logging.lifecycle("test.event", password="hunter2-secret", token_value="zq-token-secret", userName="u1")
+        scim_logging.lifecycle(
+            "test.event", password="hunter2-secret", token_value="zq-token-secret", userName="u1"
+        )
         request_id = scim_logging.current_request_id()
     (line,) = lines_with(log_dir, "scim-debug.log", request_id)
     # The secrets carry letters outside hex so that a request id can never contain them by chance.

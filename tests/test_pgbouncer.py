@@ -225,6 +225,36 @@ def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_ea
             _dispose(application)
 
 
+def test_a_user_create_with_its_token_check_takes_two_round_trips() -> None:
+    """A create is the token check and ONE statement (its account, profile, SCIM link and audit
+    event) run as its own transaction: no BEGIN, no COMMIT (``db.transactions.one_statement_write``).
+    A PATCH still runs in a transaction, whose BEGIN now comes after the token check."""
+    with (
+        private_database(SHARED_POSTGRES) as url,
+        RoundTripRelay("127.0.0.1", 5432) as relay,
+    ):
+        application = _behind_pooler_app(relay.url_for(url), Path(tempfile.mkdtemp(prefix="scimgate-rt-")))
+        try:
+            scim = ScimClient(application.test_client(), configure_scim(application))
+            names = iter(range(3))
+            create = _round_trips(relay, application, lambda: _user(scim, f"new{next(names)}"))
+            scim_id = _user(scim, "patched")["id"]
+            flips = iter(range(3))
+            patch = _round_trips(
+                relay,
+                application,
+                lambda: scim.patch(
+                    f"/Users/{scim_id}",
+                    json=_patch({"op": "replace", "value": {"active": next(flips) % 2 == 1}}),
+                ),
+            )
+            print(f"\nround trips (statements): POST /Users {create}, PATCH {patch}")
+            assert create == (2, 2)
+            assert patch[0] == patch[1] + 2  # its statements, BEGIN and COMMIT
+        finally:
+            _dispose(application)
+
+
 def test_adding_a_hundred_members_is_one_insert_statement_on_the_server() -> None:
     """The membership insert of a 100-member PATCH runs as ONE command on the server (an array
     parameter), where an executemany ran one per row (psycopg pipelines those into one round trip,

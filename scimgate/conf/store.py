@@ -30,6 +30,7 @@ from flask import current_app
 from scimgate.conf.keys import BY_NAME, KEYS
 from scimgate.db.prepared import Prepared
 from scimgate.db.request_state import current_state
+from scimgate.db.transactions import before_the_write
 from scimgate.extensions import db
 from scimgate.models import ConfEntry, ConfVersion, utcnow
 
@@ -94,12 +95,13 @@ def _current_snapshot() -> dict[str, ConfValue]:
     Without a token row (a database emptied by hand, or by the tests) nothing is remembered.
     The token is read before the rows, so a snapshot is never older than the token it carries.
     """
-    token = _read_token()
-    extensions = current_app.extensions
-    held = extensions.get(_APP_CACHE_KEY)
-    if token is not None and held is not None and held[0] == token:
-        return held[1]
-    values = _load_all()
+    with before_the_write():  # on PostgreSQL a write's BEGIN waits for its first write
+        token = _read_token()
+        extensions = current_app.extensions
+        held = extensions.get(_APP_CACHE_KEY)
+        if token is not None and held is not None and held[0] == token:
+            return held[1]
+        values = _load_all()
     extensions[_APP_CACHE_KEY] = (token, values) if token is not None else None
     return values
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import Pool
 
 from scimgate.db import liveness, metrics
+from scimgate.db.connection import get_connection
 from scimgate.db.request_state import RequestState, ScimgateRequest, current_request, current_state
 from scimgate.extensions import db
 from scimgate.scim.errors import ScimError
@@ -179,6 +180,74 @@ def _on_begin(connection: Connection) -> None:
             if not driver.autocommit:
                 driver.autocommit = info[READS_IN_AUTOCOMMIT] = True
         elif info.pop(READS_IN_AUTOCOMMIT, False):
+            driver.autocommit = False
+
+
+def _idle_psycopg_driver(connection: Connection) -> Any:
+    """The psycopg connection under ``connection`` when it has no transaction open (nothing sent
+    yet, or in autocommit), else None (SQLite, or a transaction already begun)."""
+    if connection.dialect.driver != "psycopg" or connection.invalidated:
+        return None
+    driver: Any = connection.connection.dbapi_connection
+    return driver if driver.info.transaction_status == IDLE else None
+
+
+@contextmanager
+def before_the_write() -> Iterator[None]:
+    """Run the block's reads without opening the write's transaction yet (PostgreSQL).
+
+    A write request's first statement is the configuration token read of its credential check
+    (``scimgate.conf.store``); with it psycopg would send ``BEGIN`` there. Run in autocommit it
+    sees what it would see inside (READ COMMITTED gives every statement its own snapshot, and it
+    locks nothing), and the transaction begins at the write's first statement instead, so a
+    write that is one statement (``one_statement_write``) needs no transaction at all. Inside an
+    open transaction (a writer re-reading its own change) the block stays in it; on SQLite (whose
+    ``BEGIN IMMEDIATE`` takes the write lock up front) nothing changes.
+    """
+    connection = get_connection()
+    driver = _idle_psycopg_driver(connection)
+    if driver is None or driver.autocommit:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not connection.invalidated and driver.info.transaction_status == IDLE:
+            driver.autocommit = False
+
+
+@contextmanager
+def one_statement_write() -> Iterator[None]:
+    """Run the block's one statement, the whole of a write, as its own transaction (PostgreSQL).
+
+    A statement is atomic by itself, so when no transaction is open yet it runs in autocommit:
+    no ``BEGIN`` and no ``COMMIT`` round trips (``services.user_writes`` creates a user, its
+    profile, its SCIM link and the audit event in one statement). The request's ``commit`` then
+    has nothing to send. The request counts as having sent a COMMIT while the statement runs: a
+    link lost then leaves the outcome unknown (``commit_was_sent``); a statement the server
+    refused committed nothing, so that is taken back. Inside an open transaction, and on SQLite,
+    the block simply runs in it, committed with the rest.
+    """
+    connection = get_connection()
+    driver = _idle_psycopg_driver(connection)
+    if driver is None:
+        yield
+        return
+    state = current_state()
+    sent_before = state.commit_sent if state is not None else False
+    if state is not None:
+        state.commit_sent = True
+    was_autocommit = driver.autocommit
+    driver.autocommit = True
+    try:
+        yield
+    except DBAPIError:
+        if state is not None and not connection.invalidated:
+            state.commit_sent = sent_before  # the server answered: nothing was committed
+        raise
+    finally:
+        if not was_autocommit and not connection.invalidated and driver.info.transaction_status == IDLE:
             driver.autocommit = False
 
 

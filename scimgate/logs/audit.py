@@ -132,10 +132,38 @@ def _jsonable(value: Any) -> Any:
 
 # A Core INSERT run at once in the caller's transaction: an ORM object would bring the unit of
 # work's flush into every write's commit just for this row.
-_INSERT = Prepared(
-    sa.insert(AuditEvent.__table__),
-    keys=("at", "actor", "request_id", "action", "target_type", "target_id", "target_name", "changes"),
-)
+EVENT_KEYS = ("at", "actor", "request_id", "action", "target_type", "target_id", "target_name", "changes")
+_INSERT = Prepared(sa.insert(AuditEvent.__table__), keys=EVENT_KEYS)
+
+
+def event_row(
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    *,
+    target_name: str | None = None,
+    changes: dict[str, tuple[Any, Any]] | dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of one event's row (``EVENT_KEYS``), for ``record`` or for a writer that
+    inserts the event in its own statement (``services.user_writes``).
+
+    ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
+    "before" (e.g. the members added).
+    """
+    rendered = {
+        key: {"before": _plain(v[0]), "after": _plain(v[1])} if isinstance(v, tuple) else _plain(v)
+        for key, v in (changes or {}).items()
+    }
+    return {
+        "at": utcnow(),
+        "actor": actor()[:255],
+        "request_id": current_request_id() if has_request_context() else None,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "target_name": (target_name or "")[:1000] or None,
+        "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
+    }
 
 
 def record(
@@ -146,29 +174,15 @@ def record(
     target_name: str | None = None,
     changes: dict[str, tuple[Any, Any]] | dict[str, Any] | None = None,
 ) -> None:
-    """Write an event in the current transaction (the caller commits it with its change).
+    """Write an event in the current transaction (the caller commits it with its change)."""
+    insert_event(event_row(action, target_type, target_id, target_name=target_name, changes=changes))
 
-    ``changes`` maps a field to ``(before, after)``, or to a plain value for events with no
-    "before" (e.g. the members added).
-    """
-    rendered = {
-        key: {"before": _plain(v[0]), "after": _plain(v[1])} if isinstance(v, tuple) else _plain(v)
-        for key, v in (changes or {}).items()
-    }
+
+def insert_event(row: dict[str, Any]) -> None:
+    """Insert an ``event_row`` in the current transaction."""
     # On the session's connection: no autoflush, so a caller's pending ORM change (a group
     # rename) is still flushed at its commit, where a taken name becomes 409.
-    _INSERT.run(
-        {
-            "at": utcnow(),
-            "actor": actor()[:255],
-            "request_id": current_request_id() if has_request_context() else None,
-            "action": action,
-            "target_type": target_type,
-            "target_id": target_id,
-            "target_name": (target_name or "")[:1000] or None,
-            "changes": json.dumps(rendered, ensure_ascii=False, sort_keys=True),
-        }
-    )
+    _INSERT.run(row)
 
 
 def conf_change(

@@ -24,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
+from scimgate.db.transactions import one_statement_write
+from scimgate.logs import audit
 from scimgate.models import ScimUser, User, UserProfile
 from scimgate.services import user_records
 from scimgate.services.common import read_by_scim_id
@@ -199,6 +201,17 @@ ACCOUNT_INSERT_KEYS = (
     "role",
     "approval_pending",
 )
+_PROFILE_INSERT_KEYS = ("display_name", "is_suspended")
+_LINK_INSERT_KEYS = (
+    "scim_user_uuid",
+    "client",
+    "external_id",
+    "email_type",
+    "email_primary",
+    "created",
+    "last_modified",
+    "version",
+)
 _INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=ACCOUNT_INSERT_KEYS)
 # The usual create: the account row, unless that username exists (then no row comes back and the
 # caller decides between adoption and 409), in one statement instead of a lookup and an insert.
@@ -212,31 +225,76 @@ _INSERT_NEW_USER = {
     )
     for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
-_INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", "display_name", "is_suspended"))
-_INSERT_LINK = Prepared(
-    sa.insert(ScimUser.__table__),
-    keys=(
-        "user_id",
-        "scim_user_uuid",
-        "client",
-        "external_id",
-        "email_type",
-        "email_primary",
-        "created",
-        "last_modified",
-        "version",
-    ),
-)
+_INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", *_PROFILE_INSERT_KEYS))
+_INSERT_LINK = Prepared(sa.insert(ScimUser.__table__), keys=("user_id", *_LINK_INSERT_KEYS))
 
 
-def insert_if_new(values: dict[str, Any], scim_id: str, client: str, now: dt.datetime) -> UserRecord | None:
-    """Create the rows of a new SCIM user, or write nothing and return None when an account of
-    that username exists (linked or not: the caller looks it up with ``account_named``)."""
+def _create_in_one_statement() -> Prepared:
+    """PostgreSQL: a new user's four rows (account, profile, SCIM link, audit event) in one
+    statement, or none of them when the username is taken (then no row comes back).
+
+    The account ``INSERT ... ON CONFLICT (username) DO NOTHING RETURNING id`` is a data-modifying
+    CTE; the profile, the link and the audit event are inserted from its result, so a taken
+    name inserts nothing at all. One statement is atomic, so it runs as the request's whole
+    transaction (``db.transactions.one_statement_write``): 2 round trips for a create (the
+    credential check's token read and this) instead of 7 (``BEGIN``, four ``INSERT``s,
+    ``COMMIT``). SQLite has no data-modifying CTEs; it runs the four statements
+    (``insert_if_new``) in the transaction its ``BEGIN IMMEDIATE`` opened.
+    """
+    account_columns = User.__table__.c
+    new_account = (
+        postgresql.insert(User.__table__)
+        .values({key: sa.bindparam(key, type_=account_columns[key].type) for key in ACCOUNT_INSERT_KEYS})
+        .on_conflict_do_nothing(index_elements=[_user.username])
+        .returning(_user.id)
+        .cte("new_account")
+    )
+
+    def from_new_account(
+        table: sa.Table, keys: tuple[str, ...], prefix: str, key_column: str | None
+    ) -> sa.CTE:
+        binds = [sa.bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in keys]
+        columns = [key_column, *keys] if key_column else list(keys)
+        selected = [new_account.c.id, *binds] if key_column else binds
+        rows = sa.select(*selected).select_from(new_account)
+        return sa.insert(table).from_select(columns, rows).cte(f"new_{table.name}")
+
+    return Prepared(
+        sa.select(new_account.c.id).add_cte(
+            from_new_account(UserProfile.__table__, _PROFILE_INSERT_KEYS, "", "user_id"),
+            from_new_account(ScimUser.__table__, _LINK_INSERT_KEYS, "", "user_id"),
+            from_new_account(audit.AuditEvent.__table__, audit.EVENT_KEYS, "audit_", None),
+        )
+    )
+
+
+_CREATE_IN_ONE_STATEMENT = _create_in_one_statement()
+
+
+def insert_if_new(
+    values: dict[str, Any], scim_id: str, client: str, now: dt.datetime, event: dict[str, Any]
+) -> UserRecord | None:
+    """Create the rows of a new SCIM user and record ``event`` (an ``audit.event_row``), or write
+    nothing and return None when an account of that username exists (linked or not: the caller
+    looks it up with ``account_named``)."""
     written = _new_record(values, scim_id, now)
-    rows = _INSERT_NEW_USER[get_connection().dialect.name].rows(_user_row(written, now))
+    connection = get_connection()
+    if connection.dialect.name == "postgresql":
+        params = {
+            **_user_row(written, now),
+            **_profile_row(written),
+            **_link_row(written, client, now),
+            **{f"audit_{key}": value for key, value in event.items()},
+        }
+        with one_statement_write():
+            rows = _CREATE_IN_ONE_STATEMENT.rows(params)
+        return written._replace(user_id=rows[0][0], groups=()) if rows else None
+    rows = _INSERT_NEW_USER[connection.dialect.name].rows(_user_row(written, now))
     if not rows:
         return None
-    return _link(written._replace(user_id=rows[0][0]), client, now, new_profile=True)
+    linked = _link(written._replace(user_id=rows[0][0]), client, now, new_profile=True)
+    audit.insert_event(event)
+    return linked
 
 
 def insert(
@@ -277,22 +335,26 @@ def _user_row(written: UserRecord, now: dt.datetime) -> dict[str, Any]:
 def _link(written: UserRecord, client: str, now: dt.datetime, *, new_profile: bool) -> UserRecord:
     """Insert the profile row (when the account has none) and the SCIM link of ``written``."""
     if new_profile:
-        profile = {"display_name": written.display_name, "is_suspended": written.is_suspended}
-        _INSERT_PROFILE.run({"user_id": written.user_id, **profile})
-    _INSERT_LINK.run(
-        {
-            "user_id": written.user_id,
-            "scim_user_uuid": written.scim_id,
-            "client": client,
-            "external_id": written.external_id,
-            "email_type": written.email_type,
-            "email_primary": written.email_primary,
-            "created": now,
-            "last_modified": now,
-            "version": 1,
-        },
-    )
+        _INSERT_PROFILE.run({"user_id": written.user_id, **_profile_row(written)})
+    _INSERT_LINK.run({"user_id": written.user_id, **_link_row(written, client, now)})
     return written._replace(groups=())
+
+
+def _profile_row(written: UserRecord) -> dict[str, Any]:
+    return {"display_name": written.display_name, "is_suspended": written.is_suspended}
+
+
+def _link_row(written: UserRecord, client: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "scim_user_uuid": written.scim_id,
+        "client": client,
+        "external_id": written.external_id,
+        "email_type": written.email_type,
+        "email_primary": written.email_primary,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+    }
 
 
 def delete(record: UserRecord) -> None:

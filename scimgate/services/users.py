@@ -122,16 +122,18 @@ def create_user(body: dict[str, Any], client: str) -> UserRecord:
     scim_id = str(uuid.uuid4())
     now = utcnow()
     with unique_conflicts(lambda: _username_conflict(username)):
-        written = user_writes.insert_if_new(values, scim_id, client, now)
-        action, before = "user.created", _EMPTY
+        action = "user.created"
+        changes = user_writes.changes_between(_EMPTY, values)
+        event = audit.event_row(action, "User", scim_id, target_name=username, changes=changes)
+        written = user_writes.insert_if_new(values, scim_id, client, now, event)
         if written is None:
             account = user_writes.account_named(username)
             _refuse_takeover(account, username)
             written = user_writes.insert(values, scim_id, client, now, account)
             if account is not None:
-                action, before = "user.adopted", account.record
-        changes = user_writes.changes_between(before, values)
-        audit.record(action, "User", scim_id, target_name=username, changes=changes)
+                action = "user.adopted"
+                changes = user_writes.changes_between(account.record, values)
+            audit.record(action, "User", scim_id, target_name=username, changes=changes)
         db.session.commit()
     scim_logging.lifecycle(action, scim_id=scim_id, user_id=written.user_id, userName=username)
     return written
