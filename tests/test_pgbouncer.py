@@ -225,10 +225,11 @@ def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_ea
             _dispose(application)
 
 
-def test_a_user_create_with_its_token_check_takes_two_round_trips() -> None:
+def test_a_user_create_takes_two_round_trips_and_a_patch_three() -> None:
     """A create is the token check and ONE statement (its account, profile, SCIM link and audit
     event) run as its own transaction: no BEGIN, no COMMIT (``db.transactions.one_statement_write``).
-    A PATCH still runs in a transaction, whose BEGIN now comes after the token check."""
+    A PATCH is the token check, the user's read and one statement that writes if the version
+    read still holds (``services.user_statements``)."""
     with (
         private_database(SHARED_POSTGRES) as url,
         RoundTripRelay("127.0.0.1", 5432) as relay,
@@ -250,7 +251,7 @@ def test_a_user_create_with_its_token_check_takes_two_round_trips() -> None:
             )
             print(f"\nround trips (statements): POST /Users {create}, PATCH {patch}")
             assert create == (2, 2)
-            assert patch[0] == patch[1] + 2  # its statements, BEGIN and COMMIT
+            assert patch == (3, 3)
         finally:
             _dispose(application)
 

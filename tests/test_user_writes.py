@@ -7,7 +7,10 @@ database (never timings).
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 
 from scimgate.extensions import db
@@ -25,7 +28,8 @@ def _patch(scim, user_id: str, value: dict, **headers):
 
 
 def _updates(statements: list[str], table: str) -> list[str]:
-    return [s for s in statements if s.lstrip().upper().startswith(f"UPDATE {table.upper()} ")]
+    """Statements that update ``table``: alone, or as a part of one (PostgreSQL's update)."""
+    return [s for s in statements if f"UPDATE {table.upper()} SET " in s.upper()]
 
 
 def _user_reads(statements: list[str]) -> list[str]:
@@ -124,7 +128,7 @@ def test_a_stale_if_match_writes_nothing(app, scim):
     assert not [
         s
         for s in statements
-        if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) and "scim_activity" not in s
+        if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "WITH")) and "scim_activity" not in s
     ]
     assert scim.get(f"/Users/{user['id']}").get_json() == user
 
@@ -240,3 +244,69 @@ def test_a_taken_username_writes_nothing_and_only_then_is_looked_up(app, scim):
             db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (User, ScimUser, AuditEvent)
         ] == counts
     assert scim.get(f"/Users/{first['id']}").get_json()["displayName"] == "First"
+
+
+def test_a_patch_is_one_write_statement_on_postgresql_after_an_unlocked_read(app, scim):
+    user = new_user(scim, "one.write", displayName="One")
+    with count_statements(app) as statements:
+        assert _patch(scim, user["id"], {"displayName": "Two", "active": False}).status_code == 200
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    locks = [s for s in statements if "FOR UPDATE" in s.upper()]
+    if _on_postgresql(app):  # the read locks nothing; the write checks the version it read
+        assert len(writes) == 1 and locks == [], statements
+        assert "scim_user.version = " in writes[0]
+    else:  # BEGIN IMMEDIATE holds SQLite's write lock: three UPDATEs and the audit INSERT
+        assert len(writes) == 4 and locks == [], statements
+
+
+def _backends_waiting_for_a_lock(app) -> int:
+    with app.app_context(), db.engine.connect() as connection:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        return connection.exec_driver_sql(query).scalar_one()
+
+
+def test_a_patch_that_meets_a_concurrent_write_runs_again_under_the_lock_and_loses_nothing(
+    app, scim, log_dir
+):
+    """The optimistic write finds the version it read gone (another transaction wrote the user
+    while the PATCH waited for the row): it writes nothing, the request runs again, reads under
+    the row lock, and applies its change on top of the other one."""
+    if not _on_postgresql(app):
+        pytest.skip("SQLite's BEGIN IMMEDIATE makes writers wait before they read: no version can move")
+    user = new_user(scim, "raced", displayName="Before", externalId="ext-0")
+    link = ScimUser.__table__.c
+    with app.app_context():
+        holder = db.engine.connect()
+    try:
+        other_write = holder.begin()
+        holder.execute(
+            sa.update(ScimUser.__table__)
+            .where(link.scim_user_uuid == user["id"])
+            .values(external_id="ext-other", version=link.version + 1)
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_patch, scim, user["id"], {"displayName": "After"})
+            deadline = time.monotonic() + 30
+            while _backends_waiting_for_a_lock(app) < 1:  # the PATCH's write waits for the row
+                assert time.monotonic() < deadline, "the PATCH never waited for the row lock"
+                time.sleep(0.02)
+            other_write.commit()
+            response = pending.result(timeout=30)
+    finally:
+        holder.close()
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["displayName"], body["externalId"], body["meta"]["version"]) == (
+        "After",
+        "ext-other",
+        'W/"3"',
+    )
+    assert scim.get(f"/Users/{user['id']}").get_json() == body
+    with app.app_context():
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.target_id == user["id"]).order_by(AuditEvent.id)
+        )
+        assert list(actions) == ["user.created", "user.patched"]  # the first attempt recorded nothing
+    request_id = response.headers["X-Request-Id"]
+    retries = [line for line in (log_dir / "scim-info.log").read_text().splitlines() if "db.retry" in line]
+    assert any(request_id in line and "sqlstate=version" in line for line in retries), retries

@@ -67,6 +67,8 @@ class RequestState:
     """A COMMIT was sent: if the link then broke, the outcome is unknown (``db.transactions``)."""
     committed_scim_write: bool = False
     """A SCIM write committed: the rest of the request reads with a plain ``BEGIN``."""
+    write_conflicts: int = 0
+    """Optimistic writes that found their row changed; the next attempt locks (``db.transactions``)."""
 
 
 class ScimgateRequest(Request):

@@ -50,6 +50,8 @@ RETRY_LOGGER = logging.getLogger("scimgate.scim.info")
 RETRY_ATTEMPTS = 10
 RETRY_BACKOFF_DOUBLINGS = 5
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+# What the retry line and metric say for a ``WriteConflict`` (no SQLSTATE: the row's version moved).
+VERSION_CONFLICT = "version"
 IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
 # Set in a pooled connection's ``info`` while scimgate runs its reads in autocommit (module docstring).
 READS_IN_AUTOCOMMIT = "scimgate_reads_in_autocommit"
@@ -284,8 +286,25 @@ def is_lock_timeout(error: DBAPIError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+def _busy(retry_after: str) -> ScimError:
+    """The 503 for a database too contended to finish the request now (counted)."""
+    metrics.count_db_error("database_busy")
+    headers = {"Retry-After": retry_after}
+    return ScimError("The database is busy; retry the request.", status=503, headers=headers)
+
+
+class WriteConflict(Exception):
+    """An optimistic write found its row changed since it was read, and wrote nothing.
+
+    ``retry_transaction`` runs the request again at once, and counts the conflict in its
+    ``RequestState`` so the writer reads under the row lock the second time
+    (``services.user_writes.read_for_update``).
+    """
+
+
 def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
-    """Run a request's transaction again after a transient conflict, with jittered backoff.
+    """Run a request's transaction again after a transient conflict, with jittered backoff
+    (a ``WriteConflict`` at once: its next attempt waits for the row lock instead).
 
     The request body is cached by Flask, so the whole view can run again from scratch. After
     the last attempt the client gets 503 with ``Retry-After`` (a SCIM error), never a 500.
@@ -296,22 +315,25 @@ def retry_transaction(view: Callable[P, R]) -> Callable[P, R]:
         for attempt in range(RETRY_ATTEMPTS):
             try:
                 return view(*args, **kwargs)
+            except WriteConflict as conflict:
+                db.session.rollback()
+                state = current_state()
+                if state is not None:
+                    state.write_conflicts += 1
+                RETRY_LOGGER.info("db.retry attempt=%d sqlstate=%s", attempt + 1, VERSION_CONFLICT)
+                if attempt == RETRY_ATTEMPTS - 1:
+                    raise _busy("1") from conflict
+                metrics.count_serialization_retry(VERSION_CONFLICT)
             except DBAPIError as error:
                 db.session.rollback()
                 if is_lock_timeout(error):
-                    metrics.count_db_error("database_busy")
-                    raise ScimError(
-                        "The database is busy; retry the request.", status=503, headers={"Retry-After": "2"}
-                    ) from error
+                    raise _busy("2") from error
                 if not is_retryable(error):
                     raise
                 sqlstate = getattr(error.orig, "sqlstate", None)
                 RETRY_LOGGER.info("db.retry attempt=%d sqlstate=%s", attempt + 1, sqlstate or "null")
                 if attempt == RETRY_ATTEMPTS - 1:
-                    metrics.count_db_error("database_busy")
-                    raise ScimError(
-                        "The database is busy; retry the request.", status=503, headers={"Retry-After": "1"}
-                    ) from error
+                    raise _busy("1") from error
                 metrics.count_serialization_retry(sqlstate or "null")
                 time.sleep(random.uniform(0.01, 0.05) * (2 ** min(attempt, RETRY_BACKOFF_DOUBLINGS)))
         raise AssertionError("unreachable")  # pragma: no cover

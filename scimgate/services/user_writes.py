@@ -24,10 +24,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.db.connection import get_connection
 from scimgate.db.prepared import Prepared
-from scimgate.db.transactions import one_statement_write
+from scimgate.db.request_state import current_state
+from scimgate.db.transactions import WriteConflict, before_the_write, one_statement_write
 from scimgate.logs import audit
 from scimgate.models import ScimUser, User, UserProfile
-from scimgate.services import user_records
+from scimgate.services import user_records, user_statements
 from scimgate.services.common import read_by_scim_id
 from scimgate.services.user_records import UserRecord
 
@@ -96,6 +97,22 @@ def read_for_write(scim_id: str, *, with_groups: bool = True) -> UserRecord:
     )
 
 
+def read_for_update(scim_id: str) -> UserRecord:
+    """The user a PATCH or PUT is about, with its groups; unknown or malformed ids are 404.
+
+    On PostgreSQL it is read without a lock and outside a transaction: ``update`` then writes in
+    one statement only if the version read here still holds. After such a write found the
+    version moved (``RequestState.write_conflicts``), the request runs again and this reads
+    under the row lock, as ``read_for_write`` does, so contenders for one user queue for its
+    lock instead of retrying each other out. SQLite's write lock is already held.
+    """
+    state = current_state()
+    if get_connection().dialect.name != "postgresql" or (state is not None and state.write_conflicts):
+        return read_for_write(scim_id)
+    with before_the_write():
+        return read_by_scim_id("User", scim_id, partial(user_records.find_by_id, with_groups=True))
+
+
 def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDATES) -> None:
     """Run the ``UPDATE`` of each table whose fields differ (always the link's, when listed)."""
     for fields, statement in updates:
@@ -105,16 +122,46 @@ def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDA
             statement.run(params)
 
 
-def update(record: UserRecord, values: dict[str, Any], now: dt.datetime) -> UserRecord:
-    """Write ``values`` (record fields) and a new version; return the user as written.
+# PostgreSQL: the writes of an update in one statement, for each pair (account changed, profile
+# changed) (``services.user_statements``).
+_UPDATE_IN_ONE_STATEMENT = {
+    (account, profile): user_statements.update_statement(
+        _USER_FIELDS if account else (), _PROFILE_FIELDS if profile else (), _LINK_FIELDS
+    )
+    for account in (False, True)
+    for profile in (False, True)
+}
 
-    Only tables with a changed value get an ``UPDATE``; the link row always does. A username
-    taken by another user raises ``IntegrityError`` here, at the statement (callers turn it into
-    409 ``uniqueness``).
+
+def update(record: UserRecord, values: dict[str, Any], now: dt.datetime, event: dict[str, Any]) -> UserRecord:
+    """Write ``values`` (record fields), a new version and ``event`` (an ``audit.event_row``);
+    return the user as written.
+
+    Only tables with a changed value are written; the link row always is. A username taken by
+    another user raises ``IntegrityError`` here, at the statement (callers turn it into 409
+    ``uniqueness``). On PostgreSQL it is one statement that writes only if the user still has
+    the version it was read with; otherwise nothing is written and ``WriteConflict`` runs the
+    request again (``db.transactions.retry_transaction``).
     """
     written = record._replace(**values, version=record.version + 1, last_modified=now)
-    _write_changed(record, written)
+    if get_connection().dialect.name != "postgresql":
+        _write_changed(record, written)
+        audit.insert_event(event)
+        return written
+    account = any(getattr(written, f) != getattr(record, f) for f in _USER_FIELDS)
+    profile = any(getattr(written, f) != getattr(record, f) for f in _PROFILE_FIELDS)
+    fields = _LINK_FIELDS + (_USER_FIELDS if account else ()) + (_PROFILE_FIELDS if profile else ())
+    params = {f"new_{f}": getattr(written, f) for f in fields}
+    params.update(row_key=record.user_id, old_version=record.version, **_audit_params(event))
+    with one_statement_write():
+        rows = _UPDATE_IN_ONE_STATEMENT[account, profile].rows(params)
+    if not rows:
+        raise WriteConflict(f"User '{record.scim_id}' changed or was deleted since it was read")
     return written
+
+
+def _audit_params(event: dict[str, Any]) -> dict[str, Any]:
+    return {f"{user_statements.AUDIT_PREFIX}{key}": value for key, value in event.items()}
 
 
 # A user with no values yet: what a new or adopted user's record starts from.
@@ -229,46 +276,10 @@ _INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", *_
 _INSERT_LINK = Prepared(sa.insert(ScimUser.__table__), keys=("user_id", *_LINK_INSERT_KEYS))
 
 
-def _create_in_one_statement() -> Prepared:
-    """PostgreSQL: a new user's four rows (account, profile, SCIM link, audit event) in one
-    statement, or none of them when the username is taken (then no row comes back).
-
-    The account ``INSERT ... ON CONFLICT (username) DO NOTHING RETURNING id`` is a data-modifying
-    CTE; the profile, the link and the audit event are inserted from its result, so a taken
-    name inserts nothing at all. One statement is atomic, so it runs as the request's whole
-    transaction (``db.transactions.one_statement_write``): 2 round trips for a create (the
-    credential check's token read and this) instead of 7 (``BEGIN``, four ``INSERT``s,
-    ``COMMIT``). SQLite has no data-modifying CTEs; it runs the four statements
-    (``insert_if_new``) in the transaction its ``BEGIN IMMEDIATE`` opened.
-    """
-    account_columns = User.__table__.c
-    new_account = (
-        postgresql.insert(User.__table__)
-        .values({key: sa.bindparam(key, type_=account_columns[key].type) for key in ACCOUNT_INSERT_KEYS})
-        .on_conflict_do_nothing(index_elements=[_user.username])
-        .returning(_user.id)
-        .cte("new_account")
-    )
-
-    def from_new_account(
-        table: sa.Table, keys: tuple[str, ...], prefix: str, key_column: str | None
-    ) -> sa.CTE:
-        binds = [sa.bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in keys]
-        columns = [key_column, *keys] if key_column else list(keys)
-        selected = [new_account.c.id, *binds] if key_column else binds
-        rows = sa.select(*selected).select_from(new_account)
-        return sa.insert(table).from_select(columns, rows).cte(f"new_{table.name}")
-
-    return Prepared(
-        sa.select(new_account.c.id).add_cte(
-            from_new_account(UserProfile.__table__, _PROFILE_INSERT_KEYS, "", "user_id"),
-            from_new_account(ScimUser.__table__, _LINK_INSERT_KEYS, "", "user_id"),
-            from_new_account(audit.AuditEvent.__table__, audit.EVENT_KEYS, "audit_", None),
-        )
-    )
-
-
-_CREATE_IN_ONE_STATEMENT = _create_in_one_statement()
+# PostgreSQL: the four rows in one statement (``services.user_statements``).
+_CREATE_IN_ONE_STATEMENT = user_statements.create_statement(
+    ACCOUNT_INSERT_KEYS, _PROFILE_INSERT_KEYS, _LINK_INSERT_KEYS
+)
 
 
 def insert_if_new(
@@ -284,7 +295,7 @@ def insert_if_new(
             **_user_row(written, now),
             **_profile_row(written),
             **_link_row(written, client, now),
-            **{f"audit_{key}": value for key, value in event.items()},
+            **_audit_params(event),
         }
         with one_statement_write():
             rows = _CREATE_IN_ONE_STATEMENT.rows(params)

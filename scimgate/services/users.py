@@ -166,9 +166,10 @@ _EMPTY = UserRecord(**dict.fromkeys(UserRecord._fields))  # type: ignore[arg-typ
 def _write(action: str, record: UserRecord, data: dict[str, Any], *, replace: bool) -> UserRecord:
     values = user_values(data, replace=replace)
     changes = user_writes.changes_between(record, values)
+    name = values.get("username", record.username)
+    event = audit.event_row(action, "User", record.scim_id, target_name=name, changes=changes)
     with unique_conflicts(lambda: _username_conflict(data["userName"])):
-        written = user_writes.update(record, values, utcnow())
-        audit.record(action, "User", record.scim_id, target_name=written.username, changes=changes)
+        written = user_writes.update(record, values, utcnow(), event)
         db.session.commit()
     _log_changes(written, changes)
     return written
@@ -181,7 +182,7 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
     an omitted ``externalId`` keeps the IdP's link id; other omitted attributes are cleared.
     """
     data = load(USER_SCHEMA, body, urns.USER)
-    record = user_writes.read_for_write(scim_id)
+    record = user_writes.read_for_update(scim_id)
     check_if_match(if_match, record.version)
     refuse_unsafe_text(data, lambda: render_user(record, None, ""))
     return _write("user.replaced", record, data, replace=True)
@@ -189,7 +190,7 @@ def replace_user(scim_id: str, body: dict[str, Any], if_match: str | None) -> Us
 
 def patch_user(scim_id: str, operations: list[Operation], if_match: str | None) -> UserRecord:
     """PATCH (§3.5.2): apply every operation to the rendered user, validate, then write once."""
-    record = user_writes.read_for_write(scim_id)
+    record = user_writes.read_for_update(scim_id)
     check_if_match(if_match, record.version)
     current = render_user(record, None, "")
     patched = PatchEngine(scim_schema.USER).apply(current, operations)
