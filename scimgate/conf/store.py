@@ -107,7 +107,7 @@ def _current_snapshot() -> dict[str, ConfValue]:
 
 
 def _read_token() -> str | None:
-    """The stored version token, read in the request's transaction (which this may begin)."""
+    """The stored version token (on PostgreSQL outside a write's transaction: ``_current_snapshot``)."""
     row = _READ_TOKEN.first({"id": _VERSION_ID})
     return None if row is None else row[0]
 

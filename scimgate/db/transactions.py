@@ -14,7 +14,9 @@ reads after a write's commit) run without a transaction (psycopg's autocommit): 
 trips of a GET by id (measured through ``tests/support/round_trips.py``: 4 -> 2). Under
 PostgreSQL's READ COMMITTED each statement takes its own snapshot inside a transaction too, so
 nothing a read sees changes; a statement that needs a transaction (a server-side cursor) gets one
-(``_before_execute``), and every write keeps its transaction.
+(``_before_execute``). A write request's credential check reads that way too (``before_the_write``),
+so its transaction begins at its first write; a write that is one statement needs none
+(``one_statement_write``).
 """
 
 from __future__ import annotations

@@ -2,11 +2,14 @@
 
 A SCIM user is three rows (``auth_user``, ``userprofile``, ``scim_user``). Through the ORM, a write
 loaded all three into the identity map, tracked every attribute and worked out a flush plan:
-about half of the CPU of a PATCH or POST. Here a write is the lock (PostgreSQL only), the one
-statement ``user_records`` reads a user with, then one prebuilt ``UPDATE`` per table whose values
-changed (the link row always does: version and lastModified), or the ``INSERT`` of each new row
-(the account row with ``ON CONFLICT (username) DO NOTHING``, so a new username needs no lookup).
-Every statement is ``Prepared`` (``scimgate.db.prepared``): compiled once, run on the cursor.
+about half of the CPU of a PATCH or POST. Here a write reads the user with the one statement
+``user_records`` reads it with, then writes only the tables whose values changed (the link row
+always: version and lastModified), or inserts the new rows (the account row with ``ON CONFLICT
+(username) DO NOTHING``, so a new username needs no lookup). On SQLite those are one prebuilt
+statement per table, inside the ``BEGIN IMMEDIATE`` that holds the write lock; on PostgreSQL a
+create and an update are one statement each (``services.user_statements``), the update checking
+the version it read instead of locking first. Every statement is ``Prepared``
+(``scimgate.db.prepared``): compiled once, run on the cursor.
 
 The rules of *what* to write (the reference's one email, ``active`` mapping) stay in
 ``services.users``; this module only persists a record's new field values and says what changed.
