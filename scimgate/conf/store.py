@@ -95,13 +95,17 @@ def _current_snapshot() -> dict[str, ConfValue]:
     Without a token row (a database emptied by hand, or by the tests) nothing is remembered.
     The token is read before the rows, so a snapshot is never older than the token it carries.
     """
-    with before_the_write():  # on PostgreSQL a write's BEGIN waits for its first write
-        token = _read_token()
-        extensions = current_app.extensions
-        held = extensions.get(_APP_CACHE_KEY)
-        if token is not None and held is not None and held[0] == token:
-            return held[1]
-        values = _load_all()
+    # On PostgreSQL a write's BEGIN waits for its first write (``before_the_write``).
+    return before_the_write(_token_checked_snapshot)
+
+
+def _token_checked_snapshot() -> dict[str, ConfValue]:
+    token = _read_token()
+    extensions = current_app.extensions
+    held = extensions.get(_APP_CACHE_KEY)
+    if token is not None and held is not None and held[0] == token:
+        return held[1]
+    values = _load_all()
     extensions[_APP_CACHE_KEY] = (token, values) if token is not None else None
     return values
 

@@ -196,26 +196,26 @@ def _idle_psycopg_driver(connection: Connection) -> Any:
     return driver if driver.info.transaction_status == IDLE else None
 
 
-@contextmanager
-def before_the_write() -> Iterator[None]:
-    """Run the block's reads without opening the write's transaction yet (PostgreSQL).
+def before_the_write(read: Callable[[], R]) -> R:
+    """Return ``read()``, run without opening the write's transaction yet (PostgreSQL).
 
     A write request's first statement is the configuration token read of its credential check
     (``scimgate.conf.store``); with it psycopg would send ``BEGIN`` there. Run in autocommit it
     sees what it would see inside (READ COMMITTED gives every statement its own snapshot, and it
     locks nothing), and the transaction begins at the write's first statement instead, so a
     write that is one statement (``one_statement_write``) needs no transaction at all. Inside an
-    open transaction (a writer re-reading its own change) the block stays in it; on SQLite (whose
-    ``BEGIN IMMEDIATE`` takes the write lock up front) nothing changes.
+    open transaction (a writer re-reading its own change) the read stays in it; on SQLite (whose
+    ``BEGIN IMMEDIATE`` takes the write lock up front) nothing changes. A function, not a context
+    manager: it runs on every request, and SQLite's path is one check (``bench/inproc.py``: the
+    generator-based context manager cost a GET 2-3 %).
     """
     connection = get_connection()
     driver = _idle_psycopg_driver(connection)
     if driver is None or driver.autocommit:
-        yield
-        return
+        return read()
     driver.autocommit = True
     try:
-        yield
+        return read()
     finally:
         if not connection.invalidated and driver.info.transaction_status == IDLE:
             driver.autocommit = False

@@ -112,8 +112,8 @@ def read_for_update(scim_id: str) -> UserRecord:
     state = current_state()
     if get_connection().dialect.name != "postgresql" or (state is not None and state.write_conflicts):
         return read_for_write(scim_id)
-    with before_the_write():
-        return read_by_scim_id("User", scim_id, partial(user_records.find_by_id, with_groups=True))
+    read = partial(user_records.find_by_id, with_groups=True)
+    return before_the_write(partial(read_by_scim_id, "User", scim_id, read))
 
 
 def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDATES) -> None:
