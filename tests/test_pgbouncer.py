@@ -22,6 +22,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -204,25 +205,32 @@ def _round_trips(relay: RoundTripRelay, app: Flask, call: Callable[[], object]) 
     return min(counts)
 
 
-def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_each() -> None:
-    """On PostgreSQL directly, production's engine options: one round trip per statement (the
-    configuration version check and the read); none for pool liveness, BEGIN or ROLLBACK."""
+@contextmanager
+def _relayed_scim() -> Iterator[tuple[RoundTripRelay, Flask, ScimClient]]:
+    """A configured app on a private database of the shared server, reached through a relay
+    that counts the round trips (production's engine options); disposed after."""
     with (
         private_database(SHARED_POSTGRES) as url,
         RoundTripRelay("127.0.0.1", 5432) as relay,
     ):
         application = _behind_pooler_app(relay.url_for(url), Path(tempfile.mkdtemp(prefix="scimgate-rt-")))
         try:
-            scim = ScimClient(application.test_client(), configure_scim(application))
-            scim_id = _user(scim, "alice")["id"]
-            get = _round_trips(relay, application, lambda: scim.get(f"/Users/{scim_id}"))
-            query = {"filter": 'userName eq "alice"'}
-            search = _round_trips(relay, application, lambda: scim.get("/Users", query_string=query))
-            print(f"\nround trips (statements): GET by id {get}, filter userName eq {search}")
-            assert get == (2, 2)
-            assert search == (2, 2)
+            yield relay, application, ScimClient(application.test_client(), configure_scim(application))
         finally:
             _dispose(application)
+
+
+def test_a_get_by_id_and_a_filter_with_their_token_check_take_two_round_trips_each() -> None:
+    """On PostgreSQL directly, production's engine options: one round trip per statement (the
+    configuration version check and the read); none for pool liveness, BEGIN or ROLLBACK."""
+    with _relayed_scim() as (relay, application, scim):
+        scim_id = _user(scim, "alice")["id"]
+        get = _round_trips(relay, application, lambda: scim.get(f"/Users/{scim_id}"))
+        query = {"filter": 'userName eq "alice"'}
+        search = _round_trips(relay, application, lambda: scim.get("/Users", query_string=query))
+        print(f"\nround trips (statements): GET by id {get}, filter userName eq {search}")
+        assert get == (2, 2)
+        assert search == (2, 2)
 
 
 def test_a_user_create_takes_two_round_trips_and_a_patch_three() -> None:
@@ -230,61 +238,45 @@ def test_a_user_create_takes_two_round_trips_and_a_patch_three() -> None:
     event) run as its own transaction: no BEGIN, no COMMIT (``db.transactions.one_statement_write``).
     A PATCH is the token check, the user's read and one statement that writes if the version
     read still holds (``services.user_statements``)."""
-    with (
-        private_database(SHARED_POSTGRES) as url,
-        RoundTripRelay("127.0.0.1", 5432) as relay,
-    ):
-        application = _behind_pooler_app(relay.url_for(url), Path(tempfile.mkdtemp(prefix="scimgate-rt-")))
-        try:
-            scim = ScimClient(application.test_client(), configure_scim(application))
-            names = iter(range(3))
-            create = _round_trips(relay, application, lambda: _user(scim, f"new{next(names)}"))
-            scim_id = _user(scim, "patched")["id"]
-            flips = iter(range(3))
-            patch = _round_trips(
-                relay,
-                application,
-                lambda: scim.patch(
-                    f"/Users/{scim_id}",
-                    json=_patch({"op": "replace", "value": {"active": next(flips) % 2 == 1}}),
-                ),
-            )
-            print(f"\nround trips (statements): POST /Users {create}, PATCH {patch}")
-            assert create == (2, 2)
-            assert patch == (3, 3)
-        finally:
-            _dispose(application)
+    with _relayed_scim() as (relay, application, scim):
+        names = iter(range(3))
+        create = _round_trips(relay, application, lambda: _user(scim, f"new{next(names)}"))
+        scim_id = _user(scim, "patched")["id"]
+        flips = iter(range(3))
+        patch = _round_trips(
+            relay,
+            application,
+            lambda: scim.patch(
+                f"/Users/{scim_id}",
+                json=_patch({"op": "replace", "value": {"active": next(flips) % 2 == 1}}),
+            ),
+        )
+        print(f"\nround trips (statements): POST /Users {create}, PATCH {patch}")
+        assert create == (2, 2)
+        assert patch == (3, 3)
 
 
 def test_adding_a_hundred_members_is_one_insert_statement_on_the_server() -> None:
     """The membership insert of a 100-member PATCH runs as ONE command on the server (an array
     parameter), where an executemany ran one per row (psycopg pipelines those into one round trip,
     but the server still parses, binds and executes each); every statement is one round trip."""
-    with (
-        private_database(SHARED_POSTGRES) as url,
-        RoundTripRelay("127.0.0.1", 5432) as relay,
-    ):
-        application = _behind_pooler_app(relay.url_for(url), Path(tempfile.mkdtemp(prefix="scimgate-rt-")))
-        try:
-            scim = ScimClient(application.test_client(), configure_scim(application))
-            users = [_user(scim, f"member{i}")["id"] for i in range(200)]
-            created = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Big"})
-            group = created.get_json()["id"]
-            for batch in (users[:100], users[100:]):
-                operation = {"op": "add", "path": "members", "value": [{"value": value} for value in batch]}
-                with application.app_context():
-                    scim_activity.flush_all()
-                with count_statements(application) as statements:
-                    before, commands_before = relay.count, relay.commands
-                    response = scim.patch(f"/Groups/{group}", json=_patch(operation))
-                    trips, commands = relay.count - before, relay.commands - commands_before
-                assert response.status_code in (200, 204), response.get_data(as_text=True)
-                print(f"\nadd 100 members: {trips} round trips, {commands} commands, {len(statements)} stmts")
-                assert trips <= len(statements) + 2  # and the transaction's BEGIN and COMMIT
-                assert commands <= len(statements) + 2
-            assert len(scim.get(f"/Groups/{group}").get_json()["members"]) == 200
-        finally:
-            _dispose(application)
+    with _relayed_scim() as (relay, application, scim):
+        users = [_user(scim, f"member{i}")["id"] for i in range(200)]
+        created = scim.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "Big"})
+        group = created.get_json()["id"]
+        for batch in (users[:100], users[100:]):
+            operation = {"op": "add", "path": "members", "value": [{"value": value} for value in batch]}
+            with application.app_context():
+                scim_activity.flush_all()
+            with count_statements(application) as statements:
+                before, commands_before = relay.count, relay.commands
+                response = scim.patch(f"/Groups/{group}", json=_patch(operation))
+                trips, commands = relay.count - before, relay.commands - commands_before
+            assert response.status_code in (200, 204), response.get_data(as_text=True)
+            print(f"\nadd 100 members: {trips} round trips, {commands} commands, {len(statements)} stmts")
+            assert trips <= len(statements) + 2  # and the transaction's BEGIN and COMMIT
+            assert commands <= len(statements) + 2
+        assert len(scim.get(f"/Groups/{group}").get_json()["members"]) == 200
 
 
 def _no_request_fails_across(restart: Callable[[], None], url: str, log_dir: Path) -> None:
