@@ -259,9 +259,13 @@ def test_a_patch_is_one_write_statement_on_postgresql_after_an_unlocked_read(app
         assert len(writes) == 4 and locks == [], statements
 
 
-def _backends_waiting_for_a_lock(app) -> int:
+def _writes_waiting_for_a_lock(app) -> int:
+    """Backends whose one-statement user update waits for a lock (no other backend counts)."""
     with app.app_context(), db.engine.connect() as connection:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'WITH written_link%%'"
+        )
         return connection.exec_driver_sql(query).scalar_one()
 
 
@@ -287,7 +291,7 @@ def test_a_patch_that_meets_a_concurrent_write_runs_again_under_the_lock_and_los
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(_patch, scim, user["id"], {"displayName": "After"})
             deadline = time.monotonic() + 30
-            while _backends_waiting_for_a_lock(app) < 1:  # the PATCH's write waits for the row
+            while _writes_waiting_for_a_lock(app) < 1:  # the PATCH's write waits for the row
                 assert time.monotonic() < deadline, "the PATCH never waited for the row lock"
                 time.sleep(0.02)
             other_write.commit()
