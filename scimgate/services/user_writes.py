@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from scimgate.accounts.roles import DEFAULT_ROLE
 from scimgate.db.connection import get_connection
@@ -116,10 +116,14 @@ def read_for_update(scim_id: str) -> UserRecord:
     return before_the_write(partial(read_by_scim_id, "User", scim_id, read))
 
 
+def _changed(before: UserRecord, after: UserRecord, fields: tuple[str, ...]) -> bool:
+    return any(getattr(after, f) != getattr(before, f) for f in fields)
+
+
 def _write_changed(before: UserRecord, after: UserRecord, updates: tuple = _UPDATES) -> None:
     """Run the ``UPDATE`` of each table whose fields differ (always the link's, when listed)."""
     for fields, statement in updates:
-        if fields is _LINK_FIELDS or any(getattr(after, f) != getattr(before, f) for f in fields):
+        if fields is _LINK_FIELDS or _changed(before, after, fields):
             params = {f"new_{f}": getattr(after, f) for f in fields}
             params["row_key"] = before.user_id
             statement.run(params)
@@ -151,8 +155,8 @@ def update(record: UserRecord, values: dict[str, Any], now: dt.datetime, event: 
         _write_changed(record, written)
         audit.insert_event(event)
         return written
-    account = any(getattr(written, f) != getattr(record, f) for f in _USER_FIELDS)
-    profile = any(getattr(written, f) != getattr(record, f) for f in _PROFILE_FIELDS)
+    account = _changed(record, written, _USER_FIELDS)
+    profile = _changed(record, written, _PROFILE_FIELDS)
     fields = _LINK_FIELDS + (_USER_FIELDS if account else ()) + (_PROFILE_FIELDS if profile else ())
     params = {f"new_{f}": getattr(written, f) for f in fields}
     params.update(row_key=record.user_id, old_version=record.version, **_audit_params(event))
@@ -263,18 +267,13 @@ _LINK_INSERT_KEYS = (
     "version",
 )
 _INSERT_USER = Prepared(sa.insert(User.__table__).returning(_user.id), keys=ACCOUNT_INSERT_KEYS)
-# The usual create: the account row, unless that username exists (then no row comes back and the
-# caller decides between adoption and 409), in one statement instead of a lookup and an insert.
-# Both supported databases (SQLite 3.35+, PostgreSQL) have INSERT ... ON CONFLICT DO NOTHING.
-_INSERT_NEW_USER = {
-    name: Prepared(
-        dialect_insert(User.__table__)
-        .on_conflict_do_nothing(index_elements=[_user.username])
-        .returning(_user.id),
-        keys=ACCOUNT_INSERT_KEYS,
-    )
-    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
-}
+# The usual create on SQLite (3.35+): the account row, unless that username exists (then no row
+# comes back and the caller decides between adoption and 409), in one statement instead of a
+# lookup and an insert. PostgreSQL does the same inside ``_CREATE_IN_ONE_STATEMENT``.
+_INSERT_NEW_USER = Prepared(
+    sqlite.insert(User.__table__).on_conflict_do_nothing(index_elements=[_user.username]).returning(_user.id),
+    keys=ACCOUNT_INSERT_KEYS,
+)
 _INSERT_PROFILE = Prepared(sa.insert(UserProfile.__table__), keys=("user_id", *_PROFILE_INSERT_KEYS))
 _INSERT_LINK = Prepared(sa.insert(ScimUser.__table__), keys=("user_id", *_LINK_INSERT_KEYS))
 
@@ -303,7 +302,7 @@ def insert_if_new(
         with one_statement_write():
             rows = _CREATE_IN_ONE_STATEMENT.rows(params)
         return written._replace(user_id=rows[0][0], groups=()) if rows else None
-    rows = _INSERT_NEW_USER[connection.dialect.name].rows(_user_row(written, now))
+    rows = _INSERT_NEW_USER.rows(_user_row(written, now))
     if not rows:
         return None
     linked = _link(written._replace(user_id=rows[0][0]), client, now, new_profile=True)
